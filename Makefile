@@ -1,0 +1,36 @@
+# Two commands do all the set-up on a fresh machine:
+#   make demo   run the bundled sample program end to end (writes runs/demo and maps/)
+#   make test   run the test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint format bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/forestcarbon demo --out runs/demo
+
+test: $(STAMP)
+	$(BIN)/ruff check forestcarbon tests benchmarks
+	$(BIN)/ruff format --check forestcarbon tests benchmarks
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check forestcarbon tests benchmarks
+	$(BIN)/ruff format forestcarbon tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+	$(BIN)/python benchmarks/bench_fo001.py
+
+clean:
+	rm -rf runs build *.egg-info .pytest_cache

@@ -1,0 +1,133 @@
+"""Command line: ``forestcarbon demo | validate | run | fo001 ...`` (thin: parse, call, print).
+
+Exit codes: 0 success, 1 bad input (a message naming file, row/id and column; no traceback),
+2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from . import __version__
+from .exceptions import ForestCarbonError
+
+log = logging.getLogger("forestcarbon")
+
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "tsuyama-sample"
+
+
+def _program_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "program_dir",
+        metavar="PROGRAM_DIR",
+        type=Path,
+        help="program folder with program.toml, stands, operations, ...",
+    )
+
+
+def _out_args(p: argparse.ArgumentParser, *, default: str | None = None) -> None:
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=default is None,
+        default=default,
+        help="output folder (created if missing)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace outputs that already exist in the output folder",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="forestcarbon",
+        description="J-Credit program toolkit: FO-001 forest removals, EN-R-002 household solar, "
+        "EN-S-004 air conditioning, monitoring report and map.",
+    )
+    parser.add_argument("--version", action="version", version=f"forestcarbon {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="run the bundled Tsuyama-like sample program end to end")
+    p.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder")
+
+    p = sub.add_parser("validate", help="check a program folder's inputs; list every problem")
+    _program_arg(p)
+
+    p = sub.add_parser("run", help="everything: FO-001 and the program summary")
+    _program_arg(p)
+    _out_args(p)
+
+    p = sub.add_parser("fo001", help="FO-001 removals per stand and period, and the summary")
+    _program_arg(p)
+    _out_args(p)
+    return parser
+
+
+def _print_summary(result) -> None:
+    from .run import summary_text
+
+    print(summary_text(result))
+
+
+def cmd_validate(args) -> int:
+    from .inputs import load_program
+
+    inputs = load_program(args.program_dir)
+    print(
+        f"{args.program_dir}: ok ({len(inputs.stands)} stands, {len(inputs.operations)} "
+        f"operations, {len(inputs.settings.periods)} period(s))"
+    )
+    return 0
+
+
+def cmd_run(args) -> int:
+    from .run import run_program
+
+    result = run_program(args.program_dir, args.out, overwrite=args.overwrite)
+    _print_summary(result)
+    print(f"outputs in {args.out}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .run import run_program
+
+    program = SAMPLE_DIR
+    if not (program / "program.toml").is_file():
+        from .sample import write_sample
+
+        program = write_sample(args.out / "program")
+    log.info("sample program: %s", program)
+    result = run_program(program, args.out, overwrite=True)
+    _print_summary(result)
+    print(f"outputs in {args.out}")
+    return 0
+
+
+COMMANDS = {"demo": cmd_demo, "validate": cmd_validate, "run": cmd_run, "fo001": cmd_run}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``forestcarbon`` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="forestcarbon: %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
+    try:
+        return COMMANDS[args.command](args)
+    except ForestCarbonError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,345 @@
+"""program.toml -> frozen settings.
+
+Every key except ``[program] name`` and ``[[periods]]`` is optional; the defaults below are the
+documented ones (see README "Settings"). Unknown keys and invalid values are errors that list the
+valid choices, never silent guesses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import datetime as dt
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .exceptions import ConfigError, Problem
+
+CONFIG_FILE = "program.toml"
+
+
+def _setting(
+    default: Any,
+    doc: str,
+    *,
+    choices: tuple | None = None,
+    bounds: tuple | None = None,
+    verified: bool = True,
+):
+    """A documented setting: default, description, allowed choices or numeric bounds (inclusive)."""
+    return field(
+        default=default,
+        metadata={"doc": doc, "choices": choices, "bounds": bounds, "verified": verified},
+    )
+
+
+@dataclass(frozen=True)
+class Period:
+    """A monitoring period; both dates inclusive."""
+
+    start: dt.date
+    end: dt.date
+
+    @property
+    def label(self) -> str:
+        """``YYYY-MM-DD/YYYY-MM-DD`` (ISO 8601 interval), used as the ``period`` column."""
+        return f"{self.start.isoformat()}/{self.end.isoformat()}"
+
+    @property
+    def days(self) -> int:
+        """Length [days], both ends inclusive."""
+        return (self.end - self.start).days + 1
+
+
+@dataclass(frozen=True)
+class ProgramSettings:
+    name: str = _setting("", "Program name shown in reports and maps.")
+    crs: str = _setting("EPSG:6673", "Working metric CRS for areas (Okayama: JGD2011 zone V).")
+
+
+@dataclass(frozen=True)
+class InputSettings:
+    stands: str = _setting("stands.gpkg", "Stand polygons (any OGR format).")
+    stands_layer: str = _setting(
+        "", "Layer name in the stands file; empty: 'stands' or the only one."
+    )
+    register: str = _setting("", "Optional register table (森林簿 CSV/XLSX) joined on stand_id.")
+    operations: str = _setting("operations.csv", "Silvicultural records (CSV/XLSX).")
+
+
+@dataclass(frozen=True)
+class FO001Settings:
+    bef_convention: str = _setting(
+        "increment",
+        "increment: annual volume increment x BEF of the age reached at the end of the year; "
+        "stock_difference: difference of stocks each with its own BEF (FO-001.md §1).",
+        choices=("increment", "stock_difference"),
+        verified=False,
+    )
+    eligible_area: str = _setting(
+        "treated",
+        "treated: planted stands count min(stand area, treated area of qualifying operations since "
+        "the cut-off); stand: the whole stand area (FO-001.md §3).",
+        choices=("treated", "stand"),
+        verified=False,
+    )
+    thinning_accounting: str = _setting(
+        "embedded",
+        "embedded: thinning is part of the yield table, no separate emission; explicit: thinned "
+        "volume_m3 is booked as an emission.",
+        choices=("embedded", "explicit"),
+        verified=False,
+    )
+    area_source: str = _setting(
+        "geometry",
+        "geometry: polygon area in the working CRS; register: the area_ha column.",
+        choices=("geometry", "register"),
+    )
+    carbon_fraction: str = _setting(
+        "inventory",
+        "inventory: 0.51 conifers / 0.48 broadleaves; simple: 0.5 for every species.",
+        choices=("inventory", "simple"),
+        verified=False,
+    )
+    buffer_rate: float = _setting(
+        0.0,
+        "Share of credits held back as a buffer (0-1); third-party sheets use 0.03-0.10.",
+        bounds=(0.0, 1.0),
+        verified=False,
+    )
+    growth: str = _setting("", "Yield table file in the program folder; empty: the packaged table.")
+    operations_since: dt.date = _setting(
+        dt.date(1990, 4, 1), "Qualifying silvicultural work must be on or after this date (FY1990)."
+    )
+    natural_forest: str = _setting(
+        "protected",
+        "protected: natural forest counts only under legal protection (保安林 etc.); all: every "
+        "natural stand in a plan counts (2022 revision).",
+        choices=("protected", "all"),
+    )
+
+
+@dataclass(frozen=True)
+class EnergySettings:
+    emission_factor: Any = _setting(
+        0.000434,
+        "Electricity emission factor: a number [t-CO2/kWh] or a kind of the packaged table.",
+        verified=False,
+    )
+    pv_yield_kwh_per_kw: float = _setting(
+        1177.0,
+        "Annual PV yield for sites without readings [kWh/kW/yr] (Okayama FY2012 survey).",
+        bounds=(0.0, 3000.0),
+    )
+    self_consumption_ratio: float = _setting(
+        0.30, "Self-consumed share of generation for estimated sites [0-1].", bounds=(0.0, 1.0)
+    )
+
+
+@dataclass(frozen=True)
+class MapSettings:
+    privacy_k: int = _setting(5, "Fewest households a public map cell may show.", bounds=(1, 1000))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings of one program, defaults filled in."""
+
+    program: ProgramSettings
+    periods: tuple[Period, ...]
+    inputs: InputSettings = field(default_factory=InputSettings)
+    fo001: FO001Settings = field(default_factory=FO001Settings)
+    energy: EnergySettings = field(default_factory=EnergySettings)
+    map: MapSettings = field(default_factory=MapSettings)
+
+    def to_dict(self) -> dict:
+        """Plain JSON-able dict (dates as ISO strings), for provenance."""
+        return _jsonable(dataclasses.asdict(self))
+
+    def unverified(self) -> list[tuple[str, Any]]:
+        """Settings in use whose rule is not confirmed against the official methodology text."""
+        out = []
+        for section in ("fo001", "energy"):
+            obj = getattr(self, section)
+            for f in dataclasses.fields(obj):
+                if not f.metadata.get("verified", True):
+                    out.append((f"{section}.{f.name}", getattr(obj, f.name)))
+        return out
+
+
+SECTIONS = {
+    "program": ProgramSettings,
+    "inputs": InputSettings,
+    "fo001": FO001Settings,
+    "energy": EnergySettings,
+    "map": MapSettings,
+}
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _check_value(cls_name: str, f: dataclasses.Field, value, problems: list[Problem], file: str):
+    key = f"[{cls_name}] {f.name}"
+    default = f.default
+    if isinstance(default, bool) != isinstance(value, bool):
+        problems.append(Problem(file, "", key, f"expected true/false, got {value!r}"))
+        return None
+    if (
+        isinstance(default, float)
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+    ):
+        value = float(value)
+    if isinstance(default, dt.date) and isinstance(value, dt.date):
+        pass
+    elif (
+        default is not None and not isinstance(value, type(default)) and f.name != "emission_factor"
+    ):
+        problems.append(
+            Problem(file, "", key, f"expected a {type(default).__name__}, got {value!r}")
+        )
+        return None
+    choices = f.metadata.get("choices")
+    if choices and value not in choices:
+        problems.append(
+            Problem(
+                file, "", key, f"expected one of {', '.join(map(repr, choices))}, got {value!r}"
+            )
+        )
+        return None
+    bounds = f.metadata.get("bounds")
+    if bounds and not bounds[0] <= value <= bounds[1]:
+        problems.append(
+            Problem(file, "", key, f"expected a value in [{bounds[0]}, {bounds[1]}], got {value!r}")
+        )
+        return None
+    return value
+
+
+def _section(name: str, table: Any, problems: list[Problem], file: str):
+    cls = SECTIONS[name]
+    if not isinstance(table, dict):
+        problems.append(Problem(file, "", f"[{name}]", "expected a table"))
+        return cls()
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in table.items():
+        if key not in fields:
+            problems.append(
+                Problem(
+                    file, "", f"[{name}] {key}", f"unknown setting; valid keys: {', '.join(fields)}"
+                )
+            )
+            continue
+        checked = _check_value(name, fields[key], value, problems, file)
+        if checked is not None:
+            values[key] = checked
+    return cls(**values)
+
+
+def _periods(raw: Any, problems: list[Problem], file: str) -> tuple[Period, ...]:
+    if not isinstance(raw, list) or not raw:
+        problems.append(
+            Problem(
+                file,
+                "",
+                "[[periods]]",
+                "at least one monitoring period is required, e.g. "
+                "[[periods]] start = 2023-04-01  end = 2024-03-31",
+            )
+        )
+        return ()
+    periods = []
+    for i, item in enumerate(raw, start=1):
+        where = f"period {i}"
+        start, end = (
+            (item.get("start"), item.get("end")) if isinstance(item, dict) else (None, None)
+        )
+        if (
+            not isinstance(start, dt.date)
+            or not isinstance(end, dt.date)
+            or isinstance(start, dt.datetime)
+            or isinstance(end, dt.datetime)
+        ):
+            problems.append(
+                Problem(
+                    file, where, "start/end", "expected two TOML dates like 2023-04-01 (no quotes)"
+                )
+            )
+            continue
+        if end < start:
+            problems.append(
+                Problem(file, where, "end", f"period end {end} is before its start {start}")
+            )
+            continue
+        periods.append(Period(start, end))
+    ordered = sorted(periods, key=lambda p: p.start)
+    for a, b in itertools.pairwise(ordered):
+        if b.start <= a.end:
+            problems.append(
+                Problem(file, "", "[[periods]]", f"periods {a.label} and {b.label} overlap")
+            )
+    return tuple(ordered)
+
+
+def parse_settings(data: dict, *, file: str = CONFIG_FILE) -> Settings:
+    """Build :class:`Settings` from a parsed TOML document, reporting every problem at once."""
+    problems: list[Problem] = []
+    known = {*SECTIONS, "periods"}
+    for key in data:
+        if key not in known:
+            problems.append(
+                Problem(file, "", key, f"unknown section; valid: {', '.join(sorted(known))}")
+            )
+    sections = {name: _section(name, data.get(name, {}), problems, file) for name in SECTIONS}
+    if not sections["program"].name:
+        problems.append(Problem(file, "", "[program] name", "a program name is required"))
+    periods = _periods(data.get("periods"), problems, file)
+    if problems:
+        raise ConfigError(problems)
+    return Settings(periods=periods, **sections)
+
+
+def load_settings(program_dir: str | Path) -> Settings:
+    """Read ``program.toml`` of a program folder."""
+    path = Path(program_dir) / CONFIG_FILE
+    if not path.is_file():
+        raise ConfigError(
+            Problem(
+                str(path),
+                "",
+                "",
+                "not found: every program folder needs a "
+                "program.toml with [program] name and [[periods]]",
+            )
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise ConfigError(Problem(str(path), "", "", f"not UTF-8 text ({e.reason})")) from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(Problem(str(path), "", "", f"not valid TOML: {e}")) from None
+    return parse_settings(data, file=str(path))
+
+
+def settings_doc() -> str:
+    """Markdown table of every setting with its default and description (for the README)."""
+    lines = ["| setting | default | verified | meaning |", "|---|---|---|---|"]
+    for name, cls in SECTIONS.items():
+        for f in dataclasses.fields(cls):
+            default = f.default.isoformat() if isinstance(f.default, dt.date) else f.default
+            choices = f.metadata.get("choices")
+            doc = f.metadata["doc"] + (f" Choices: {', '.join(choices)}." if choices else "")
+            ver = "yes" if f.metadata.get("verified", True) else "**no**"
+            lines.append(f"| `[{name}] {f.name}` | `{default!r}` | {ver} | {doc} |")
+    return "\n".join(lines)

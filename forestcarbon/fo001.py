@@ -1,0 +1,613 @@
+"""FO-001 forest management: eligibility, removals and emissions per stand and monitoring period.
+
+The rules are those of ``methodology/FO-001.md`` (cited by section in each docstring). Rules that are
+not confirmed against the official text are settings of :class:`~forestcarbon.config.FO001Settings`.
+
+Time model (FO-001.md §4): Japanese 林齢 counts the planting fiscal year as age 1, so in fiscal year
+``Y`` a stand planted in ``P`` reaches age ``a = Y - P + 1`` and grows ``V(a) - V(a-1)``. A period
+that is not whole fiscal years takes each fiscal year's growth pro rata by days.
+
+A stand is held as *cohorts*: the register crop, and one cohort per replanting after a final harvest
+recorded in the operations. Everything is computed on numpy arrays over cohorts, so a million stands
+take seconds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .config import FO001Settings, Period
+from .exceptions import InputError, Problem
+from .growth import YieldTable
+from .params import removal_factor, species_parameters
+
+QUALIFYING_OPERATIONS = ("planting", "weeding", "cleaning", "thinning", "replanting")
+"""植栽・下刈・除伐・間伐 (and 再造林): work that makes planted forest count (FO-001.md §3)."""
+
+OPERATION_JA = {
+    "planting": "植栽",
+    "weeding": "下刈",
+    "cleaning": "除伐",
+    "thinning": "間伐",
+    "pruning": "枝打",
+    "final_harvest": "主伐",
+    "replanting": "再造林",
+}
+
+BEF_SWITCH_AGE = 20
+"""BEF of the young stand applies up to this age [years]; the older value from age 21 (§2)."""
+
+FLAGS = {
+    "age_20_to_21": "crossed age 20 -> 21 in the period (BEF changes)",
+    "beyond_yield_table": "older than the last tabulated age: volume held flat (no growth)",
+    "harvested": "final harvest (主伐) in the period: felled stock booked as an emission",
+    "replanted": "replanted (再造林) in the period: the new crop grows from age 1",
+    "felled_not_replanted": "all or part of the stand was felled and is not replanted",
+    "partial_treated_area": "only part of the stand has qualifying work (treated-area rule)",
+    "treated_area_assumed": "an operation has no area: the whole stand was assumed treated",
+    "prorated": "the period is not whole fiscal years: growth pro-rated by days",
+    "not_yet_planted": "planted after the period: no growth",
+    "net_negative": "emissions exceed removals: no credits from this stand",
+}
+"""Flag names in ``fo001_stands.csv`` and their meaning."""
+
+
+def fiscal_year(dates) -> np.ndarray:
+    """Japanese fiscal year (April-March) of each date."""
+    d = pd.to_datetime(pd.Series(dates))
+    return (d.dt.year - (d.dt.month < 4)).to_numpy(dtype=np.int64)
+
+
+def _fiscal_year_or_never(dates: np.ndarray) -> np.ndarray:
+    """Fiscal year of datetime64 values; the largest int64 for NaT ("never")."""
+    out = np.full(len(dates), np.iinfo(np.int64).max, dtype=np.int64)
+    known = ~np.isnat(dates)
+    if known.any():
+        out[known] = fiscal_year(dates[known])
+    return out
+
+
+def fiscal_year_fractions(period: Period) -> list[tuple[int, float]]:
+    """Fiscal years overlapping ``period`` and the share of each year's days inside it [0-1]."""
+    out = []
+    first = period.start.year - (period.start.month < 4)
+    last = period.end.year - (period.end.month < 4)
+    for fy in range(first, last + 1):
+        fy_start, fy_end = dt.date(fy, 4, 1), dt.date(fy + 1, 3, 31)
+        days = (min(fy_end, period.end) - max(fy_start, period.start)).days + 1
+        out.append((fy, days / ((fy_end - fy_start).days + 1)))
+    return out
+
+
+def _elapsed_share(day: dt.date, *, inclusive: bool) -> tuple[int, float]:
+    """(fiscal year, share of that year's days elapsed before/through ``day``)."""
+    fy = day.year - (day.month < 4)
+    start = dt.date(fy, 4, 1)
+    length = (dt.date(fy + 1, 3, 31) - start).days + 1
+    return fy, ((day - start).days + (1 if inclusive else 0)) / length
+
+
+@dataclass(frozen=True)
+class Cohorts:
+    """Crops of the stands: one row per register crop and per replanting.
+
+    ``share`` is the part of the stand's area [0-1]; ``origin_fy`` the planting fiscal year;
+    ``planted`` the replanting date (NaT for the register crop); ``harvested`` the final-harvest date
+    (NaT while standing).
+    """
+
+    stand: np.ndarray
+    share: np.ndarray
+    origin_fy: np.ndarray
+    planted: np.ndarray
+    harvested: np.ndarray
+
+
+def _share(area, stand_area: float) -> float:
+    return 1.0 if pd.isna(area) else min(1.0, float(area) / stand_area)
+
+
+def build_cohorts(
+    stands: pd.DataFrame,
+    operations: pd.DataFrame,
+    periods: tuple[Period, ...],
+    *,
+    file: str = "operations",
+) -> Cohorts:
+    """Cohorts from the register crop and the final harvests / replantings after it.
+
+    A final harvest or replanting in a fiscal year after the register's ``planted_year`` is applied
+    (the register does not know it yet); earlier ones are history the register already reflects.
+    Final harvests take area from the oldest standing crop first.
+
+    Raises
+    ------
+    InputError
+        A harvest larger than the standing area (e.g. two final harvests of one stand), a
+        replanting without felled area, or a harvest inside a monitoring period that the register
+        already replaced by the new crop (its emission could not be computed).
+    """
+    n = len(stands)
+    stand = list(range(n))
+    share = [1.0] * n
+    origin = stands["planted_year"].to_numpy(dtype=np.int64).tolist()
+    planted = [pd.NaT] * n
+    harvested = [pd.NaT] * n
+    problems = []
+    events = operations[operations["operation"].isin(("final_harvest", "replanting"))]
+    if len(events):
+        pos = pd.Series(np.arange(n), index=stands["stand_id"].to_numpy())
+        ev_fy = fiscal_year(events["date"])
+        first = min(p.start for p in periods)
+        for (sid, group), fys in _grouped(events, ev_fy):
+            i = int(pos[sid])
+            register_fy = origin[i]
+            stand_area = float(stands["stand_area_ha"].iloc[i])
+            felled = 0.0
+            for (_, op), fy in zip(group.iterrows(), fys, strict=True):
+                where = f"row {op['source_row']} ({sid})"
+                date = pd.Timestamp(op["date"])
+                if fy <= register_fy:
+                    if op["operation"] == "final_harvest" and op["date"] >= first:
+                        problems.append(
+                            Problem(
+                                file,
+                                where,
+                                "date",
+                                f"final harvest on {op['date']} is inside the "
+                                f"monitoring periods, but the register's planted_year ({register_fy}) "
+                                "is already the new crop: give the felled crop's planting year so "
+                                "its emission can be computed",
+                            )
+                        )
+                    continue
+                want = _share(op["area_ha"], stand_area)
+                if op["operation"] == "final_harvest":
+                    standing = [
+                        k for k in range(len(stand)) if stand[k] == i and pd.isna(harvested[k])
+                    ]
+                    available = sum(share[k] for k in standing)
+                    if want > available + 1e-9:
+                        problems.append(
+                            Problem(
+                                file,
+                                where,
+                                "area_ha",
+                                f"final harvest of {want * stand_area:.2f} ha "
+                                f"exceeds the standing area {available * stand_area:.2f} ha (two final "
+                                "harvests of one stand without replanting?)",
+                            )
+                        )
+                        continue
+                    for k in sorted(standing, key=lambda k: origin[k]):
+                        if want <= 1e-12:
+                            break
+                        take = min(share[k], want)
+                        if take < share[k] - 1e-12:
+                            stand.append(i)
+                            share.append(share[k] - take)
+                            origin.append(origin[k])
+                            planted.append(planted[k])
+                            harvested.append(pd.NaT)
+                            share[k] = take
+                        harvested[k] = date
+                        want -= take
+                        felled += take
+                else:
+                    if felled <= 1e-12:
+                        problems.append(
+                            Problem(
+                                file,
+                                where,
+                                "operation",
+                                f"replanting on {op['date']} without a "
+                                f"final harvest recorded after the register's planted_year "
+                                f"({register_fy})",
+                            )
+                        )
+                        continue
+                    take = felled if pd.isna(op["area_ha"]) else min(want, felled)
+                    if want > felled + 1e-6 and not pd.isna(op["area_ha"]):
+                        problems.append(
+                            Problem(
+                                file,
+                                where,
+                                "area_ha",
+                                f"replanting of {op['area_ha']} ha exceeds the "
+                                f"felled area {felled * stand_area:.2f} ha",
+                            )
+                        )
+                        continue
+                    stand.append(i)
+                    share.append(take)
+                    origin.append(int(fy))
+                    planted.append(date)
+                    harvested.append(pd.NaT)
+                    felled -= take
+    if problems:
+        raise InputError(problems)
+    return Cohorts(
+        np.asarray(stand, dtype=np.int64),
+        np.asarray(share, dtype=float),
+        np.asarray(origin, dtype=np.int64),
+        pd.to_datetime(pd.Series(planted, dtype="datetime64[ns]")).to_numpy(),
+        pd.to_datetime(pd.Series(harvested, dtype="datetime64[ns]")).to_numpy(),
+    )
+
+
+def _grouped(events: pd.DataFrame, fys: np.ndarray):
+    events = events.assign(_fy=fys)
+    for sid, group in events.groupby("stand_id", sort=True):
+        yield (sid, group.drop(columns="_fy")), group["_fy"].to_numpy()
+
+
+def _eligibility(
+    stands: pd.DataFrame, operations: pd.DataFrame, period: Period, settings: FO001Settings
+) -> pd.DataFrame:
+    """Eligible flag, counted area [ha], reason and flags per stand for one period (§3)."""
+    area = stands["stand_area_ha"].to_numpy(dtype=float)
+    ops = operations[
+        operations["operation"].isin(QUALIFYING_OPERATIONS)
+        & (operations["date"] >= settings.operations_since)
+        & (operations["date"] <= period.end)
+    ]
+    stand_area = pd.Series(area, index=stands["stand_id"].to_numpy())
+    treated = ops["area_ha"].fillna(ops["stand_id"].map(stand_area))
+    by_stand = pd.DataFrame(
+        {
+            "stand_id": ops["stand_id"],
+            "treated": treated,
+            "assumed": ops["area_ha"].isna(),
+            "date": ops["date"],
+            "operation": ops["operation"],
+        }
+    ).groupby("stand_id", sort=False)
+    summary = by_stand.agg(
+        n=("treated", "size"),
+        treated=("treated", "sum"),
+        assumed=("assumed", "any"),
+        last_date=("date", "max"),
+    )
+    last_op = ops.drop_duplicates("stand_id", keep="last").set_index("stand_id")["operation"]
+    summary = summary.reindex(stands["stand_id"])
+    n_ops = summary["n"].fillna(0).to_numpy(dtype=np.int64)
+    treated_ha = summary["treated"].fillna(0).to_numpy(dtype=float)
+
+    in_plan = stands["plan_id"].str.strip().ne("").to_numpy()
+    species = stands["species"].to_numpy()
+    planted = stands["forest_type"].eq("planted").to_numpy()
+    protected = stands["protected"].to_numpy(dtype=bool)
+    natural_ok = protected | (settings.natural_forest == "all")
+    bamboo = species == "bamboo"
+
+    eligible = in_plan & ~bamboo & np.where(planted, n_ops > 0, natural_ok)
+    if settings.eligible_area == "treated":
+        counted = np.where(planted, np.minimum(area, treated_ha), area)
+    else:
+        counted = area
+    counted = np.where(eligible, counted, 0.0)
+
+    since = settings.operations_since.isoformat()
+    last = pd.Series(
+        [
+            f"{op} ({OPERATION_JA[op]}) {d}"
+            for op, d in zip(
+                last_op.reindex(stands["stand_id"]).fillna(""),
+                summary["last_date"].astype(str),
+                strict=True,
+            )
+        ]
+    )
+    planted_ok = (
+        "eligible: planted forest (人工林) with "
+        + pd.Series(n_ops).astype(str)
+        + f" qualifying operation(s) since {since}, last "
+        + last
+        + "; counted "
+        + pd.Series(counted).map("{:.2f}".format)
+        + " of "
+        + pd.Series(area).map("{:.2f}".format)
+        + " ha"
+    )
+    natural_reason = (
+        "eligible: natural forest (天然生林) under legal protection (保安林 etc.)"
+        if settings.natural_forest == "protected"
+        else "eligible: natural forest (天然生林) in a plan (natural_forest = 'all')"
+    )
+    reason = np.select(
+        [~in_plan, bamboo, planted & (n_ops > 0), planted, natural_ok],
+        [
+            "ineligible: outside any forest management plan (森林経営計画)",
+            "ineligible: bamboo (タケ) earns no removals under FO-001",
+            planted_ok.to_numpy(dtype=object),
+            f"ineligible: planted forest (人工林) with no planting, weeding, cleaning or thinning "
+            f"(植栽・下刈・除伐・間伐) recorded since {since}",
+            natural_reason,
+        ],
+        "ineligible: natural forest (天然生林) not under legal protection (保安林)",
+    )
+    partial = eligible & planted & (counted < area - 1e-9)
+    return pd.DataFrame(
+        {
+            "eligible": eligible,
+            "eligible_area_ha": counted,
+            "reason": reason,
+            "partial": partial,
+            "assumed": eligible & summary["assumed"].fillna(False).to_numpy(bool),
+        }
+    )
+
+
+def _factors(params: pd.DataFrame, species: np.ndarray, age: np.ndarray) -> np.ndarray:
+    """Volume -> t-CO2 factor [t-CO2/m3] per element, BEF by ``age``; 0 for species without a row."""
+    p = params.reindex(species)
+    bef = np.where(age <= BEF_SWITCH_AGE, p["bef_le20"].to_numpy(), p["bef_ge21"].to_numpy())
+    factor = removal_factor({c: p[c].to_numpy() for c in p.columns}, bef)
+    return np.nan_to_num(factor, nan=0.0)
+
+
+def _standing_volume(yields, curve, cohorts: Cohorts, day: dt.date, *, inclusive: bool):
+    """Volume per ha of stand area [m3/ha] held by each cohort at the start (or end) of ``day``."""
+    fy, share = _elapsed_share(day, inclusive=inclusive)
+    a = fy - cohorts.origin_fy + 1
+    v = yields.volume_at(curve, a - 1) + share * (
+        yields.volume_at(curve, a) - yields.volume_at(curve, a - 1)
+    )
+    moment = np.datetime64(day) + (np.timedelta64(1, "D") if inclusive else 0)
+    exists = np.isnat(cohorts.planted) | (cohorts.planted < moment)
+    standing = np.isnat(cohorts.harvested) | (cohorts.harvested >= moment)
+    return np.where(exists & standing & (a >= 1), v, 0.0) * cohorts.share
+
+
+def compute_period(
+    stands: pd.DataFrame,
+    operations: pd.DataFrame,
+    yields: YieldTable,
+    cohorts: Cohorts,
+    period: Period,
+    settings: FO001Settings,
+    params: pd.DataFrame,
+) -> pd.DataFrame:
+    """FO-001 result of every stand for one monitoring period (see :func:`compute_fo001`)."""
+    n = len(stands)
+    c = cohorts
+    species = stands["species"].to_numpy()[c.stand]
+    curve = yields.curve_index(stands["species"], stands["site_class"])
+    curve = np.where(curve < 0, 0, curve)[c.stand]  # bamboo: any curve, its factor is 0
+    bamboo = species == "bamboo"
+    area = stands["stand_area_ha"].to_numpy(dtype=float)
+    last_age = yields.last_age[curve]
+    p_end = np.datetime64(period.end)
+    p_start = np.datetime64(period.start)
+    exists = np.isnat(c.planted) | (c.planted <= p_end)
+    harvest_fy = _fiscal_year_or_never(c.harvested)
+    felled_by_end = ~np.isnat(c.harvested) & (c.harvested <= p_end)
+
+    gross = np.zeros(len(c.stand))
+    crossed = np.zeros(len(c.stand), dtype=bool)
+    beyond = np.zeros(len(c.stand), dtype=bool)
+    fractions = fiscal_year_fractions(period)
+    for fy, frac in fractions:
+        a = fy - c.origin_fy + 1
+        growing = exists & (a >= 1) & (~felled_by_end | (harvest_fy > fy))
+        v_now, v_before = yields.volume_at(curve, a), yields.volume_at(curve, a - 1)
+        f_now = _factors(params, species, a)
+        if settings.bef_convention == "increment":
+            tco2_ha = (v_now - v_before) * f_now
+        else:
+            tco2_ha = v_now * f_now - v_before * _factors(params, species, a - 1)
+        gross += np.where(growing, tco2_ha, 0.0) * frac * c.share
+        crossed |= growing & (a == BEF_SWITCH_AGE + 1) & ~bamboo
+        beyond |= growing & (a > last_age) & ~bamboo
+
+    harvested_now = ~np.isnat(c.harvested) & (c.harvested >= p_start) & (c.harvested <= p_end)
+    a_h = np.where(harvested_now, harvest_fy - c.origin_fy + 1, 0)
+    emission_ha = (
+        np.where(harvested_now, yields.volume_at(curve, a_h) * _factors(params, species, a_h), 0.0)
+        * c.share
+    )
+    replanted_now = ~np.isnat(c.planted) & (c.planted >= p_start) & (c.planted <= p_end)
+
+    removals_gross = np.bincount(c.stand, gross, minlength=n) * area
+    emissions_gross = np.bincount(c.stand, emission_ha, minlength=n) * area
+    if settings.thinning_accounting == "explicit":
+        emissions_gross += _thinning_emissions(stands, operations, period, params, c)
+
+    elig = _eligibility(stands, operations, period, settings)
+    share_counted = np.divide(
+        elig["eligible_area_ha"].to_numpy(), area, out=np.zeros(n), where=area > 0
+    )
+    removals = removals_gross * share_counted
+    emissions = emissions_gross * share_counted
+    net = removals - emissions
+
+    main = _main_cohort(c, n, p_end)
+    fy_start = period.start.year - (period.start.month < 4)
+    fy_end = period.end.year - (period.end.month < 4)
+    origin = c.origin_fy[main]
+    vol_start = np.bincount(
+        c.stand, _standing_volume(yields, curve, c, period.start, inclusive=False), minlength=n
+    )
+    vol_end = np.bincount(
+        c.stand, _standing_volume(yields, curve, c, period.end, inclusive=True), minlength=n
+    )
+
+    any_ = lambda mask: np.bincount(c.stand, mask.astype(float), minlength=n) > 0  # noqa: E731
+    flags = {
+        "age_20_to_21": any_(crossed),
+        "beyond_yield_table": any_(beyond),
+        "harvested": any_(harvested_now),
+        "replanted": any_(replanted_now),
+        "felled_not_replanted": _felled_not_replanted(c, n, p_end),
+        "partial_treated_area": elig["partial"].to_numpy(),
+        "treated_area_assumed": elig["assumed"].to_numpy(),
+        "prorated": np.full(n, any(f < 1 for _, f in fractions)),
+        "not_yet_planted": stands["planted_year"].to_numpy() > fy_end,
+        "net_negative": elig["eligible"].to_numpy() & (net < 0),
+    }
+    p = params.reindex(stands["species"])
+    return pd.DataFrame(
+        {
+            "stand_id": stands["stand_id"].to_numpy(),
+            "period": period.label,
+            "eligible": elig["eligible"].to_numpy(),
+            "reason": elig["reason"].to_numpy(),
+            "species": stands["species"].to_numpy(),
+            "forest_type": stands["forest_type"].to_numpy(),
+            "site_class": stands["site_class"].to_numpy(),
+            "plan_id": stands["plan_id"].to_numpy(),
+            "area_ha": area,
+            "eligible_area_ha": elig["eligible_area_ha"].to_numpy(),
+            "age_start": np.maximum(fy_start - origin + 1, 0),
+            "age_end": np.maximum(fy_end - origin + 1, 0),
+            "volume_start_m3_ha": vol_start,
+            "volume_end_m3_ha": vol_end,
+            "removals_tco2": removals,
+            "emissions_tco2": emissions,
+            "net_tco2": net,
+            "gross_net_tco2": removals_gross - emissions_gross,
+            "flags": _join_flags(flags, n),
+            "parameter_species": p["parameter_species"].fillna("").to_numpy(),
+            "wood_density_t_m3": p["wood_density"].to_numpy(),
+            "bef_le20": p["bef_le20"].to_numpy(),
+            "bef_ge21": p["bef_ge21"].to_numpy(),
+            "root_ratio": p["root_ratio"].to_numpy(),
+            "carbon_fraction": p["carbon_fraction"].to_numpy(),
+            "bef_convention": settings.bef_convention,
+        }
+    )
+
+
+def _main_cohort(c: Cohorts, n: int, p_end) -> np.ndarray:
+    """Per stand, the youngest cohort standing at the period end (else the register crop)."""
+    standing = (np.isnat(c.planted) | (c.planted <= p_end)) & (
+        np.isnat(c.harvested) | (c.harvested > p_end)
+    )
+    order = np.lexsort((c.origin_fy, standing, c.stand))
+    last = np.r_[c.stand[order][1:] != c.stand[order][:-1], True]
+    main = np.arange(n)
+    main[c.stand[order][last]] = order[last]
+    return main
+
+
+def _felled_not_replanted(c: Cohorts, n: int, p_end) -> np.ndarray:
+    felled = np.bincount(
+        c.stand,
+        np.where(~np.isnat(c.harvested) & (c.harvested <= p_end), c.share, 0.0),
+        minlength=n,
+    )
+    replanted = np.bincount(
+        c.stand, np.where(~np.isnat(c.planted) & (c.planted <= p_end), c.share, 0.0), minlength=n
+    )
+    return felled - replanted > 1e-9
+
+
+def _thinning_emissions(stands, operations, period: Period, params, c: Cohorts) -> np.ndarray:
+    """Thinned stem volume booked as emission [t-CO2] per stand (``thinning_accounting=explicit``)."""
+    ops = operations[
+        (operations["operation"] == "thinning")
+        & (operations["date"] >= period.start)
+        & (operations["date"] <= period.end)
+    ]
+    out = np.zeros(len(stands))
+    if ops.empty:
+        return out
+    pos = pd.Series(np.arange(len(stands)), index=stands["stand_id"].to_numpy())
+    idx = pos[ops["stand_id"]].to_numpy()
+    age = fiscal_year(ops["date"]) - stands["planted_year"].to_numpy()[idx] + 1
+    factor = _factors(params, stands["species"].to_numpy()[idx], age)
+    np.add.at(out, idx, ops["volume_m3"].to_numpy(dtype=float) * factor)
+    return out
+
+
+def _join_flags(flags: dict[str, np.ndarray], n: int) -> np.ndarray:
+    out = np.full(n, "", dtype=object)
+    for name, mask in flags.items():
+        out = np.where(mask, out + name + ";", out)
+    return np.array([s[:-1] for s in out], dtype=object)
+
+
+def check_operations(
+    operations: pd.DataFrame, settings: FO001Settings, *, file: str = "operations"
+) -> None:
+    """Refuse what the settings cannot compute (explicit thinning without a volume)."""
+    if settings.thinning_accounting != "explicit":
+        return
+    bad = operations[(operations["operation"] == "thinning") & operations["volume_m3"].isna()]
+    problems = [
+        Problem(
+            file,
+            f"row {r.source_row} ({r.stand_id})",
+            "volume_m3",
+            "missing: thinning_accounting = 'explicit' needs the thinned volume",
+        )
+        for r in bad.itertuples()
+    ]
+    if problems:
+        raise InputError(problems)
+
+
+def compute_fo001(
+    stands: pd.DataFrame,
+    operations: pd.DataFrame,
+    yields: YieldTable,
+    periods: tuple[Period, ...],
+    settings: FO001Settings,
+    *,
+    file: str = "operations",
+) -> pd.DataFrame:
+    """FO-001 eligibility, removals and emissions of every stand for every period.
+
+    Parameters
+    ----------
+    stands : DataFrame
+        Validated stands (see :class:`forestcarbon.inputs.ProgramInputs`), with ``stand_area_ha``
+        [ha].
+    operations : DataFrame
+        Validated operations: stand_id, date, operation, area_ha [ha], volume_m3 [m3].
+    yields : YieldTable
+    periods : tuple of Period
+    settings : FO001Settings
+
+    Returns
+    -------
+    DataFrame
+        One row per stand and period, sorted by period then stand id: eligible, reason, area_ha
+        [ha], eligible_area_ha [ha], age_start, age_end [years], volume_start_m3_ha,
+        volume_end_m3_ha [m3/ha], removals_tco2, emissions_tco2, net_tco2 [t-CO2] (credited part),
+        gross_net_tco2 [t-CO2] (whole stand, eligible or not), flags and the parameters used.
+
+    Notes
+    -----
+    FO-001.md §1 (formula, BEF conventions), §3 (eligibility, harvest, treated area), §4 (age,
+    interpolation, pro-rating). Ineligible stands have zero removals and emissions.
+    """
+    check_operations(operations, settings, file=file)
+    params = species_parameters(settings.carbon_fraction)
+    stands = stands.reset_index(drop=True)
+    cohorts = build_cohorts(stands, operations, periods, file=file)
+    frames = [
+        compute_period(stands, operations, yields, cohorts, p, settings, params) for p in periods
+    ]
+    result = pd.concat(frames, ignore_index=True)
+    order = np.lexsort((natural_key_rank(result["stand_id"]), result["period"].to_numpy()))
+    return result.iloc[order].reset_index(drop=True)
+
+
+def natural_key_rank(ids: pd.Series) -> np.ndarray:
+    """Rank of ids in natural order ("2-1-1" before "10-1-1"), as an integer array."""
+    unique = pd.unique(ids)
+    keys = sorted(unique, key=_natural_key)
+    rank = pd.Series(np.arange(len(keys)), index=keys)
+    return rank.reindex(ids.to_numpy()).to_numpy()
+
+
+def _natural_key(text: str):
+    return [
+        (0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", str(text)) if t
+    ]

@@ -1,0 +1,375 @@
+"""A program folder -> validated inputs (settings, stands, operations, yield table).
+
+Every file is read and checked, all problems of all files are gathered, and one
+:class:`~forestcarbon.exceptions.InputError` lists them before anything is computed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .config import CONFIG_FILE, Settings, load_settings
+from .exceptions import CRSError, InputError, Problem
+from .growth import YieldTable, build_yield_table, missing_curves, packaged_growth_path, read_growth
+from .io import ensure_metric, read_layer, read_table
+from .schemas import OPERATIONS_SPEC, STAND_KEY_COLUMNS, STANDS, TableSpec, validate
+
+log = logging.getLogger("forestcarbon")
+
+AREA_TOLERANCE = 1.05
+"""An operation may report up to 5% more area than the stand (register vs map rounding)."""
+
+
+@dataclass
+class ProgramInputs:
+    """Validated inputs of one program folder.
+
+    Attributes
+    ----------
+    stands : GeoDataFrame
+        One row per stand in the working CRS: stand_id, species, planted_year, site_class,
+        forest_type, protected, plan_id, area_ha (register, may be NaN), geometry_area_ha,
+        stand_area_ha (the area used, per ``[fo001] area_source``), name, geometry.
+    operations : DataFrame
+        stand_id, date, operation, area_ha, volume_m3, source_row.
+    yields : YieldTable
+    files : dict
+        Input role -> path of every file read (for provenance).
+    """
+
+    program_dir: Path
+    settings: Settings
+    stands: gpd.GeoDataFrame
+    operations: pd.DataFrame
+    yields: YieldTable
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def _path(program_dir: Path, name: str) -> Path:
+    return program_dir / name
+
+
+def _geometry_problems(gdf: gpd.GeoDataFrame, ids: pd.Series, file: str) -> list[Problem]:
+    problems = []
+    geoms = gdf.geometry.to_numpy()
+    kinds = shapely.get_type_id(geoms)
+    for i, geom in enumerate(geoms):
+        where = f"feature {i + 1} ({ids.iloc[i]})" if ids.iloc[i] else f"feature {i + 1}"
+        if geom is None or shapely.is_empty(geom):
+            problems.append(Problem(file, where, "geometry", "missing or empty geometry"))
+        elif kinds[i] not in (3, 6):
+            problems.append(
+                Problem(
+                    file,
+                    where,
+                    "geometry",
+                    f"expected a Polygon or MultiPolygon, got {geom.geom_type}",
+                )
+            )
+        elif not shapely.is_valid(geom):
+            problems.append(
+                Problem(
+                    file,
+                    where,
+                    "geometry",
+                    f"invalid geometry ({shapely.is_valid_reason(geom)}); fix it "
+                    "in QGIS with Vector > Geometry Tools > Fix Geometries",
+                )
+            )
+    return problems
+
+
+def _to_working_crs(gdf: gpd.GeoDataFrame, crs: str, file: str) -> gpd.GeoDataFrame:
+    if gdf.crs.equals(crs):
+        return gdf
+    log.info("%s: reprojecting from %s to %s", file, gdf.crs.to_string(), crs)
+    return gdf.to_crs(crs)
+
+
+def _join_register(
+    polygons: gpd.GeoDataFrame, register: pd.DataFrame, poly_file: str, reg_file: str
+) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """Attach register rows to plan polygons on stand_id.
+
+    A 小班 polygon ("12-3") may carry several register rows (枝番 "12-3-1", "12-3-2"); each row then
+    gets the polygon and a share of its area proportional to the register area.
+    """
+    problems = []
+    poly = polygons[["stand_id", "geometry"]].copy()
+    poly["polygon_area_ha"] = poly.geometry.area / 10_000
+    exact = register["stand_id"].isin(poly["stand_id"])
+    prefix = register["stand_id"].str.rsplit("-", n=1).str[0]
+    via_prefix = ~exact & prefix.isin(poly["stand_id"])
+    register = register.assign(polygon_id=np.where(exact, register["stand_id"], prefix))
+    for i in np.flatnonzero(~exact & ~via_prefix):
+        problems.append(
+            Problem(
+                reg_file,
+                f"row {register['source_row'].iloc[i]}",
+                "stand_id",
+                f"register row {register['stand_id'].iloc[i]!r} has no polygon in {poly_file}",
+            )
+        )
+    used = set(register["polygon_id"])
+    for sid in poly.loc[~poly["stand_id"].isin(used), "stand_id"]:
+        problems.append(
+            Problem(
+                poly_file, sid, "stand_id", f"polygon {sid!r} has no register row in {reg_file}"
+            )
+        )
+    merged = register.merge(
+        poly.rename(columns={"stand_id": "polygon_id"}), on="polygon_id", how="inner"
+    )
+    shared = merged.groupby("polygon_id")["stand_id"].transform("size") > 1
+    if shared.any():
+        reg_area = merged["area_ha"] if "area_ha" in merged else pd.Series(np.nan, merged.index)
+        lacking = shared & reg_area.isna()
+        for sid in merged.loc[lacking, "stand_id"]:
+            problems.append(
+                Problem(
+                    reg_file,
+                    sid,
+                    "area_ha",
+                    "needed to share a 小班 polygon between several 枝番 rows, but missing",
+                )
+            )
+        total = reg_area.groupby(merged["polygon_id"]).transform("sum")
+        share = np.where(shared, reg_area / total, 1.0)
+    else:
+        share = np.ones(len(merged))
+    merged["geometry_area_ha"] = merged["polygon_area_ha"] * share
+    gdf = gpd.GeoDataFrame(
+        merged.drop(columns=["polygon_area_ha"]), geometry="geometry", crs=polygons.crs
+    )
+    return gdf, problems
+
+
+def _read_stands(program_dir: Path, settings: Settings) -> tuple[gpd.GeoDataFrame, list, dict]:
+    inputs = settings.inputs
+    file = _path(program_dir, inputs.stands)
+    files = {"stands": file}
+    layer = read_layer(file, layer=inputs.stands_layer or None)
+    ensure_metric(gpd.GeoSeries(crs=settings.program.crs).crs, f"{CONFIG_FILE} [program] crs")
+    attrs = pd.DataFrame(layer.drop(columns=layer.geometry.name))
+    problems: list[Problem] = []
+    if inputs.register:
+        reg_path = _path(program_dir, inputs.register)
+        files["register"] = reg_path
+        keys_only = TableSpec("polygons", STAND_KEY_COLUMNS, unique=("stand_id",))
+        poly_attrs, p1 = validate(attrs, keys_only, str(file))
+        register, p2 = validate(read_table(reg_path), STANDS, str(reg_path))
+        problems += p1 + p2
+        polygons = gpd.GeoDataFrame(poly_attrs, geometry=layer.geometry.to_numpy(), crs=layer.crs)
+        problems += _geometry_problems(polygons, poly_attrs["stand_id"], str(file))
+        if problems:
+            return None, problems, files
+        polygons = _to_working_crs(polygons, settings.program.crs, str(file))
+        stands, p3 = _join_register(polygons, register, str(file), str(reg_path))
+        problems += p3
+    else:
+        table, problems = validate(attrs, STANDS, str(file))
+        problems += _geometry_problems(
+            layer, table.get("stand_id", pd.Series([""] * len(layer))), str(file)
+        )
+        if problems:
+            return None, problems, files
+        stands = gpd.GeoDataFrame(table, geometry=layer.geometry.to_numpy(), crs=layer.crs)
+        stands = _to_working_crs(stands, settings.program.crs, str(file))
+        stands["geometry_area_ha"] = stands.geometry.area / 10_000
+    return stands, problems, files
+
+
+def _complete_stands(stands: gpd.GeoDataFrame, settings: Settings, file: str):
+    """Derive planted_year, defaults and the area used; report what cannot be derived."""
+    problems = []
+    if "plan_id" not in stands.columns:
+        problems.append(
+            Problem(
+                file,
+                "",
+                "plan_id",
+                "required column is missing (森林経営計画 id; "
+                "leave a cell empty for a stand outside any plan)",
+            )
+        )
+    stands = stands.copy()
+    for col, default in (
+        ("plan_id", None),
+        ("protected", False),
+        ("name", None),
+        ("area_ha", np.nan),
+    ):
+        if col not in stands.columns:
+            stands[col] = default
+    stands["plan_id"] = stands["plan_id"].fillna("").astype(str)
+    stands["name"] = stands["name"].fillna("").astype(str)
+    stands["protected"] = stands["protected"].fillna(False).astype(bool)
+    stands["area_ha"] = pd.to_numeric(stands["area_ha"], errors="coerce")
+    planted = stands.get("planted_year", pd.Series(np.nan, index=stands.index)).astype(float)
+    if {"age", "age_year"} <= set(stands.columns):
+        from_age = stands["age_year"].astype(float) - stands["age"].astype(float) + 1
+        planted = planted.fillna(from_age)
+    for sid in stands.loc[planted.isna(), "stand_id"]:
+        problems.append(
+            Problem(
+                file,
+                sid,
+                "planted_year",
+                "missing: give planted_year, or 林齢 (age) with its base year",
+            )
+        )
+    stands["planted_year"] = planted.fillna(0).astype(np.int64)
+    if settings.fo001.area_source == "register":
+        for sid in stands.loc[stands["area_ha"].isna(), "stand_id"]:
+            problems.append(
+                Problem(
+                    file,
+                    sid,
+                    "area_ha",
+                    "missing, but [fo001] area_source = "
+                    "'register' needs the register area of every stand",
+                )
+            )
+        stands["stand_area_ha"] = stands["area_ha"]
+    else:
+        stands["stand_area_ha"] = stands["geometry_area_ha"]
+    columns = [
+        "stand_id",
+        "species",
+        "planted_year",
+        "site_class",
+        "forest_type",
+        "protected",
+        "plan_id",
+        "area_ha",
+        "geometry_area_ha",
+        "stand_area_ha",
+        "name",
+        "geometry",
+    ]
+    return stands[columns].reset_index(drop=True), problems
+
+
+def _read_operations(program_dir: Path, settings: Settings):
+    if not settings.inputs.operations:
+        empty = pd.DataFrame(
+            {
+                "stand_id": pd.Series(dtype=str),
+                "date": pd.Series(dtype=object),
+                "operation": pd.Series(dtype=str),
+                "area_ha": pd.Series(dtype=float),
+                "volume_m3": pd.Series(dtype=float),
+                "source_row": [],
+            }
+        )
+        return empty, [], None
+    file = _path(program_dir, settings.inputs.operations)
+    ops, problems = validate(read_table(file), OPERATIONS_SPEC, str(file))
+    for col in ("area_ha", "volume_m3"):
+        if col not in ops.columns:
+            ops[col] = np.nan
+        ops[col] = pd.to_numeric(ops[col], errors="coerce")
+    return ops, problems, file
+
+
+def _cross_check_operations(ops: pd.DataFrame, stands: pd.DataFrame, file: str) -> list[Problem]:
+    problems = []
+    area = stands.set_index("stand_id")["stand_area_ha"]
+    known = ops["stand_id"].isin(area.index)
+    for i in np.flatnonzero(~known.to_numpy()):
+        row = ops.iloc[i]
+        problems.append(
+            Problem(
+                file,
+                f"row {row['source_row']}",
+                "stand_id",
+                f"operation for unknown stand {row['stand_id']!r} (not in the stands layer)",
+            )
+        )
+    known_ops = ops[known]
+    limit = area.reindex(known_ops["stand_id"]).to_numpy() * AREA_TOLERANCE
+    too_big = known_ops["area_ha"].to_numpy() > limit
+    for i in np.flatnonzero(too_big):
+        row = known_ops.iloc[i]
+        problems.append(
+            Problem(
+                file,
+                f"row {row['source_row']} ({row['stand_id']})",
+                "area_ha",
+                f"treated area {row['area_ha']} ha is larger than the stand "
+                f"({limit[i] / AREA_TOLERANCE:.2f} ha)",
+            )
+        )
+    for i in np.flatnonzero(known_ops["date"].map(lambda d: d.year < 1900).to_numpy()):
+        row = known_ops.iloc[i]
+        problems.append(
+            Problem(file, f"row {row['source_row']}", "date", f"implausible date {row['date']}")
+        )
+    return problems
+
+
+def load_program(program_dir: str | Path) -> ProgramInputs:
+    """Read and validate everything FO-001 needs from a program folder.
+
+    Raises
+    ------
+    InputError
+        Listing every problem of every file (file, row or id, column, expectation).
+    """
+    program_dir = Path(program_dir)
+    settings = load_settings(program_dir)
+    problems: list[Problem] = []
+    files: dict[str, Path] = {"settings": program_dir / CONFIG_FILE}
+    stands = None
+    try:
+        stands, stand_problems, stand_files = _read_stands(program_dir, settings)
+        problems += stand_problems
+        files.update(stand_files)
+    except CRSError:
+        raise
+    except InputError as e:
+        problems += e.problems
+    ops = None
+    try:
+        ops, op_problems, ops_file = _read_operations(program_dir, settings)
+        problems += op_problems
+        if ops_file:
+            files["operations"] = ops_file
+    except InputError as e:
+        problems += e.problems
+    growth_path = (
+        _path(program_dir, settings.fo001.growth)
+        if settings.fo001.growth
+        else Path(str(packaged_growth_path()))
+    )
+    files["growth"] = growth_path
+    yields = None
+    try:
+        yields = build_yield_table(read_growth(growth_path))
+    except InputError as e:
+        problems += e.problems
+    if stands is not None and not problems:
+        stands_file = str(files["stands"])
+        stands, p = _complete_stands(stands, settings, stands_file)
+        problems += p
+        problems += missing_curves(
+            yields,
+            stands["species"],
+            stands["site_class"],
+            stands["stand_id"],
+            stands_file,
+            growth_file=str(growth_path),
+        )
+        if ops is not None and not p:
+            problems += _cross_check_operations(ops, stands, str(files.get("operations", "")))
+    if problems:
+        raise InputError(problems)
+    ops = ops.sort_values(["stand_id", "date", "source_row"], kind="stable").reset_index(drop=True)
+    return ProgramInputs(program_dir, settings, stands, ops, yields, files)

@@ -1,0 +1,230 @@
+"""Reading layers and tables (encodings, Japanese headers) and writing outputs atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from .exceptions import CRSError, InputError, OutputError, Problem
+
+TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm")
+ENCODINGS = ("utf-8-sig", "cp932")
+"""CSV encodings tried in order: UTF-8 (with or without BOM), then Shift_JIS (Windows cp932)."""
+
+
+def decode_text(data: bytes, file: str) -> str:
+    """Decode CSV bytes as UTF-8 or Shift_JIS (cp932); anything else is an error."""
+    for encoding in ENCODINGS:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    bad = _first_bad_byte(data)
+    raise InputError(
+        Problem(
+            file,
+            f"byte {bad}",
+            "",
+            "text is neither UTF-8 nor Shift_JIS "
+            "(cp932); save the file as CSV UTF-8 or CSV (Shift_JIS) from Excel",
+        )
+    )
+
+
+def _first_bad_byte(data: bytes) -> int:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return e.start
+    return 0
+
+
+def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
+    """Read a CSV (UTF-8 or cp932) or XLSX table with every cell as text.
+
+    Values are kept as text so that validation, not the reader, decides what is valid.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(Problem(str(path), "", "", "file not found"))
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        try:
+            df = pd.read_excel(path, sheet_name=sheet, dtype=str, keep_default_na=False)
+        except Exception as e:  # openpyxl raises many types for broken files
+            raise InputError(Problem(str(path), "", "", f"cannot read as XLSX: {e}")) from None
+    else:
+        data = path.read_bytes()
+        if not data.strip():
+            raise InputError(Problem(str(path), "", "", "the file is empty"))
+        text = decode_text(data, str(path))
+        try:
+            df = pd.read_csv(
+                io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True
+            )
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+            raise InputError(Problem(str(path), "", "", f"not a valid CSV table: {e}")) from None
+    df.columns = [str(c).strip() for c in df.columns]
+    return df
+
+
+def read_layer(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Read a vector layer (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, GeoParquet, ...).
+
+    Attribute values are returned as read; the CRS is required (no CRS is an error with the fix).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(Problem(str(path), "", "", "file not found"))
+    if path.stat().st_size == 0:
+        raise InputError(Problem(str(path), "", "", "the file is empty"))
+    try:
+        if path.suffix.lower() == ".parquet":
+            gdf = gpd.read_parquet(path)
+        else:
+            if layer is None:
+                layers = [name for name, _ in pyogrio.list_layers(path)]
+                layer = "stands" if "stands" in layers else layers[0] if len(layers) == 1 else None
+                if layer is None:
+                    raise InputError(
+                        Problem(
+                            str(path),
+                            "",
+                            "",
+                            "several layers and none named "
+                            f"'stands': {', '.join(layers)}; set [inputs] "
+                            "stands_layer",
+                        )
+                    )
+            gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+    except InputError:
+        raise
+    except Exception as e:  # GDAL errors come in many types
+        raise InputError(
+            Problem(str(path), "", "", f"cannot read as a vector layer: {e}")
+        ) from None
+    if gdf.empty:
+        raise InputError(Problem(str(path), "", "", "the layer has no features"))
+    if gdf.crs is None:
+        raise CRSError(
+            Problem(
+                str(path),
+                "",
+                "",
+                "the layer has no CRS. Set it in QGIS (Layer > "
+                "Set Layer CRS, then save) or add the .prj file; for Okayama the "
+                "usual CRS is EPSG:6673 (JGD2011 zone V)",
+            )
+        )
+    return gdf
+
+
+def file_sha256(path: str | Path) -> str:
+    """sha256 hex digest of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# --- writing ---------------------------------------------------------------------------------------
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """Deterministic UTF-8 CSV (with BOM so Excel shows Japanese correctly), LF line ends."""
+    text = df.to_csv(index=False, lineterminator="\n")
+    return ("\ufeff" + text).encode("utf-8")
+
+
+def json_bytes(obj) -> bytes:
+    """Deterministic, human-readable JSON."""
+    return (json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+def write_gpkg(gdf: gpd.GeoDataFrame, path: Path, *, layer: str) -> None:
+    """Write a GeoPackage layer; the file's timestamps are fixed so reruns differ in nothing."""
+    with gdal_config(OGR_CURRENT_DATE="2000-01-01T00:00:00Z"):
+        gdf.to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
+
+
+@contextlib.contextmanager
+def gdal_config(**options: str):
+    """Temporarily set GDAL config options."""
+    saved = {k: pyogrio.get_gdal_config_option(k) for k in options}
+    pyogrio.set_gdal_config_options(options)
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options(saved)
+
+
+Writer = Callable[[Path], None]
+
+
+def write_outputs(
+    out_dir: str | Path, outputs: dict[str, bytes | Writer], *, overwrite: bool = True
+) -> list[Path]:
+    """Write several output files so that each is written whole or not at all.
+
+    Every file is first produced in a staging folder inside ``out_dir``; only when all of them
+    were produced are they moved into place (``os.replace``, atomic on one file system).
+
+    Parameters
+    ----------
+    outputs : dict
+        Relative file name -> bytes, or a function that writes the file at the given path.
+    """
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"cannot create output folder {out}: {e}") from None
+    if not overwrite:
+        existing = [name for name in outputs if (out / name).exists()]
+        if existing:
+            raise OutputError(f"{out} already has {', '.join(existing)}; use --overwrite")
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
+    try:
+        for name, content in outputs.items():
+            target = staging / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                target.write_bytes(content)
+            else:
+                content(target)
+        written = []
+        for name in outputs:
+            final = out / name
+            final.parent.mkdir(parents=True, exist_ok=True)
+            if final.is_dir():
+                shutil.rmtree(final)
+            os.replace(staging / name, final)
+            written.append(final)
+        return written
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def ensure_metric(crs, file: str) -> None:
+    """Refuse a geographic CRS where areas are computed."""
+    if crs is None or not crs.is_projected:
+        raise CRSError(
+            Problem(
+                file,
+                "",
+                "crs",
+                f"{crs} is not a projected (metric) CRS; areas "
+                "need one such as EPSG:6673 (JGD2011 plane rectangular zone V)",
+            )
+        )

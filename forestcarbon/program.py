@@ -1,0 +1,135 @@
+"""Whole-program totals: exact decimal sums, credits truncated once, buffer.
+
+Credits are whole t-CO2 with fractions truncated, once, at the total of a methodology for a period
+(FO-001.md §3; EN-R-002_EN-S-004.md "Rounding vectors"). Totals are summed exactly: every per-activity
+value is turned into an integer number of nano-tonnes (1e-9 t-CO2, far below any reported digit, and
+removing binary floating-point noise such as 94.6 - 54.6 = 39.99999999999999), summed as integers and
+converted to :class:`decimal.Decimal`.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_DOWN, Decimal
+
+import numpy as np
+import pandas as pd
+
+NANO = 10**9
+"""Nano-tonnes per tonne: the exact unit of summation."""
+
+SUMMARY_COLUMNS = [
+    "methodology",
+    "period",
+    "removals_tco2",
+    "emissions_tco2",
+    "total_tco2",
+    "buffer_rate",
+    "buffer_tco2",
+    "credits_t",
+    "n_activities",
+]
+
+
+def to_nano(values) -> np.ndarray:
+    """t-CO2 floats -> exact integer nano-tonnes (rounded to the nearest)."""
+    return np.rint(np.asarray(values, dtype=float) * NANO).astype(np.int64)
+
+
+def exact_sum(values) -> Decimal:
+    """Exact decimal sum [t-CO2] of t-CO2 floats, via integer nano-tonnes."""
+    return Decimal(int(to_nano(values).sum(dtype=object))) / NANO
+
+
+def credited_tonnes(total_tco2: Decimal, buffer_rate: float | str | Decimal = 0) -> int:
+    """Whole credits [t-CO2] from an exact total: buffer held back, fractions truncated.
+
+    A non-positive total gives no credits (FO-001.md §3: net <= 0 earns nothing).
+
+    >>> credited_tonnes(exact_sum([94.6]) - exact_sum([54.6]))
+    40
+    """
+    if total_tco2 <= 0:
+        return 0
+    kept = total_tco2 * (1 - Decimal(str(buffer_rate)))
+    return int(kept.to_integral_value(rounding=ROUND_DOWN))
+
+
+def decimal_text(value: Decimal) -> str:
+    """Plain decimal text without exponent or trailing zeros ('40', '90.278925')."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def summary_row(
+    methodology: str, period: str, removals, emissions, n_activities: int, buffer_rate: float
+) -> dict:
+    """One summary row from per-activity removals and emissions [t-CO2]."""
+    rem, emi = exact_sum(removals), exact_sum(emissions)
+    total = rem - emi
+    credits = credited_tonnes(total, buffer_rate)
+    buffer = max(total, Decimal(0)) * Decimal(str(buffer_rate))
+    return {
+        "methodology": methodology,
+        "period": period,
+        "removals_tco2": decimal_text(rem),
+        "emissions_tco2": decimal_text(emi),
+        "total_tco2": decimal_text(total),
+        "buffer_rate": buffer_rate,
+        "buffer_tco2": decimal_text(buffer),
+        "credits_t": credits,
+        "n_activities": int(n_activities),
+    }
+
+
+def fo001_summary(results: pd.DataFrame, buffer_rate: float) -> list[dict]:
+    """Summary rows of FO-001 per period from :func:`forestcarbon.fo001.compute_fo001` output."""
+    rows = []
+    for period, g in results.groupby("period", sort=True):
+        eligible = g[g["eligible"]]
+        rows.append(
+            summary_row(
+                "FO-001",
+                period,
+                eligible["removals_tco2"],
+                eligible["emissions_tco2"],
+                len(eligible),
+                buffer_rate,
+            )
+        )
+    return rows
+
+
+def program_summary(rows: list[dict]) -> pd.DataFrame:
+    """Add the whole-program rows: per period, and over all periods.
+
+    Each methodology is a separate J-Credit project whose credits are truncated on its own, so the
+    program's credits are the sum of the methodologies' credits; its total_tco2 is the exact sum.
+    """
+    df = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    out = [df]
+    by_period = [_combine(g, "program", period) for period, g in df.groupby("period", sort=True)]
+    by_method = [_combine(g, method, "all") for method, g in df.groupby("methodology", sort=False)]
+    out += [
+        pd.DataFrame(by_period, columns=SUMMARY_COLUMNS),
+        pd.DataFrame(by_method, columns=SUMMARY_COLUMNS),
+    ]
+    out.append(pd.DataFrame([_combine(df, "program", "all")], columns=SUMMARY_COLUMNS))
+    return pd.concat(out, ignore_index=True)
+
+
+def _combine(g: pd.DataFrame, methodology: str, period: str) -> dict:
+    total = lambda col: sum((Decimal(v) for v in g[col]), Decimal(0))  # noqa: E731
+    rates = set(g["buffer_rate"])
+    return {
+        "methodology": methodology,
+        "period": period,
+        "removals_tco2": decimal_text(total("removals_tco2")),
+        "emissions_tco2": decimal_text(total("emissions_tco2")),
+        "total_tco2": decimal_text(total("total_tco2")),
+        "buffer_rate": rates.pop() if len(rates) == 1 else np.nan,
+        "buffer_tco2": decimal_text(total("buffer_tco2")),
+        "credits_t": int(g["credits_t"].sum()),
+        "n_activities": int(g["n_activities"].sum()),
+    }

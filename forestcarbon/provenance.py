@@ -1,0 +1,96 @@
+"""provenance.json: where every number of a run came from."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+import subprocess
+from pathlib import Path
+
+from . import __version__
+from .io import file_sha256
+from .params import table_names, table_version
+
+PACKAGES = (
+    "numpy",
+    "pandas",
+    "geopandas",
+    "shapely",
+    "pyproj",
+    "pyogrio",
+    "openpyxl",
+    "rasterio",
+    "exactextract",
+    "scikit-learn",
+    "folium",
+    "jismesh",
+)
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python and the packages the computation used."""
+    out = {"python": platform.python_version(), "forestcarbon": __version__}
+    for name in PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def code_revision() -> str:
+    """Git commit of the forestcarbon source (with '+dirty' when modified), or 'unknown'."""
+    here = Path(__file__).resolve().parent
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(here), "status", "--porcelain", "--", "."],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return rev + ("+dirty" if dirty else "")
+
+
+def describe_inputs(files: dict[str, Path], program_dir: Path) -> dict:
+    """Role -> relative path, size [bytes] and sha256 of every input file."""
+    out = {}
+    for role, path in sorted(files.items()):
+        path = Path(path)
+        try:
+            name = str(path.resolve().relative_to(program_dir.resolve()))
+        except ValueError:
+            name = f"<packaged>/{path.name}" if "forestcarbon" in path.parts else str(path)
+        out[role] = {"path": name, "bytes": path.stat().st_size, "sha256": file_sha256(path)}
+    return out
+
+
+def build_provenance(
+    *,
+    settings,
+    files: dict[str, Path],
+    program_dir: Path,
+    growth_sources: list[str],
+    outputs: dict[str, str],
+) -> dict:
+    """The provenance record of a run (no timestamps: same inputs give the same record)."""
+    return {
+        "program": settings.program.name,
+        "program_dir": program_dir.name,
+        "inputs": describe_inputs(files, program_dir),
+        "settings": settings.to_dict(),
+        "unverified_settings": dict(settings.unverified()),
+        "parameter_tables": [table_version(name) for name in table_names()],
+        "growth_table_sources": growth_sources,
+        "packages": package_versions(),
+        "code_revision": code_revision(),
+        "outputs_sha256": outputs,
+    }

@@ -1,0 +1,132 @@
+"""Running a program folder end to end: validate, compute, then write every output at once."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from .fo001 import compute_fo001
+from .inputs import ProgramInputs, load_program
+from .io import csv_bytes, json_bytes, write_gpkg, write_outputs
+from .program import fo001_summary, program_summary
+from .provenance import build_provenance
+
+log = logging.getLogger("forestcarbon")
+
+
+@dataclass
+class RunResult:
+    """Everything a run computed (tables are what the output files hold)."""
+
+    inputs: ProgramInputs
+    fo001: pd.DataFrame
+    summary: pd.DataFrame
+    extra: dict = field(default_factory=dict)
+
+
+def compute(inputs: ProgramInputs) -> RunResult:
+    """Compute FO-001 results and the program summary (pure: writes nothing)."""
+    s = inputs.settings
+    log.info("FO-001: %d stands x %d period(s)", len(inputs.stands), len(s.periods))
+    fo = compute_fo001(
+        inputs.stands,
+        inputs.operations,
+        inputs.yields,
+        s.periods,
+        s.fo001,
+        file=str(inputs.files.get("operations", "operations")),
+    )
+    summary = program_summary(fo001_summary(fo, s.fo001.buffer_rate))
+    return RunResult(inputs, fo, summary)
+
+
+def fo001_layer(result: RunResult) -> gpd.GeoDataFrame:
+    """Per stand and period results with the stand polygons (for QGIS)."""
+    geoms = result.inputs.stands.set_index("stand_id").geometry
+    return gpd.GeoDataFrame(
+        result.fo001,
+        geometry=geoms.reindex(result.fo001["stand_id"]).values,
+        crs=result.inputs.stands.crs,
+    )
+
+
+def output_files(result: RunResult) -> dict:
+    """File name -> bytes or writer, for every output of the run."""
+    tables = {
+        "fo001_stands.csv": csv_bytes(result.fo001),
+        "program_summary.csv": csv_bytes(result.summary),
+    }
+    for name, table in result.extra.items():
+        tables[name] = table if isinstance(table, bytes) else csv_bytes(table)
+    hashes = {
+        name: hashlib.sha256(data).hexdigest()
+        for name, data in sorted(tables.items())
+        if isinstance(data, bytes)
+    }
+    inputs = result.inputs
+    provenance = build_provenance(
+        settings=inputs.settings,
+        files=inputs.files,
+        program_dir=inputs.program_dir,
+        growth_sources=inputs.yields.sources(),
+        outputs=hashes,
+    )
+    layer = fo001_layer(result)
+    return {
+        **tables,
+        "fo001_stands.gpkg": lambda path: write_gpkg(layer, path, layer="fo001_stands"),
+        "provenance.json": json_bytes(provenance),
+    }
+
+
+def run_program(
+    program_dir: str | Path, out_dir: str | Path, *, overwrite: bool = True
+) -> RunResult:
+    """Validate, compute and write the outputs of a program folder (nothing is written on error)."""
+    inputs = load_program(program_dir)
+    result = compute(inputs)
+    written = write_outputs(out_dir, output_files(result), overwrite=overwrite)
+    log.info("wrote %s", ", ".join(p.name for p in written))
+    return result
+
+
+def summary_text(result: RunResult) -> str:
+    """Per-species and whole-program summary of a run, as plain text (Japanese + English labels)."""
+    fo = result.fo001
+    lines = [f"{result.inputs.settings.program.name}"]
+    for period, g in fo.groupby("period", sort=True):
+        lines.append(f"\nFO-001 森林経営活動  period {period}")
+        lines.append(
+            f"  {'species 樹種':<22}{'stands':>7}{'eligible':>9}{'area ha':>10}"
+            f"{'counted ha':>11}{'net t-CO2':>12}"
+        )
+        by = g.groupby("species", sort=True)
+        for species, s in by:
+            lines.append(
+                f"  {species:<22}{len(s):>7}{int(s['eligible'].sum()):>9}"
+                f"{s['area_ha'].sum():>10.1f}{s['eligible_area_ha'].sum():>11.1f}"
+                f"{s['net_tco2'].sum():>12.1f}"
+            )
+    lines.append(
+        "\nSummary 集計 (credits = whole t-CO2, truncated once per methodology and period)"
+    )
+    lines.append(
+        f"  {'methodology':<12}{'period':<24}{'total t-CO2':>16}{'credits t':>11}{'activities':>11}"
+    )
+    for r in result.summary.itertuples():
+        lines.append(
+            f"  {r.methodology:<12}{r.period:<24}{r.total_tco2:>16}{r.credits_t:>11}"
+            f"{r.n_activities:>11}"
+        )
+    unverified = result.inputs.settings.unverified()
+    if unverified:
+        lines.append(
+            "\nUnverified settings in use 未確認の設定: "
+            + ", ".join(f"{k}={v!r}" for k, v in unverified)
+        )
+    return "\n".join(lines)

@@ -1,0 +1,463 @@
+"""Column specs and validation for every input table.
+
+Each table has a declarative :class:`TableSpec`. :func:`validate` maps Japanese or English headers to
+the canonical names, parses every value, and returns the clean table together with *all* problems
+found (file, row or id, column, expectation), so a user fixes everything in one pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+
+import numpy as np
+import pandas as pd
+
+from .exceptions import Problem
+from .params import load_table
+
+MAX_PROBLEMS_PER_COLUMN = 20
+"""Beyond this many bad values in one column, the rest are summarised in one line."""
+
+
+def normalize_text(value) -> str:
+    """NFKC-normalised, stripped text (full-width digits and letters become ASCII)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return unicodedata.normalize("NFKC", str(value)).strip()
+
+
+def normalize_header(name) -> str:
+    """Header key: NFKC, no spaces, lower case (so '面積 (ha)' and '面積(ha)' match)."""
+    return re.sub(r"\s+", "", normalize_text(name)).lower()
+
+
+# --- value parsers: str -> value, raising ValueError with the expectation ----------------------
+
+
+def parse_str(text: str) -> str:
+    return text
+
+
+def parse_float(text: str) -> float:
+    try:
+        value = float(text.replace(",", ""))
+    except ValueError:
+        raise ValueError("expected a number") from None
+    if not np.isfinite(value):
+        raise ValueError("expected a finite number")
+    return value
+
+
+def parse_int(text: str) -> int:
+    value = parse_float(text)
+    if value != int(value):
+        raise ValueError("expected a whole number")
+    return int(value)
+
+
+_TRUE = {"true", "1", "yes", "y", "t", "有", "あり", "○", "〇", "はい", "該当"}
+_FALSE = {"false", "0", "no", "n", "f", "無", "なし", "×", "-", "いいえ", "非該当", ""}
+
+
+def parse_bool(text: str) -> bool:
+    """true/false, 1/0, yes/no, 有/無, ○/×; a protection kind such as 水源かん養保安林 means true."""
+    key = text.lower()
+    if key in _TRUE or "保安林" in text or "保護林" in text or "特別地域" in text:
+        return True
+    if key in _FALSE:
+        return False
+    raise ValueError("expected true/false (also 1/0, 有/無, ○/×, or a 保安林 kind)")
+
+
+_DATE_PATTERNS = (
+    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?$"),
+    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"),
+)
+
+
+def parse_date(text: str) -> dt.date:
+    """ISO date (YYYY-MM-DD); also YYYY/MM/DD and YYYY年MM月DD日."""
+    for pattern in _DATE_PATTERNS:
+        m = pattern.match(text)
+        if m:
+            try:
+                return dt.date(*map(int, m.groups()))
+            except ValueError:
+                break
+    raise ValueError("expected a date like 2024-10-15")
+
+
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "1": 1, "2": 2, "3": 3, "1.0": 1, "2.0": 2, "3.0": 3}
+
+
+def parse_site_class(text: str) -> int:
+    """地位 1-3 or I-III (also Ⅰ-Ⅲ and '地位2')."""
+    key = text.lower().removeprefix("地位").removesuffix("等").strip()
+    if key in _ROMAN:
+        return _ROMAN[key]
+    raise ValueError("expected site class (地位) 1, 2 or 3 (or I, II, III)")
+
+
+@cache
+def _species_lookup() -> dict[str, str]:
+    table = load_table("species")
+    lookup: dict[str, str] = {}
+    for row in table.itertuples():
+        names = [row.species, row.name_ja, row.name_en, *str(row.aliases).split("|")]
+        if isinstance(row.code, str):
+            names += [row.code, str(int(row.code))]
+        for name in names:
+            lookup[normalize_text(name).lower()] = row.species
+    return lookup
+
+
+def parse_species(text: str) -> str:
+    """Species code 01-12, Japanese or English name -> canonical key (``sugi``, ``hinoki``, ...)."""
+    key = text.lower()
+    if re.fullmatch(r"\d+\.0", key):
+        key = key[:-2]
+    lookup = _species_lookup()
+    if key in lookup:
+        return lookup[key]
+    raise ValueError(
+        "unknown species; expected a code 01-12 or a name such as スギ/sugi, ヒノキ/hinoki, "
+        "アカマツ/akamatsu, クヌギ/kunugi, ナラ/nara (see forestcarbon/data/species.csv)"
+    )
+
+
+_FOREST_TYPES = {
+    "planted": "planted",
+    "人工林": "planted",
+    "育成林": "planted",
+    "育成単層林": "planted",
+    "育成複層林": "planted",
+    "natural": "natural",
+    "天然林": "natural",
+    "天然生林": "natural",
+}
+
+
+def parse_forest_type(text: str) -> str:
+    """planted/人工林/育成林 -> ``planted``; natural/天然林/天然生林 -> ``natural``."""
+    if text.lower() in _FOREST_TYPES:
+        return _FOREST_TYPES[text.lower()]
+    raise ValueError("expected planted/人工林 or natural/天然林")
+
+
+OPERATIONS = {
+    "planting": ("植栽", "新植", "植付"),
+    "weeding": ("下刈", "下刈り"),
+    "cleaning": ("除伐",),
+    "thinning": ("間伐", "保育間伐", "利用間伐", "搬出間伐", "切捨間伐"),
+    "pruning": ("枝打", "枝打ち"),
+    "final_harvest": ("主伐", "皆伐"),
+    "replanting": ("再造林", "改植"),
+}
+_OPERATION_LOOKUP = (
+    {k: k for k in OPERATIONS}
+    | {ja: key for key, names in OPERATIONS.items() for ja in names}
+    | {"final harvest": "final_harvest"}
+)
+
+
+def parse_operation(text: str) -> str:
+    """Operation key from English or Japanese (植栽 下刈 除伐 間伐 枝打 主伐 再造林)."""
+    key = text.lower()
+    if key in _OPERATION_LOOKUP:
+        return _OPERATION_LOOKUP[key]
+    raise ValueError("expected one of " + ", ".join(f"{k}/{v[0]}" for k, v in OPERATIONS.items()))
+
+
+def parse_stand_part(text: str) -> str:
+    """林班/小班/枝番 part: whole numbers lose leading zeros and '.0' ('012' -> '12')."""
+    if re.fullmatch(r"\d+(\.0)?", text):
+        return str(int(float(text)))
+    return text
+
+
+# --- specs ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: canonical name, parser, requirement, bounds and header aliases."""
+
+    name: str
+    parse: Callable[[str], object] = parse_str
+    required: bool = True
+    min: float | None = None
+    max: float | None = None
+    aliases: tuple[str, ...] = ()
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A table: its columns, the id column used in messages and uniqueness keys."""
+
+    name: str
+    columns: tuple[Column, ...]
+    id_column: str | None = None
+    unique: tuple[str, ...] = ()
+    alternatives: tuple[tuple[str, ...], ...] = field(default=())
+    """Column groups of which one must be fully present (planted_year, or age + age_year)."""
+
+
+STAND_KEY_COLUMNS = (
+    Column("stand_id", required=False, aliases=("小班id", "森林id", "小班コード", "id")),
+    Column("rinpan", parse_stand_part, required=False, aliases=("林班",)),
+    Column("shohan", parse_stand_part, required=False, aliases=("小班",)),
+    Column("edaban", parse_stand_part, required=False, aliases=("枝番",)),
+)
+
+STANDS = TableSpec(
+    "stands",
+    (
+        *STAND_KEY_COLUMNS,
+        Column("species", parse_species, aliases=("樹種", "樹種名", "樹種コード")),
+        Column(
+            "planted_year",
+            parse_int,
+            required=False,
+            min=1800,
+            max=2100,
+            aliases=("植栽年度", "植栽年", "植栽年度(年度)"),
+        ),
+        Column("age", parse_int, required=False, min=0, max=400, aliases=("林齢",)),
+        Column(
+            "age_year",
+            parse_int,
+            required=False,
+            min=1900,
+            max=2100,
+            aliases=("林齢基準年度", "基準年度", "調査年度"),
+        ),
+        Column("site_class", parse_site_class, aliases=("地位", "地位級")),
+        Column("forest_type", parse_forest_type, aliases=("林種", "人天別", "人工林天然林")),
+        Column("protected", parse_bool, required=False, aliases=("保安林", "保安林種", "保護")),
+        Column(
+            "plan_id",
+            required=False,
+            aliases=("森林経営計画", "経営計画", "計画番号", "森林経営計画id", "計画id"),
+        ),
+        Column(
+            "area_ha",
+            parse_float,
+            required=False,
+            min=0.0001,
+            max=10000,
+            unit="ha",
+            aliases=("面積", "面積(ha)", "面積ha", "area"),
+        ),
+        Column("name", required=False, aliases=("名称", "地名", "字")),
+    ),
+    id_column="stand_id",
+    unique=("stand_id",),
+    alternatives=(("planted_year",), ("age", "age_year")),
+)
+
+OPERATIONS_SPEC = TableSpec(
+    "operations",
+    (
+        *STAND_KEY_COLUMNS,
+        Column("date", parse_date, aliases=("実施日", "施業日", "実施年月日", "年月日")),
+        Column("operation", parse_operation, aliases=("施業", "施業種", "作業種", "施業区分")),
+        Column(
+            "area_ha",
+            parse_float,
+            required=False,
+            min=0.0001,
+            max=10000,
+            unit="ha",
+            aliases=("面積", "実施面積", "施業面積", "面積(ha)"),
+        ),
+        Column(
+            "volume_m3",
+            parse_float,
+            required=False,
+            min=0,
+            max=1e6,
+            unit="m3",
+            aliases=("材積", "搬出材積", "伐採材積", "材積(m3)"),
+        ),
+        Column("note", required=False, aliases=("備考", "メモ")),
+    ),
+)
+
+GROWTH = TableSpec(
+    "growth",
+    (
+        Column("species", parse_species, aliases=("樹種",)),
+        Column("site_class", parse_site_class, aliases=("地位",)),
+        Column("age", parse_int, min=1, max=400, aliases=("林齢",)),
+        Column(
+            "volume_m3_ha",
+            parse_float,
+            min=0,
+            max=3000,
+            unit="m3/ha",
+            aliases=("材積", "ha材積", "材積(m3/ha)", "蓄積"),
+        ),
+        Column(
+            "height_m",
+            parse_float,
+            required=False,
+            min=0,
+            max=80,
+            unit="m",
+            aliases=("樹高", "上層樹高", "上層木平均樹高"),
+        ),
+        Column("region", required=False, aliases=("地域", "地方")),
+        Column("source", required=False, aliases=("出典", "収穫表名")),
+    ),
+    unique=("species", "site_class", "age"),
+)
+
+
+def _rename(df: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    lookup = {}
+    for col in spec.columns:
+        for alias in (col.name, *col.aliases):
+            lookup[normalize_header(alias)] = col.name
+    mapping = {}
+    for header in df.columns:
+        key = normalize_header(header)
+        if key in lookup and lookup[key] not in mapping.values():
+            mapping[header] = lookup[key]
+    return df.rename(columns=mapping)
+
+
+def row_label(index: int, ids: pd.Series | None, *, header_rows: int = 1) -> str:
+    """'row N' as a spreadsheet shows it (header is row 1), plus the record id when known."""
+    label = f"row {index + header_rows + 1}"
+    if ids is not None:
+        ident = ids.iloc[index]
+        if ident:
+            label += f" ({ident})"
+    return label
+
+
+def _parse_column(values: pd.Series, col: Column, file: str, ids, problems: list[Problem]):
+    parsed = []
+    bad = 0
+    for i, raw in enumerate(values):
+        text = normalize_text(raw)
+        if not text:
+            parsed.append(None)
+            if col.required:
+                bad += 1
+                if bad <= MAX_PROBLEMS_PER_COLUMN:
+                    problems.append(Problem(file, row_label(i, ids), col.name, "value is missing"))
+            continue
+        try:
+            value = col.parse(text)
+        except ValueError as e:
+            value = None
+            message = f"{e}, got {text!r}"
+        else:
+            message = ""
+            if col.min is not None and value < col.min:
+                message = f"expected at least {col.min} {col.unit}, got {value}".replace("  ", " ")
+            elif col.max is not None and value > col.max:
+                message = f"expected at most {col.max} {col.unit}, got {value}".replace("  ", " ")
+        if message:
+            bad += 1
+            if bad <= MAX_PROBLEMS_PER_COLUMN:
+                problems.append(Problem(file, row_label(i, ids), col.name, message))
+            value = None
+        parsed.append(value)
+    if bad > MAX_PROBLEMS_PER_COLUMN:
+        problems.append(
+            Problem(file, "", col.name, f"... and {bad - MAX_PROBLEMS_PER_COLUMN} more bad values")
+        )
+    return parsed
+
+
+def stand_ids(df: pd.DataFrame) -> pd.Series | None:
+    """stand_id from the table, or built from 林班-小班[-枝番]; None when neither is present."""
+    if "stand_id" in df.columns:
+        return df["stand_id"].map(normalize_text)
+    if {"rinpan", "shohan"} <= set(df.columns):
+        parts = [df[c].map(normalize_text).map(parse_stand_part) for c in ("rinpan", "shohan")]
+        ident = parts[0] + "-" + parts[1]
+        if "edaban" in df.columns:
+            edaban = df["edaban"].map(normalize_text).map(parse_stand_part)
+            ident = ident.where(edaban == "", ident + "-" + edaban)
+        return ident
+    return None
+
+
+def validate(
+    df: pd.DataFrame, spec: TableSpec, file: str, *, needs_stand_id: bool | None = None
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Map headers, parse and check every value of ``df`` against ``spec``.
+
+    Returns the clean table (canonical column names, parsed values, ``None``/NaN for missing
+    optional values, a ``source_row`` column with the spreadsheet row number) and every problem.
+    """
+    problems: list[Problem] = []
+    if df.empty:
+        return df, [Problem(file, "", "", "the table has no rows (empty file?)")]
+    df = _rename(df.reset_index(drop=True), spec)
+    names = {c.name for c in spec.columns}
+    if needs_stand_id is None:
+        needs_stand_id = "stand_id" in names
+    ids = stand_ids(df) if needs_stand_id else None
+    if needs_stand_id and ids is None:
+        problems.append(
+            Problem(
+                file, "", "stand_id", "missing: give a stand_id column or 林班 and 小班 (and 枝番)"
+            )
+        )
+    missing = [c.name for c in spec.columns if c.required and c.name not in df.columns]
+    for name in missing:
+        aliases = next(c.aliases for c in spec.columns if c.name == name)
+        hint = f" (or {'/'.join(aliases[:3])})" if aliases else ""
+        problems.append(
+            Problem(
+                file,
+                "",
+                name,
+                f"required column is missing{hint}; found "
+                f"columns: {', '.join(map(str, df.columns))}",
+            )
+        )
+    if spec.alternatives and not any(set(g) <= set(df.columns) for g in spec.alternatives):
+        groups = " or ".join("+".join(g) for g in spec.alternatives)
+        problems.append(Problem(file, "", groups, "required: one of these column groups"))
+    out = pd.DataFrame(index=df.index)
+    if ids is not None:
+        out["stand_id"] = ids
+        for i in np.flatnonzero(ids.to_numpy() == ""):
+            problems.append(Problem(file, row_label(int(i), None), "stand_id", "value is missing"))
+    for col in spec.columns:
+        if col.name in STAND_KEY_NAMES and needs_stand_id:
+            continue
+        if col.name in df.columns:
+            out[col.name] = _parse_column(df[col.name], col, file, ids, problems)
+    for key in spec.unique if len(spec.unique) == 1 else ():
+        if key in out.columns:
+            dup = out[key][out[key].duplicated(keep=False) & out[key].ne("")]
+            for value in sorted(set(dup)):
+                rows = ", ".join(str(i + 2) for i in dup.index[dup == value])
+                problems.append(Problem(file, f"rows {rows}", key, f"duplicate id {value!r}"))
+    if len(spec.unique) > 1 and set(spec.unique) <= set(out.columns):
+        dup = out.duplicated(list(spec.unique), keep=False)
+        for i in np.flatnonzero(dup.to_numpy())[:MAX_PROBLEMS_PER_COLUMN]:
+            key = ", ".join(f"{k}={out[k].iloc[i]}" for k in spec.unique)
+            problems.append(
+                Problem(
+                    file, row_label(int(i), None), "+".join(spec.unique), f"duplicate entry {key}"
+                )
+            )
+    out["source_row"] = np.arange(len(out)) + 2
+    return out, problems
+
+
+STAND_KEY_NAMES = {c.name for c in STAND_KEY_COLUMNS}
