@@ -273,7 +273,11 @@ def _eligibility(
         assumed=("assumed", "any"),
         last_date=("date", "max"),
     )
-    last_op = ops.drop_duplicates("stand_id", keep="last").set_index("stand_id")["operation"]
+    last_op = (
+        ops.sort_values("date", kind="stable")
+        .drop_duplicates("stand_id", keep="last")
+        .set_index("stand_id")["operation"]
+    )
     summary = summary.reindex(stands["stand_id"])
     n_ops = summary["n"].fillna(0).to_numpy(dtype=np.int64)
     treated_ha = summary["treated"].fillna(0).to_numpy(dtype=float)
@@ -295,7 +299,7 @@ def _eligibility(
     since = settings.operations_since.isoformat()
     last = pd.Series(
         [
-            f"{op} ({OPERATION_JA[op]}) {d}"
+            f"{op} ({OPERATION_JA.get(op, '')}) {d}"
             for op, d in zip(
                 last_op.reindex(stands["stand_id"]).fillna(""),
                 summary["last_date"].astype(str),

@@ -24,7 +24,7 @@ from .schemas import OPERATIONS_SPEC, STAND_KEY_COLUMNS, STANDS, TableSpec, vali
 log = logging.getLogger("forestcarbon")
 
 AREA_TOLERANCE = 1.05
-"""An operation may report up to 5% more area than the stand (register vs map rounding)."""
+"""An operation may report up to 5% more area than the larger of the register and map areas."""
 
 
 @dataclass
@@ -281,7 +281,8 @@ def _read_operations(program_dir: Path, settings: Settings):
 
 def _cross_check_operations(ops: pd.DataFrame, stands: pd.DataFrame, file: str) -> list[Problem]:
     problems = []
-    area = stands.set_index("stand_id")["stand_area_ha"]
+    indexed = stands.set_index("stand_id")
+    area = np.fmax(indexed["area_ha"], indexed["geometry_area_ha"])  # register or map, the larger
     known = ops["stand_id"].isin(area.index)
     for i in np.flatnonzero(~known.to_numpy()):
         row = ops.iloc[i]

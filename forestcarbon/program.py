@@ -63,13 +63,21 @@ def decimal_text(value: Decimal) -> str:
 
 
 def summary_row(
-    methodology: str, period: str, removals, emissions, n_activities: int, buffer_rate: float
+    methodology: str, period: str, removals, emissions, activity_ids, buffer_rate: float
 ) -> dict:
-    """One summary row from per-activity removals and emissions [t-CO2]."""
+    """One summary row from per-activity removals and emissions [t-CO2].
+
+    Parameters
+    ----------
+    activity_ids : iterable of str
+        Ids of the activities counted (stands, sites, units); their number is ``n_activities``
+        and the whole-program rows count distinct ids across periods.
+    """
     rem, emi = exact_sum(removals), exact_sum(emissions)
     total = rem - emi
     credits = credited_tonnes(total, buffer_rate)
     buffer = max(total, Decimal(0)) * Decimal(str(buffer_rate))
+    ids = frozenset(f"{methodology}:{i}" for i in activity_ids)
     return {
         "methodology": methodology,
         "period": period,
@@ -79,7 +87,8 @@ def summary_row(
         "buffer_rate": buffer_rate,
         "buffer_tco2": decimal_text(buffer),
         "credits_t": credits,
-        "n_activities": int(n_activities),
+        "n_activities": len(ids),
+        "activity_ids": ids,
     }
 
 
@@ -94,7 +103,7 @@ def fo001_summary(results: pd.DataFrame, buffer_rate: float) -> list[dict]:
                 period,
                 eligible["removals_tco2"],
                 eligible["emissions_tco2"],
-                len(eligible),
+                eligible["stand_id"],
                 buffer_rate,
             )
         )
@@ -102,34 +111,34 @@ def fo001_summary(results: pd.DataFrame, buffer_rate: float) -> list[dict]:
 
 
 def program_summary(rows: list[dict]) -> pd.DataFrame:
-    """Add the whole-program rows: per period, and over all periods.
+    """Methodology rows plus whole-program rows: per period, per methodology over all periods,
+    and the program over all periods.
 
     Each methodology is a separate J-Credit project whose credits are truncated on its own, so the
-    program's credits are the sum of the methodologies' credits; its total_tco2 is the exact sum.
+    program's credits are the sum of the methodologies' credits; its total_tco2 is the exact sum;
+    ``n_activities`` counts distinct activities.
     """
-    df = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
-    out = [df]
-    by_period = [_combine(g, "program", period) for period, g in df.groupby("period", sort=True)]
-    by_method = [_combine(g, method, "all") for method, g in df.groupby("methodology", sort=False)]
-    out += [
-        pd.DataFrame(by_period, columns=SUMMARY_COLUMNS),
-        pd.DataFrame(by_method, columns=SUMMARY_COLUMNS),
-    ]
-    out.append(pd.DataFrame([_combine(df, "program", "all")], columns=SUMMARY_COLUMNS))
-    return pd.concat(out, ignore_index=True)
+    df = pd.DataFrame(rows, columns=[*SUMMARY_COLUMNS, "activity_ids"])
+    combined = [_combine(g, "program", period) for period, g in df.groupby("period", sort=True)]
+    combined += [_combine(g, method, "all") for method, g in df.groupby("methodology", sort=False)]
+    combined.append(_combine(df, "program", "all"))
+    out = pd.concat([df, pd.DataFrame(combined)], ignore_index=True)
+    return out[SUMMARY_COLUMNS]
 
 
 def _combine(g: pd.DataFrame, methodology: str, period: str) -> dict:
-    total = lambda col: sum((Decimal(v) for v in g[col]), Decimal(0))  # noqa: E731
+    def total(col: str) -> str:
+        return decimal_text(sum((Decimal(v) for v in g[col]), Decimal(0)))
+
     rates = set(g["buffer_rate"])
     return {
         "methodology": methodology,
         "period": period,
-        "removals_tco2": decimal_text(total("removals_tco2")),
-        "emissions_tco2": decimal_text(total("emissions_tco2")),
-        "total_tco2": decimal_text(total("total_tco2")),
+        "removals_tco2": total("removals_tco2"),
+        "emissions_tco2": total("emissions_tco2"),
+        "total_tco2": total("total_tco2"),
         "buffer_rate": rates.pop() if len(rates) == 1 else np.nan,
-        "buffer_tco2": decimal_text(total("buffer_tco2")),
+        "buffer_tco2": total("buffer_tco2"),
         "credits_t": int(g["credits_t"].sum()),
-        "n_activities": int(g["n_activities"].sum()),
+        "n_activities": len(frozenset().union(*g["activity_ids"])),
     }

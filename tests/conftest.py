@@ -1,0 +1,83 @@
+"""Tiny program folders built in code (STYLE.md: fixtures in code, hand-worked numbers)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+ORIGIN = (-30_000.0, -95_000.0)
+"""A point in the hills north of Tsuyama, EPSG:6673 [m]."""
+
+TOML = """[program]
+name = "test program"
+crs = "EPSG:6673"
+
+[[periods]]
+start = 2023-04-01
+end = 2024-03-31
+{extra}
+"""
+
+GROWTH = """species,site_class,age,volume_m3_ha,height_m,region,source
+sugi,2,20,200,14,test,hand-made test table
+sugi,2,30,300,18,test,hand-made test table
+sugi,2,35,350,20,test,hand-made test table
+sugi,2,40,380,21,test,hand-made test table
+hinoki,2,20,150,11,test,hand-made test table
+hinoki,2,40,300,16,test,hand-made test table
+nara,2,20,80,9,test,hand-made test table
+nara,2,80,200,18,test,hand-made test table
+"""
+
+
+def square(ha: float, offset: float = 0.0):
+    """A square of ``ha`` hectares, ``offset`` metres east of ORIGIN."""
+    side = (ha * 10_000) ** 0.5
+    x0, y0 = ORIGIN[0] + offset, ORIGIN[1]
+    return box(x0, y0, x0 + side, y0 + side)
+
+
+def stand(stand_id: str, ha: float = 1.0, **attrs) -> dict:
+    """One stand row (sugi, site II, planted 1993, in a plan) with its square polygon."""
+    row = {"stand_id": stand_id, "species": "sugi", "planted_year": 1993, "site_class": 2,
+           "forest_type": "planted", "protected": False, "plan_id": "P1", "area_ha": ha}
+    row.update(attrs)
+    return row
+
+
+def write_program(folder: Path, stands: list[dict], operations: list[dict] | None = None,
+                  *, extra_toml: str = "", growth: str = GROWTH, crs: str = "EPSG:6673") -> Path:
+    """Write a program folder: program.toml, stands.gpkg, operations.csv, growth.csv."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if "growth" not in extra_toml:
+        extra_toml = extra_toml.replace("[fo001]", "[fo001]\ngrowth = \"growth.csv\"", 1)
+        if "[fo001]" not in extra_toml:
+            extra_toml += '\n[fo001]\ngrowth = "growth.csv"\n'
+    (folder / "program.toml").write_text(TOML.format(extra=extra_toml), encoding="utf-8")
+    offsets = 0.0
+    geoms = []
+    for row in stands:
+        geoms.append(row.pop("geometry", None) or square(row["area_ha"], offsets))
+        offsets += 1_000
+    gdf = gpd.GeoDataFrame(pd.DataFrame(stands), geometry=geoms, crs="EPSG:6673").to_crs(crs)
+    gdf.to_file(folder / "stands.gpkg", layer="stands", engine="pyogrio")
+    ops = pd.DataFrame(operations or [], columns=["stand_id", "date", "operation", "area_ha",
+                                                  "volume_m3"])
+    ops.to_csv(folder / "operations.csv", index=False)
+    (folder / "growth.csv").write_text(growth, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def program(tmp_path):
+    """Factory: ``program(stands, operations, extra_toml=...)`` -> program folder."""
+    counter = iter(range(1000))
+
+    def make(stands, operations=None, **kw):
+        return write_program(tmp_path / f"program{next(counter)}", stands, operations, **kw)
+
+    return make
