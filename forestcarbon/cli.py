@@ -113,15 +113,32 @@ def cmd_demo(args) -> int:
 COMMANDS = {"demo": cmd_demo, "validate": cmd_validate, "run": cmd_run, "fo001": cmd_run}
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time (it may be replaced, e.g. by tests)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value):
+        pass
+
+
+def _configure_logging(*, quiet: bool) -> None:
+    """Progress messages of the ``forestcarbon`` logger to stderr (library loggers untouched)."""
+    if not any(isinstance(h, _StderrHandler) for h in log.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("forestcarbon: %(message)s"))
+        log.addHandler(handler)
+        log.propagate = False
+    log.setLevel(logging.WARNING if quiet else logging.INFO)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``forestcarbon`` console script; returns the exit code."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format="forestcarbon: %(message)s",
-        stream=sys.stderr,
-        force=True,
-    )
+    _configure_logging(quiet=args.quiet)
     try:
         return COMMANDS[args.command](args)
     except ForestCarbonError as e:

@@ -108,8 +108,18 @@ class Cohorts:
     harvested: np.ndarray
 
 
-def _share(area, stand_area: float) -> float:
-    return 1.0 if pd.isna(area) else min(1.0, float(area) / stand_area)
+def reference_area(stands: pd.DataFrame) -> np.ndarray:
+    """Area [ha] that operation areas are measured against: the register area where given
+    (operations are recorded in register terms), else the stand area."""
+    area = stands["stand_area_ha"].to_numpy(dtype=float)
+    if "area_ha" not in stands.columns:
+        return area
+    return np.where(stands["area_ha"].notna(), stands["area_ha"].to_numpy(dtype=float), area)
+
+
+def _share(area, reference: float) -> float:
+    """Share of the stand [0-1] an operation covers; no area means the whole stand."""
+    return 1.0 if pd.isna(area) else min(1.0, float(area) / reference)
 
 
 def build_cohorts(
@@ -139,6 +149,7 @@ def build_cohorts(
     planted = [pd.NaT] * n
     harvested = [pd.NaT] * n
     problems = []
+    reference = reference_area(stands)
     events = operations[operations["operation"].isin(("final_harvest", "replanting"))]
     if len(events):
         pos = pd.Series(np.arange(n), index=stands["stand_id"].to_numpy())
@@ -147,7 +158,7 @@ def build_cohorts(
         for (sid, group), fys in _grouped(events, ev_fy):
             i = int(pos[sid])
             register_fy = origin[i]
-            stand_area = float(stands["stand_area_ha"].iloc[i])
+            stand_area = float(reference[i])
             felled = 0.0
             for (_, op), fy in zip(group.iterrows(), fys, strict=True):
                 where = f"row {op['source_row']} ({sid})"
@@ -256,8 +267,8 @@ def _eligibility(
         & (operations["date"] >= settings.operations_since)
         & (operations["date"] <= period.end)
     ]
-    stand_area = pd.Series(area, index=stands["stand_id"].to_numpy())
-    treated = ops["area_ha"].fillna(ops["stand_id"].map(stand_area))
+    reference = pd.Series(reference_area(stands), index=stands["stand_id"].to_numpy())
+    treated = ops["area_ha"].fillna(ops["stand_id"].map(reference))
     by_stand = pd.DataFrame(
         {
             "stand_id": ops["stand_id"],
@@ -291,7 +302,8 @@ def _eligibility(
 
     eligible = in_plan & ~bamboo & np.where(planted, n_ops > 0, natural_ok)
     if settings.eligible_area == "treated":
-        counted = np.where(planted, np.minimum(area, treated_ha), area)
+        treated_share = np.minimum(1.0, treated_ha / reference.to_numpy())
+        counted = np.where(planted, area * treated_share, area)
     else:
         counted = area
     counted = np.where(eligible, counted, 0.0)
