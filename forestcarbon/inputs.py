@@ -271,7 +271,7 @@ def _read_operations(program_dir: Path, settings: Settings):
         )
         return empty, [], None
     file = _path(program_dir, settings.inputs.operations)
-    ops, problems = validate(read_table(file), OPERATIONS_SPEC, str(file))
+    ops, problems = validate(read_table(file), OPERATIONS_SPEC, str(file), allow_empty=True)
     for col in ("area_ha", "volume_m3"):
         if col not in ops.columns:
             ops[col] = np.nan

@@ -394,7 +394,12 @@ def stand_ids(df: pd.DataFrame) -> pd.Series | None:
 
 
 def validate(
-    df: pd.DataFrame, spec: TableSpec, file: str, *, needs_stand_id: bool | None = None
+    df: pd.DataFrame,
+    spec: TableSpec,
+    file: str,
+    *,
+    needs_stand_id: bool | None = None,
+    allow_empty: bool = False,
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Map headers, parse and check every value of ``df`` against ``spec``.
 
@@ -402,7 +407,7 @@ def validate(
     optional values, a ``source_row`` column with the spreadsheet row number) and every problem.
     """
     problems: list[Problem] = []
-    if df.empty:
+    if df.empty and not allow_empty:
         return df, [Problem(file, "", "", "the table has no rows (empty file?)")]
     df = _rename(df.reset_index(drop=True), spec)
     names = {c.name for c in spec.columns}
@@ -436,11 +441,14 @@ def validate(
         out["stand_id"] = ids
         for i in np.flatnonzero(ids.to_numpy() == ""):
             problems.append(Problem(file, row_label(int(i), None), "stand_id", "value is missing"))
+    labels = ids
+    if labels is None and spec.id_column and spec.id_column in df.columns:
+        labels = df[spec.id_column].map(normalize_text)  # name the record in row labels
     for col in spec.columns:
         if col.name in STAND_KEY_NAMES and needs_stand_id:
             continue
         if col.name in df.columns:
-            out[col.name] = _parse_column(df[col.name], col, file, ids, problems)
+            out[col.name] = _parse_column(df[col.name], col, file, labels, problems)
     for key in spec.unique if len(spec.unique) == 1 else ():
         if key in out.columns:
             dup = out[key][out[key].duplicated(keep=False) & out[key].ne("")]

@@ -1,0 +1,122 @@
+"""End-to-end runs: the bundled sample, outputs, determinism, provenance, atomic writes."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+from forestcarbon.cli import SAMPLE_DIR, main
+from forestcarbon.io import write_outputs
+from forestcarbon.run import run_program
+
+from .conftest import stand
+
+CONTRACT = ["stand_id", "period", "eligible", "reason", "area_ha", "age_start", "age_end",
+            "volume_start_m3_ha", "volume_end_m3_ha", "removals_tco2", "emissions_tco2",
+            "net_tco2", "flags"]
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sample")
+    result = run_program(SAMPLE_DIR, out)
+    return out, result
+
+
+def test_sample_outputs_follow_the_contract(sample_run):
+    out, _ = sample_run
+    fo = pd.read_csv(out / "fo001_stands.csv")
+    assert set(CONTRACT) <= set(fo.columns)
+    assert len(fo) == 410 * 2
+    summary = pd.read_csv(out / "program_summary.csv")
+    assert {"total_tco2", "credits_t", "n_activities"} <= set(summary.columns)
+    layer = gpd.read_file(out / "fo001_stands.gpkg", layer="fo001_stands")
+    assert len(layer) == len(fo) and layer.crs.to_epsg() == 6673
+
+
+def test_sample_exercises_every_eligibility_rule(sample_run):
+    _, result = sample_run
+    fo = result.fo001[result.fo001["period"] == "2023-04-01/2024-03-31"].set_index("stand_id")
+    expect = {"1-1-1": "eligible: planted forest", "15-9-1": "eligible: planted forest",
+              "8-5-1": "no planting, weeding", "4-5-1": "no planting, weeding",
+              "1-2-1": "no planting, weeding", "4-13-1": "outside any forest management plan",
+              "2-13-1": "eligible: natural forest", "3-12-1": "not under legal protection",
+              "24-1-1": "bamboo"}
+    for sid, text in expect.items():
+        assert text in fo.loc[sid, "reason"], (sid, fo.loc[sid, "reason"])
+    assert "partial_treated_area" in fo.loc["2-8-1", "flags"]
+    assert "age_20_to_21" in fo.loc["19-1-1", "flags"]
+    assert "beyond_yield_table" in fo.loc["2-4-1", "flags"]
+    assert "harvested" in fo.loc["15-6-1", "flags"] and fo.loc["15-6-1", "emissions_tco2"] > 0
+    assert "replanted" in fo.loc["5-5-1", "flags"] and fo.loc["5-5-1", "age_end"] == 1
+
+
+def test_summary_equals_exact_sum_of_stands(sample_run):
+    out, result = sample_run
+    summary = pd.read_csv(out / "program_summary.csv", dtype={"total_tco2": str})
+    fo = result.fo001
+    for period, g in fo[fo["eligible"]].groupby("period"):
+        row = summary[(summary["methodology"] == "FO-001") & (summary["period"] == period)].iloc[0]
+        total = Decimal(row["total_tco2"])
+        assert float(total) == pytest.approx(g["net_tco2"].sum(), abs=1e-6)
+        assert row["credits_t"] == int(total)  # truncated, buffer 0
+        assert row["n_activities"] == len(g)
+
+
+def test_same_inputs_give_byte_identical_outputs(sample_run, tmp_path):
+    out, _ = sample_run
+    run_program(SAMPLE_DIR, tmp_path)
+    for name in ("fo001_stands.csv", "program_summary.csv", "provenance.json"):
+        assert (out / name).read_bytes() == (tmp_path / name).read_bytes(), name
+
+
+def test_provenance_records_inputs_settings_and_tables(sample_run):
+    out, _ = sample_run
+    prov = json.loads((out / "provenance.json").read_text(encoding="utf-8"))
+    assert set(prov["inputs"]) == {"settings", "stands", "operations", "growth"}
+    assert len(prov["inputs"]["stands"]["sha256"]) == 64
+    assert prov["settings"]["fo001"]["bef_convention"] == "increment"
+    assert prov["settings"]["fo001"]["operations_since"] == "1990-04-01"
+    assert "fo001.bef_convention" in prov["unverified_settings"]
+    assert {t["table"] for t in prov["parameter_tables"]} >= {"fo001_parameters", "species"}
+    assert any("SYNTHETIC" in s for s in prov["growth_table_sources"])
+    assert prov["outputs_sha256"]["fo001_stands.csv"]
+    assert "geopandas" in prov["packages"]
+
+
+def test_buffer_and_packaged_growth_settings(program, tmp_path):
+    folder = program([stand("1-1-1", 10.0)], [{"stand_id": "1-1-1", "date": "2015-06-01",
+                                               "operation": "thinning", "area_ha": ""}],
+                     extra_toml="[fo001]\nbuffer_rate = 0.1\n")
+    result = run_program(folder, tmp_path / "a")
+    row = result.summary.iloc[0]
+    net = result.fo001["net_tco2"].sum()  # 10 ha x 10 m3/ha x 0.90278925 = 90.278925
+    assert net == pytest.approx(90.278925)
+    assert row["credits_t"] == 81  # 90.278925 x 0.9 = 81.25 -> 81
+    assert Decimal(row["buffer_tco2"]) == Decimal("9.0278925")
+
+
+def test_write_failure_leaves_nothing(tmp_path):
+    def broken(path):
+        path.write_bytes(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        write_outputs(tmp_path, {"a.csv": b"whole", "b.gpkg": broken})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_prints_species_and_program_totals(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    for needle in ("hinoki", "sugi", "akamatsu", "FO-001", "program", "credits"):
+        assert needle in text
+
+
+def test_validate_command(capsys):
+    assert main(["validate", str(SAMPLE_DIR)]) == 0
+    assert "410 stands" in capsys.readouterr().out
