@@ -122,6 +122,102 @@ def _share(area, reference: float) -> float:
     return 1.0 if pd.isna(area) else min(1.0, float(area) / reference)
 
 
+@dataclass
+class _Crop:
+    """One crop of one stand while its final harvests and replantings are replayed."""
+
+    share: float
+    origin_fy: int
+    planted: pd.Timestamp = pd.NaT
+    harvested: pd.Timestamp = pd.NaT
+
+
+def _harvest(crops: list[_Crop], want: float, date: pd.Timestamp) -> float:
+    """Fell ``want`` of the stand from the oldest standing crops first; returns the share felled."""
+    felled = 0.0
+    for crop in sorted((c for c in crops if pd.isna(c.harvested)), key=lambda c: c.origin_fy):
+        if want - felled <= 1e-12:
+            break
+        take = min(crop.share, want - felled)
+        if take < crop.share - 1e-12:  # partial: the rest stays standing as its own crop
+            crops.append(_Crop(crop.share - take, crop.origin_fy, crop.planted))
+            crop.share = take
+        crop.harvested = date
+        felled += take
+    return felled
+
+
+def _replay(
+    sid: str,
+    register_fy: int,
+    reference_ha: float,
+    events: pd.DataFrame,
+    first_day: dt.date,
+    file: str,
+) -> tuple[list[_Crop], list[Problem]]:
+    """Crops of one stand after its final harvests and replantings (sorted by date)."""
+    crops = [_Crop(1.0, register_fy)]
+    problems = []
+    unplanted = 0.0  # felled share not yet replanted
+    for op, fy in zip(events.itertuples(), fiscal_year(events["date"]), strict=True):
+        where = f"row {op.source_row} ({sid})"
+        if fy <= register_fy:  # history the register already reflects
+            if op.operation == "final_harvest" and op.date >= first_day:
+                problems.append(
+                    Problem(
+                        file,
+                        where,
+                        "date",
+                        f"final harvest on {op.date} is inside the monitoring "
+                        f"periods, but the register's planted_year ({register_fy}) is already the "
+                        "new crop: give the felled crop's planting year so its emission can be "
+                        "computed",
+                    )
+                )
+            continue
+        want = _share(op.area_ha, reference_ha)
+        if op.operation == "final_harvest":
+            standing = sum(c.share for c in crops if pd.isna(c.harvested))
+            if want > standing + 1e-9:
+                problems.append(
+                    Problem(
+                        file,
+                        where,
+                        "area_ha",
+                        f"final harvest of {want * reference_ha:.2f} ha "
+                        f"exceeds the standing area {standing * reference_ha:.2f} ha (two final "
+                        "harvests of one stand without replanting?)",
+                    )
+                )
+                continue
+            unplanted += _harvest(crops, want, pd.Timestamp(op.date))
+        elif unplanted <= 1e-12:
+            problems.append(
+                Problem(
+                    file,
+                    where,
+                    "operation",
+                    f"replanting on {op.date} without a final harvest "
+                    f"recorded after the register's planted_year ({register_fy})",
+                )
+            )
+        elif not pd.isna(op.area_ha) and want > unplanted + 1e-6:
+            problems.append(
+                Problem(
+                    file,
+                    where,
+                    "area_ha",
+                    f"replanting of {op.area_ha} ha exceeds the felled "
+                    f"area {unplanted * reference_ha:.2f} ha",
+                )
+            )
+        else:
+            take = unplanted if pd.isna(op.area_ha) else want
+            crops.append(_Crop(take, int(fy), pd.Timestamp(op.date)))
+            unplanted -= take
+    return crops, problems
+
+
 def build_cohorts(
     stands: pd.DataFrame,
     operations: pd.DataFrame,
@@ -143,118 +239,80 @@ def build_cohorts(
         already replaced by the new crop (its emission could not be computed).
     """
     n = len(stands)
-    stand = list(range(n))
-    share = [1.0] * n
-    origin = stands["planted_year"].to_numpy(dtype=np.int64).tolist()
-    planted = [pd.NaT] * n
-    harvested = [pd.NaT] * n
-    problems = []
-    reference = reference_area(stands)
+    stand = np.arange(n)
+    share = np.ones(n)
+    origin = stands["planted_year"].to_numpy(dtype=np.int64).copy()
+    planted = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    harvested = planted.copy()
+    extra: list[tuple[int, _Crop]] = []
+    problems: list[Problem] = []
     events = operations[operations["operation"].isin(("final_harvest", "replanting"))]
     if len(events):
         pos = pd.Series(np.arange(n), index=stands["stand_id"].to_numpy())
-        ev_fy = fiscal_year(events["date"])
-        first = min(p.start for p in periods)
-        for (sid, group), fys in _grouped(events, ev_fy):
+        reference = reference_area(stands)
+        first_day = min(p.start for p in periods)
+        events = events.sort_values(["stand_id", "date", "source_row"], kind="stable")
+        for sid, group in events.groupby("stand_id", sort=True):
             i = int(pos[sid])
-            register_fy = origin[i]
-            stand_area = float(reference[i])
-            felled = 0.0
-            for (_, op), fy in zip(group.iterrows(), fys, strict=True):
-                where = f"row {op['source_row']} ({sid})"
-                date = pd.Timestamp(op["date"])
-                if fy <= register_fy:
-                    if op["operation"] == "final_harvest" and op["date"] >= first:
-                        problems.append(
-                            Problem(
-                                file,
-                                where,
-                                "date",
-                                f"final harvest on {op['date']} is inside the "
-                                f"monitoring periods, but the register's planted_year ({register_fy}) "
-                                "is already the new crop: give the felled crop's planting year so "
-                                "its emission can be computed",
-                            )
-                        )
-                    continue
-                want = _share(op["area_ha"], stand_area)
-                if op["operation"] == "final_harvest":
-                    standing = [
-                        k for k in range(len(stand)) if stand[k] == i and pd.isna(harvested[k])
-                    ]
-                    available = sum(share[k] for k in standing)
-                    if want > available + 1e-9:
-                        problems.append(
-                            Problem(
-                                file,
-                                where,
-                                "area_ha",
-                                f"final harvest of {want * stand_area:.2f} ha "
-                                f"exceeds the standing area {available * stand_area:.2f} ha (two final "
-                                "harvests of one stand without replanting?)",
-                            )
-                        )
-                        continue
-                    for k in sorted(standing, key=lambda k: origin[k]):
-                        if want <= 1e-12:
-                            break
-                        take = min(share[k], want)
-                        if take < share[k] - 1e-12:
-                            stand.append(i)
-                            share.append(share[k] - take)
-                            origin.append(origin[k])
-                            planted.append(planted[k])
-                            harvested.append(pd.NaT)
-                            share[k] = take
-                        harvested[k] = date
-                        want -= take
-                        felled += take
-                else:
-                    if felled <= 1e-12:
-                        problems.append(
-                            Problem(
-                                file,
-                                where,
-                                "operation",
-                                f"replanting on {op['date']} without a "
-                                f"final harvest recorded after the register's planted_year "
-                                f"({register_fy})",
-                            )
-                        )
-                        continue
-                    take = felled if pd.isna(op["area_ha"]) else min(want, felled)
-                    if want > felled + 1e-6 and not pd.isna(op["area_ha"]):
-                        problems.append(
-                            Problem(
-                                file,
-                                where,
-                                "area_ha",
-                                f"replanting of {op['area_ha']} ha exceeds the "
-                                f"felled area {felled * stand_area:.2f} ha",
-                            )
-                        )
-                        continue
-                    stand.append(i)
-                    share.append(take)
-                    origin.append(int(fy))
-                    planted.append(date)
-                    harvested.append(pd.NaT)
-                    felled -= take
+            crops, p = _replay(sid, int(origin[i]), float(reference[i]), group, first_day, file)
+            problems += p
+            share[i], harvested[i] = (
+                crops[0].share,
+                pd.Timestamp(crops[0].harvested).to_datetime64(),
+            )
+            extra += [(i, crop) for crop in crops[1:]]
     if problems:
         raise InputError(problems)
-    return Cohorts(
-        np.asarray(stand, dtype=np.int64),
-        np.asarray(share, dtype=float),
-        np.asarray(origin, dtype=np.int64),
-        pd.to_datetime(pd.Series(planted, dtype="datetime64[ns]")).to_numpy(),
-        pd.to_datetime(pd.Series(harvested, dtype="datetime64[ns]")).to_numpy(),
+    if extra:
+        crops = [c for _, c in extra]
+        stand = np.concatenate([stand, [i for i, _ in extra]])
+        share = np.concatenate([share, [c.share for c in crops]])
+        origin = np.concatenate([origin, np.array([c.origin_fy for c in crops], dtype=np.int64)])
+        planted = np.concatenate([planted, pd.DatetimeIndex([c.planted for c in crops])])
+        harvested = np.concatenate([harvested, pd.DatetimeIndex([c.harvested for c in crops])])
+    return Cohorts(stand, share, origin, planted, harvested)
+
+
+def _qualifying_work(
+    stands: pd.DataFrame, operations: pd.DataFrame, period: Period, settings: FO001Settings
+) -> pd.DataFrame:
+    """Per stand: number of qualifying operations since the cut-off up to the period end, their
+    treated area [ha] (no area: the whole stand), whether an area was assumed, and the last one."""
+    ops = operations[
+        operations["operation"].isin(QUALIFYING_OPERATIONS)
+        & (operations["date"] >= settings.operations_since)
+        & (operations["date"] <= period.end)
+    ]
+    reference = pd.Series(reference_area(stands), index=stands["stand_id"].to_numpy())
+    work = pd.DataFrame(
+        {
+            "stand_id": ops["stand_id"],
+            "treated": ops["area_ha"].fillna(ops["stand_id"].map(reference)),
+            "assumed": ops["area_ha"].isna(),
+        }
     )
-
-
-def _grouped(events: pd.DataFrame, fys: np.ndarray):
-    events = events.assign(_fy=fys)
-    for sid, group in events.groupby("stand_id", sort=True):
-        yield (sid, group.drop(columns="_fy")), group["_fy"].to_numpy()
+    summary = work.groupby("stand_id", sort=False).agg(
+        n=("treated", "size"), treated=("treated", "sum"), assumed=("assumed", "any")
+    )
+    last = ops.sort_values("date", kind="stable").drop_duplicates("stand_id", keep="last")
+    last_text = pd.Series(
+        [
+            f"{op} ({OPERATION_JA[op]}) {d}"
+            for op, d in zip(last["operation"], last["date"], strict=True)
+        ],
+        index=last["stand_id"].to_numpy(),
+        dtype=object,
+    )
+    summary = summary.reindex(stands["stand_id"].to_numpy())
+    return pd.DataFrame(
+        {
+            "n": summary["n"].fillna(0).to_numpy(dtype=np.int64),
+            "treated_ha": summary["treated"].fillna(0).to_numpy(dtype=float),
+            "assumed": summary["assumed"].fillna(False).to_numpy(dtype=bool),
+            "last": last_text.reindex(stands["stand_id"].to_numpy()).to_numpy(),
+            "reference_ha": reference.to_numpy(),
+        }
+    )
 
 
 def _eligibility(
@@ -262,74 +320,26 @@ def _eligibility(
 ) -> pd.DataFrame:
     """Eligible flag, counted area [ha], reason and flags per stand for one period (§3)."""
     area = stands["stand_area_ha"].to_numpy(dtype=float)
-    ops = operations[
-        operations["operation"].isin(QUALIFYING_OPERATIONS)
-        & (operations["date"] >= settings.operations_since)
-        & (operations["date"] <= period.end)
-    ]
-    reference = pd.Series(reference_area(stands), index=stands["stand_id"].to_numpy())
-    treated = ops["area_ha"].fillna(ops["stand_id"].map(reference))
-    by_stand = pd.DataFrame(
-        {
-            "stand_id": ops["stand_id"],
-            "treated": treated,
-            "assumed": ops["area_ha"].isna(),
-            "date": ops["date"],
-            "operation": ops["operation"],
-        }
-    ).groupby("stand_id", sort=False)
-    summary = by_stand.agg(
-        n=("treated", "size"),
-        treated=("treated", "sum"),
-        assumed=("assumed", "any"),
-        last_date=("date", "max"),
-    )
-    last_op = (
-        ops.sort_values("date", kind="stable")
-        .drop_duplicates("stand_id", keep="last")
-        .set_index("stand_id")["operation"]
-    )
-    summary = summary.reindex(stands["stand_id"])
-    n_ops = summary["n"].fillna(0).to_numpy(dtype=np.int64)
-    treated_ha = summary["treated"].fillna(0).to_numpy(dtype=float)
-
+    work = _qualifying_work(stands, operations, period, settings)
+    n_ops = work["n"].to_numpy()
     in_plan = stands["plan_id"].str.strip().ne("").to_numpy()
-    species = stands["species"].to_numpy()
+    bamboo = stands["species"].to_numpy() == "bamboo"
     planted = stands["forest_type"].eq("planted").to_numpy()
-    protected = stands["protected"].to_numpy(dtype=bool)
-    natural_ok = protected | (settings.natural_forest == "all")
-    bamboo = species == "bamboo"
+    natural_ok = stands["protected"].to_numpy(dtype=bool) | (settings.natural_forest == "all")
 
     eligible = in_plan & ~bamboo & np.where(planted, n_ops > 0, natural_ok)
+    counted = area
     if settings.eligible_area == "treated":
-        treated_share = np.minimum(1.0, treated_ha / reference.to_numpy())
+        treated_share = np.minimum(1.0, work["treated_ha"].to_numpy() / work["reference_ha"])
         counted = np.where(planted, area * treated_share, area)
-    else:
-        counted = area
     counted = np.where(eligible, counted, 0.0)
 
     since = settings.operations_since.isoformat()
-    last = pd.Series(
-        [
-            f"{op} ({OPERATION_JA.get(op, '')}) {d}"
-            for op, d in zip(
-                last_op.reindex(stands["stand_id"]).fillna(""),
-                summary["last_date"].astype(str),
-                strict=True,
-            )
-        ]
-    )
-    planted_ok = (
-        "eligible: planted forest (人工林) with "
-        + pd.Series(n_ops).astype(str)
-        + f" qualifying operation(s) since {since}, last "
-        + last
-        + "; counted "
-        + pd.Series(counted).map("{:.2f}".format)
-        + " of "
-        + pd.Series(area).map("{:.2f}".format)
-        + " ha"
-    )
+    planted_ok = [
+        f"eligible: planted forest (人工林) with {n} qualifying operation(s) since "
+        f"{since}, last {last}; counted {c:.2f} of {a:.2f} ha"
+        for n, last, c, a in zip(n_ops, work["last"], counted, area, strict=True)
+    ]
     natural_reason = (
         "eligible: natural forest (天然生林) under legal protection (保安林 etc.)"
         if settings.natural_forest == "protected"
@@ -340,21 +350,20 @@ def _eligibility(
         [
             "ineligible: outside any forest management plan (森林経営計画)",
             "ineligible: bamboo (タケ) earns no removals under FO-001",
-            planted_ok.to_numpy(dtype=object),
+            np.array(planted_ok, dtype=object),
             f"ineligible: planted forest (人工林) with no planting, weeding, cleaning or thinning "
             f"(植栽・下刈・除伐・間伐) recorded since {since}",
             natural_reason,
         ],
         "ineligible: natural forest (天然生林) not under legal protection (保安林)",
     )
-    partial = eligible & planted & (counted < area - 1e-9)
     return pd.DataFrame(
         {
             "eligible": eligible,
             "eligible_area_ha": counted,
             "reason": reason,
-            "partial": partial,
-            "assumed": eligible & summary["assumed"].fillna(False).to_numpy(bool),
+            "partial": eligible & planted & (counted < area - 1e-9),
+            "assumed": eligible & work["assumed"].to_numpy(),
         }
     )
 
