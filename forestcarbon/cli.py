@@ -59,11 +59,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check a program folder's inputs; list every problem")
     _program_arg(p)
 
-    p = sub.add_parser("run", help="everything: FO-001 and the program summary")
+    p = sub.add_parser(
+        "run",
+        help="everything: FO-001, solar, air conditioning, the program summary and the report",
+    )
     _program_arg(p)
     _out_args(p)
 
     p = sub.add_parser("fo001", help="FO-001 removals per stand and period, and the summary")
+    _program_arg(p)
+    _out_args(p)
+
+    p = sub.add_parser(
+        "energy",
+        help="EN-R-002 household solar and EN-S-004 air conditioning: solar_sites.csv, "
+        "aircon_units.csv and their program_summary.csv",
+    )
+    _program_arg(p)
+    _out_args(p)
+
+    p = sub.add_parser("report", help="monitoring_report.xlsx and summary.md of the whole program")
     _program_arg(p)
     _out_args(p)
     return parser
@@ -79,9 +94,15 @@ def cmd_validate(args) -> int:
     from .inputs import load_program
 
     inputs = load_program(args.program_dir)
+    energy = inputs.energy
+    counts = "".join(
+        f", {len(table)} {label}"
+        for table, label in ((energy.solar, "PV sites"), (energy.aircon, "air-conditioning units"))
+        if table is not None
+    )
     print(
         f"{args.program_dir}: ok ({len(inputs.stands)} stands, {len(inputs.operations)} "
-        f"operations, {len(inputs.settings.periods)} period(s))"
+        f"operations{counts}, {len(inputs.settings.periods)} period(s))"
     )
     return 0
 
@@ -110,7 +131,34 @@ def cmd_demo(args) -> int:
     return 0
 
 
-COMMANDS = {"demo": cmd_demo, "validate": cmd_validate, "run": cmd_run, "fo001": cmd_run}
+def cmd_energy(args) -> int:
+    from .energy import energy_text, run_energy
+
+    result, summary = run_energy(args.program_dir, args.out, overwrite=args.overwrite)
+    print("\n".join(energy_text(result)).strip())
+    for r in summary.itertuples():
+        print(f"  {r.methodology:<12}{r.period:<24}{r.total_tco2:>16} t-CO2{r.credits_t:>8} t")
+    print(f"outputs in {args.out}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report import REPORT_FILE, SUMMARY_FILE, run_report
+
+    result = run_report(args.program_dir, args.out, overwrite=args.overwrite)
+    print(result.extra[SUMMARY_FILE].decode("utf-8"))
+    print(f"wrote {args.out / REPORT_FILE} and {args.out / SUMMARY_FILE}")
+    return 0
+
+
+COMMANDS = {
+    "demo": cmd_demo,
+    "validate": cmd_validate,
+    "run": cmd_run,
+    "fo001": cmd_run,
+    "energy": cmd_energy,
+    "report": cmd_report,
+}
 
 
 class _StderrHandler(logging.StreamHandler):

@@ -67,6 +67,30 @@ class InputSettings:
     )
     register: str = _setting("", "Optional register table (森林簿 CSV/XLSX) joined on stand_id.")
     operations: str = _setting("operations.csv", "Silvicultural records (CSV/XLSX).")
+    solar: str = _setting(
+        "",
+        "Household PV sites (points: any OGR format, or CSV/XLSX with lon/lat or x/y); empty: "
+        "solar.gpkg/.geojson/.shp/.csv/.xlsx if one exists, else the program has no solar sites.",
+    )
+    solar_readings: str = _setting(
+        "",
+        "PV readings per site and period (CSV/XLSX); empty: solar_readings.csv/.xlsx if it "
+        "exists, else readings are columns of the sites table.",
+    )
+    aircon: str = _setting(
+        "",
+        "Air-conditioning units (points, as solar); empty: aircon.gpkg/.csv/... if one exists.",
+    )
+    aircon_readings: str = _setting(
+        "",
+        "Air-conditioning readings per unit and period; empty: aircon_readings.csv/.xlsx if it "
+        "exists, else readings are columns of the units table.",
+    )
+    points_crs: str = _setting(
+        "",
+        "CRS of x/y columns (x = easting, y = northing [m]) in CSV/XLSX point tables, e.g. "
+        "EPSG:6673; lon/lat columns are always EPSG:4326.",
+    )
 
 
 @dataclass(frozen=True)
@@ -135,6 +159,43 @@ class EnergySettings:
     )
     self_consumption_ratio: float = _setting(
         0.30, "Self-consumed share of generation for estimated sites [0-1].", bounds=(0.0, 1.0)
+    )
+    estimate_missing: bool = _setting(
+        True,
+        "Estimate PV sites without readings in a period (capacity x yield x self-consumption "
+        "ratio x days/365); false: such sites are excluded for that period.",
+    )
+    estimated_discount: float = _setting(
+        0.10,
+        "Conservative discount on estimated self-consumption [0-1] (a design choice, not a rule).",
+        bounds=(0.0, 1.0),
+        verified=False,
+    )
+    activity_cap_tco2_per_yr: float = _setting(
+        500.0,
+        "Largest reduction of one activity in a program-type project [t-CO2/yr]; a PV site or an "
+        "air-conditioned facility above it is excluded.",
+        bounds=(0.0, 1e6),
+    )
+    standard_cop_cooling: float = _setting(
+        0.0,
+        "Cooling COP of the standard unit, the baseline when the old unit is unknown or older "
+        "than twice its statutory life; 0: not set (such units are an input error).",
+        bounds=(0.0, 10.0),
+        verified=False,
+    )
+    standard_cop_heating: float = _setting(
+        0.0,
+        "Heating COP of the standard unit (as standard_cop_cooling).",
+        bounds=(0.0, 10.0),
+        verified=False,
+    )
+    aircon_statutory_life_years: int = _setting(
+        13,
+        "Statutory useful life of an air conditioner [years] (法定耐用年数: 13, or 15 for large "
+        "plants); an old unit older than twice this gets the standard-unit baseline.",
+        bounds=(1, 100),
+        verified=False,
     )
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 import shapely
 
 from .config import CONFIG_FILE, Settings, load_settings
+from .energy import EnergyInputs, read_energy_inputs
 from .exceptions import CRSError, InputError, Problem
 from .growth import YieldTable, build_yield_table, missing_curves, packaged_growth_path, read_growth
 from .io import ensure_metric, read_layer, read_table
@@ -42,6 +43,8 @@ class ProgramInputs:
     yields : YieldTable
     files : dict
         Input role -> path of every file read (for provenance).
+    energy : EnergyInputs
+        Household solar and air-conditioning inputs (empty when the program has none).
     """
 
     program_dir: Path
@@ -50,6 +53,7 @@ class ProgramInputs:
     operations: pd.DataFrame
     yields: YieldTable
     files: dict[str, Path] = field(default_factory=dict)
+    energy: EnergyInputs = field(default_factory=EnergyInputs)
 
 
 def _path(program_dir: Path, name: str) -> Path:
@@ -370,7 +374,10 @@ def load_program(program_dir: str | Path) -> ProgramInputs:
         )
         if ops is not None and not p:
             problems += _cross_check_operations(ops, stands, str(files.get("operations", "")))
+    energy, energy_problems = read_energy_inputs(program_dir, settings)
+    problems += energy_problems
+    files.update(energy.files)
     if problems:
         raise InputError(problems)
     ops = ops.sort_values(["stand_id", "date", "source_row"], kind="stable").reset_index(drop=True)
-    return ProgramInputs(program_dir, settings, stands, ops, yields, files)
+    return ProgramInputs(program_dir, settings, stands, ops, yields, files, energy)

@@ -10,6 +10,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from .energy import EnergyResult, compute_energy, energy_text
 from .fo001 import compute_fo001
 from .inputs import ProgramInputs, load_program
 from .io import csv_bytes, json_bytes, write_gpkg, write_outputs
@@ -27,6 +28,7 @@ class RunResult:
     fo001: pd.DataFrame
     summary: pd.DataFrame
     extra: dict = field(default_factory=dict)
+    energy: EnergyResult | None = None
 
 
 def compute(inputs: ProgramInputs) -> RunResult:
@@ -41,8 +43,18 @@ def compute(inputs: ProgramInputs) -> RunResult:
         s.fo001,
         file=str(inputs.files.get("operations", "operations")),
     )
-    summary = program_summary(fo001_summary(fo, s.fo001.buffer_rate))
-    return RunResult(inputs, fo, summary)
+    rows = fo001_summary(fo, s.fo001.buffer_rate)
+    energy = None
+    if not inputs.energy.empty:
+        energy = compute_energy(inputs.energy, s)
+        rows += energy.summary_rows()
+    result = RunResult(inputs, fo, program_summary(rows), energy=energy)
+    if energy is not None:
+        result.extra.update(energy.tables())
+    from .report import report_files
+
+    result.extra.update(report_files(result))
+    return result
 
 
 def fo001_layer(result: RunResult) -> gpd.GeoDataFrame:
@@ -112,6 +124,8 @@ def summary_text(result: RunResult) -> str:
                 f"{s['area_ha'].sum():>10.1f}{s['eligible_area_ha'].sum():>11.1f}"
                 f"{s['net_tco2'].sum():>12.1f}"
             )
+    if result.energy is not None:
+        lines += energy_text(result.energy)
     lines.append(
         "\nSummary 集計 (credits = whole t-CO2, truncated once per methodology and period)"
     )
