@@ -1,7 +1,8 @@
 """FO-001 forest management: eligibility, removals and emissions per stand and monitoring period.
 
-The rules are those of ``methodology/FO-001.md`` (cited by section in each docstring). Rules that are
-not confirmed against the official text are settings of :class:`~forestcarbon.config.FO001Settings`.
+The rules are those of ``methodology/FO-001.md`` (cited by section in each docstring). Rules
+that are not confirmed against the official text are settings of
+:class:`~forestcarbon.config.FO001Settings`.
 
 Time model (FO-001.md §4): Japanese 林齢 counts the planting fiscal year as age 1, so in fiscal year
 ``Y`` a stand planted in ``P`` reaches age ``a = Y - P + 1`` and grows ``V(a) - V(a-1)``. A period
@@ -97,7 +98,8 @@ class Cohorts:
     """Crops of the stands: one row per register crop and per replanting.
 
     ``share`` is the part of the stand's area [0-1]; ``origin_fy`` the planting fiscal year;
-    ``planted`` the replanting date (NaT for the register crop); ``harvested`` the final-harvest date
+    ``planted`` the replanting date (NaT for the register crop); ``harvested`` the final-harvest
+    date
     (NaT while standing).
     """
 
@@ -369,7 +371,7 @@ def _eligibility(
 
 
 def _factors(params: pd.DataFrame, species: np.ndarray, age: np.ndarray) -> np.ndarray:
-    """Volume -> t-CO2 factor [t-CO2/m3] per element, BEF by ``age``; 0 for species without a row."""
+    """Volume -> t-CO2 factor [t-CO2/m3] per element, BEF by ``age``; 0 for species with no row."""
     p = params.reindex(species)
     bef = np.where(age <= BEF_SWITCH_AGE, p["bef_le20"].to_numpy(), p["bef_ge21"].to_numpy())
     factor = removal_factor({c: p[c].to_numpy() for c in p.columns}, bef)
@@ -533,7 +535,7 @@ def _felled_not_replanted(c: Cohorts, n: int, p_end) -> np.ndarray:
 
 
 def _thinning_emissions(stands, operations, period: Period, params, c: Cohorts) -> np.ndarray:
-    """Thinned stem volume booked as emission [t-CO2] per stand (``thinning_accounting=explicit``)."""
+    """Thinned stem volume booked as emission [t-CO2] per stand (explicit thinning accounting)."""
     ops = operations[
         (operations["operation"] == "thinning")
         & (operations["date"] >= period.start)

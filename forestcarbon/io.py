@@ -27,9 +27,16 @@ def decode_text(data: bytes, file: str) -> str:
     """Decode CSV bytes as UTF-8 or Shift_JIS (cp932); anything else is an error."""
     if b"\x00" in data:
         nul = data.index(b"\x00")
-        raise InputError(Problem(file, f"byte {nul}", "", "text is neither UTF-8 "
-                                 "nor Shift_JIS (cp932): it has NUL bytes (UTF-16?); save the "
-                                 "file as CSV UTF-8 or CSV (Shift_JIS) from Excel"))
+        raise InputError(
+            Problem(
+                file,
+                f"byte {nul}",
+                "",
+                "text is neither UTF-8 "
+                "nor Shift_JIS (cp932): it has NUL bytes (UTF-16?); save the "
+                "file as CSV UTF-8 or CSV (Shift_JIS) from Excel",
+            )
+        )
     for encoding in ENCODINGS:
         try:
             return data.decode(encoding)
@@ -143,7 +150,7 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-# --- writing ---------------------------------------------------------------------------------------
+# --- writing -----------------------------------------------------------------------------------
 
 
 def csv_bytes(df: pd.DataFrame) -> bytes:

@@ -1,4 +1,4 @@
-"""Packaged parameter tables (``forestcarbon/data/*.csv``), each with unit, source and verified columns.
+"""Packaged parameter tables (``forestcarbon/data/*.csv``) with unit, source and verified columns.
 
 One loader, :func:`load_table`; an unknown name raises an error that lists the valid ones.
 """

@@ -1,10 +1,10 @@
 """Whole-program totals: exact decimal sums, credits truncated once, buffer.
 
 Credits are whole t-CO2 with fractions truncated, once, at the total of a methodology for a period
-(FO-001.md §3; EN-R-002_EN-S-004.md "Rounding vectors"). Totals are summed exactly: every per-activity
-value is turned into an integer number of nano-tonnes (1e-9 t-CO2, far below any reported digit, and
-removing binary floating-point noise such as 94.6 - 54.6 = 39.99999999999999), summed as integers and
-converted to :class:`decimal.Decimal`.
+(FO-001.md §3; EN-R-002_EN-S-004.md "Rounding vectors"). Totals are summed exactly: every
+per-activity value becomes an integer number of nano-tonnes (1e-9 t-CO2, far below any reported
+digit, which removes binary floating-point noise such as 94.6 - 54.6 = 39.99999999999999); these
+are summed as integers and converted to :class:`decimal.Decimal`.
 """
 
 from __future__ import annotations

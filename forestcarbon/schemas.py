@@ -1,7 +1,7 @@
 """Column specs and validation for every input table.
 
-Each table has a declarative :class:`TableSpec`. :func:`validate` maps Japanese or English headers to
-the canonical names, parses every value, and returns the clean table together with *all* problems
+Each table has a declarative :class:`TableSpec`. :func:`validate` maps Japanese or English headers
+to the canonical names, parses every value, and returns the clean table together with *all* problems
 found (file, row or id, column, expectation), so a user fixes everything in one pass.
 """
 
@@ -65,7 +65,7 @@ _FALSE = {"false", "0", "no", "n", "f", "無", "なし", "×", "-", "いいえ",
 
 
 def parse_bool(text: str) -> bool:
-    """true/false, 1/0, yes/no, 有/無, ○/×; a protection kind such as 水源かん養保安林 means true."""
+    """true/false, 1/0, yes/no, 有/無, ○/×; a protection kind (水源かん養保安林...) means true."""
     key = text.lower()
     if key in _TRUE or "保安林" in text or "保護林" in text or "特別地域" in text:
         return True

@@ -43,18 +43,33 @@ def square(ha: float, offset: float = 0.0):
 
 def stand(stand_id: str, ha: float = 1.0, **attrs) -> dict:
     """One stand row (sugi, site II, planted 1993, in a plan) with its square polygon."""
-    row = {"stand_id": stand_id, "species": "sugi", "planted_year": 1993, "site_class": 2,
-           "forest_type": "planted", "protected": False, "plan_id": "P1", "area_ha": ha}
+    row = {
+        "stand_id": stand_id,
+        "species": "sugi",
+        "planted_year": 1993,
+        "site_class": 2,
+        "forest_type": "planted",
+        "protected": False,
+        "plan_id": "P1",
+        "area_ha": ha,
+    }
     row.update(attrs)
     return row
 
 
-def write_program(folder: Path, stands: list[dict], operations: list[dict] | None = None,
-                  *, extra_toml: str = "", growth: str = GROWTH, crs: str = "EPSG:6673") -> Path:
+def write_program(
+    folder: Path,
+    stands: list[dict],
+    operations: list[dict] | None = None,
+    *,
+    extra_toml: str = "",
+    growth: str = GROWTH,
+    crs: str = "EPSG:6673",
+) -> Path:
     """Write a program folder: program.toml, stands.gpkg, operations.csv, growth.csv."""
     folder.mkdir(parents=True, exist_ok=True)
     if "growth" not in extra_toml:
-        extra_toml = extra_toml.replace("[fo001]", "[fo001]\ngrowth = \"growth.csv\"", 1)
+        extra_toml = extra_toml.replace("[fo001]", '[fo001]\ngrowth = "growth.csv"', 1)
         if "[fo001]" not in extra_toml:
             extra_toml += '\n[fo001]\ngrowth = "growth.csv"\n'
     (folder / "program.toml").write_text(TOML.format(extra=extra_toml), encoding="utf-8")
@@ -65,8 +80,9 @@ def write_program(folder: Path, stands: list[dict], operations: list[dict] | Non
         offsets += 1_000
     gdf = gpd.GeoDataFrame(pd.DataFrame(stands), geometry=geoms, crs="EPSG:6673").to_crs(crs)
     gdf.to_file(folder / "stands.gpkg", layer="stands", engine="pyogrio")
-    ops = pd.DataFrame(operations or [], columns=["stand_id", "date", "operation", "area_ha",
-                                                  "volume_m3"])
+    ops = pd.DataFrame(
+        operations or [], columns=["stand_id", "date", "operation", "area_ha", "volume_m3"]
+    )
     ops.to_csv(folder / "operations.csv", index=False)
     (folder / "growth.csv").write_text(growth, encoding="utf-8")
     return folder

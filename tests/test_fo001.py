@@ -29,20 +29,36 @@ def table(rows):
     return build_yield_table(df)
 
 
-SUGI = table([("sugi", 2, 20, 200), ("sugi", 2, 25, 240), ("sugi", 2, 30, 300),
-              ("sugi", 2, 35, 350), ("sugi", 2, 40, 450)])
+SUGI = table(
+    [
+        ("sugi", 2, 20, 200),
+        ("sugi", 2, 25, 240),
+        ("sugi", 2, 30, 300),
+        ("sugi", 2, 35, 350),
+        ("sugi", 2, 40, 450),
+    ]
+)
 
 
 def stands(*rows):
-    base = {"species": "sugi", "planted_year": 1993, "site_class": 2, "forest_type": "planted",
-            "protected": False, "plan_id": "P1", "stand_area_ha": 1.0}
+    base = {
+        "species": "sugi",
+        "planted_year": 1993,
+        "site_class": 2,
+        "forest_type": "planted",
+        "protected": False,
+        "plan_id": "P1",
+        "stand_area_ha": 1.0,
+    }
     return pd.DataFrame([{**base, **r} for r in rows])
 
 
 def ops(*rows):
     cols = {"area_ha": np.nan, "volume_m3": np.nan}
-    df = pd.DataFrame([{**cols, **r} for r in rows],
-                      columns=["stand_id", "date", "operation", "area_ha", "volume_m3"])
+    df = pd.DataFrame(
+        [{**cols, **r} for r in rows],
+        columns=["stand_id", "date", "operation", "area_ha", "volume_m3"],
+    )
     df["source_row"] = np.arange(len(df)) + 2
     return df
 
@@ -76,10 +92,10 @@ def test_example_2_published_hinoki():
     # 0.26) = 1.5624 rounded. The engine uses the unrounded factors: 11.19180 by hand.
     p = species_parameters("simple").loc["hinoki"]
     assert p["bef_ge21"] * (1 + p["root_ratio"]) == pytest.approx(1.56, abs=0.005)
-    assert 9.6 * 1.56 * 0.407 * 0.5 * C == pytest.approx(11.17, abs=0.005)
+    published = 9.6 * 1.56 * 0.407 * 0.5 * C
+    assert published == pytest.approx(11.17, abs=0.005)
     yields = table([("hinoki", 2, 30, 300.0), ("hinoki", 2, 40, 396.0)])  # 9.6 m3/ha/yr
-    r = run(stands({"stand_id": "h", "species": "hinoki"}), yields=yields,
-            carbon_fraction="simple")
+    r = run(stands({"stand_id": "h", "species": "hinoki"}), yields=yields, carbon_fraction="simple")
     assert r.loc[0, "removals_tco2"] == pytest.approx(9.6 * 0.407 * 1.24 * 1.26 * 0.5 * C, abs=1e-9)
     assert r.loc[0, "removals_tco2"] == pytest.approx(11.1918, abs=1e-4)
 
@@ -96,15 +112,22 @@ def test_example_3_age_20_to_21_both_conventions():
 
 def test_example_4_final_harvest_emission():
     st = stands({"stand_id": "h", "planted_year": 1984})  # FY2023: age 40, v = 450
-    op = ops({"stand_id": "h", **THIN_2010},
-             {"stand_id": "h", "date": dt.date(2023, 10, 1), "operation": "final_harvest",
-              "area_ha": 1.0})
+    op = ops(
+        {"stand_id": "h", **THIN_2010},
+        {
+            "stand_id": "h",
+            "date": dt.date(2023, 10, 1),
+            "operation": "final_harvest",
+            "area_ha": 1.0,
+        },
+    )
     r = run(st, op)
     assert r.loc[0, "emissions_tco2"] == pytest.approx(406.2552, abs=1e-4)
     assert r.loc[0, "removals_tco2"] == 0.0  # felled area earns no removal in the harvest year
     assert r.loc[0, "net_tco2"] == pytest.approx(-406.2552, abs=1e-4)
     assert {"harvested", "felled_not_replanted", "net_negative"} <= set(
-        r.loc[0, "flags"].split(";"))
+        r.loc[0, "flags"].split(";")
+    )
 
 
 # --- eligibility (FO-001.md §3) --------------------------------------------------------------
@@ -118,8 +141,10 @@ def test_outside_plan_is_ineligible():
     assert r.loc[0, "gross_net_tco2"] == pytest.approx(10 * SUGI_OLD)
 
 
-@pytest.mark.parametrize(("date", "eligible"), [
-    (dt.date(1990, 3, 31), False), (dt.date(1990, 4, 1), True), (dt.date(2024, 4, 1), False)])
+@pytest.mark.parametrize(
+    ("date", "eligible"),
+    [(dt.date(1990, 3, 31), False), (dt.date(1990, 4, 1), True), (dt.date(2024, 4, 1), False)],
+)
 def test_planted_needs_work_since_fy1990_and_before_period_end(date, eligible):
     r = run(stands({"stand_id": "a"}), ops({"stand_id": "a", "date": date, "operation": "weeding"}))
     assert bool(r.loc[0, "eligible"]) is eligible
@@ -138,8 +163,10 @@ def test_planted_without_operations_is_ineligible():
 
 
 def test_natural_forest_protection_rule_and_setting():
-    st = stands({"stand_id": "p", "forest_type": "natural", "protected": True, "species": "nara"},
-                {"stand_id": "u", "forest_type": "natural", "protected": False, "species": "nara"})
+    st = stands(
+        {"stand_id": "p", "forest_type": "natural", "protected": True, "species": "nara"},
+        {"stand_id": "u", "forest_type": "natural", "protected": False, "species": "nara"},
+    )
     yields = table([("nara", 2, 20, 80.0), ("nara", 2, 80, 200.0)])  # 2 m3/ha/yr after 20
     r = run(st, ops(), yields=yields).set_index("stand_id")
     assert r.loc["p", "eligible"] and "legal protection" in r.loc["p", "reason"]
@@ -158,8 +185,9 @@ def test_bamboo_earns_nothing():
 
 def test_treated_area_rule():
     st = stands({"stand_id": "a", "stand_area_ha": 4.0})
-    op = ops({"stand_id": "a", "date": dt.date(2015, 6, 1), "operation": "thinning",
-              "area_ha": 1.5})
+    op = ops(
+        {"stand_id": "a", "date": dt.date(2015, 6, 1), "operation": "thinning", "area_ha": 1.5}
+    )
     treated = run(st, op)
     assert treated.loc[0, "eligible_area_ha"] == 1.5
     assert treated.loc[0, "removals_tco2"] == pytest.approx(1.5 * 10 * SUGI_OLD)
@@ -167,10 +195,10 @@ def test_treated_area_rule():
     whole = run(st, op, eligible_area="stand")
     assert whole.loc[0, "removals_tco2"] == pytest.approx(4 * 10 * SUGI_OLD)
     # two operations on parts of the stand add up, capped at the stand area
-    op2 = ops({"stand_id": "a", "date": dt.date(2015, 6, 1), "operation": "thinning",
-               "area_ha": 3.0},
-              {"stand_id": "a", "date": dt.date(2016, 6, 1), "operation": "weeding",
-               "area_ha": 2.0})
+    op2 = ops(
+        {"stand_id": "a", "date": dt.date(2015, 6, 1), "operation": "thinning", "area_ha": 3.0},
+        {"stand_id": "a", "date": dt.date(2016, 6, 1), "operation": "weeding", "area_ha": 2.0},
+    )
     assert run(st, op2).loc[0, "eligible_area_ha"] == 4.0
 
 
@@ -178,8 +206,9 @@ def test_treated_area_rule():
 
 
 def test_explicit_thinning_books_thinned_volume():
-    op = ops({"stand_id": "a", "date": dt.date(2023, 7, 1), "operation": "thinning",
-              "volume_m3": 20.0})
+    op = ops(
+        {"stand_id": "a", "date": dt.date(2023, 7, 1), "operation": "thinning", "volume_m3": 20.0}
+    )
     st = stands({"stand_id": "a"})
     embedded = run(st, op)
     explicit = run(st, op, thinning_accounting="explicit")
@@ -193,8 +222,14 @@ THIN_2023 = {"date": dt.date(2023, 7, 1), "operation": "thinning"}
 
 
 def test_settings_fields_are_all_exercised():
-    used = {"bef_convention", "eligible_area", "thinning_accounting", "carbon_fraction",
-            "natural_forest", "operations_since"}
+    used = {
+        "bef_convention",
+        "eligible_area",
+        "thinning_accounting",
+        "carbon_fraction",
+        "natural_forest",
+        "operations_since",
+    }
     # area_source, buffer_rate and growth are tested through program folders (test_run.py)
     fields = {f.name for f in dataclasses.fields(FO001Settings)}
     assert fields - used == {"area_source", "buffer_rate", "growth"}
@@ -229,9 +264,11 @@ def test_prorated_period_across_fiscal_years():
 
 def test_harvest_then_replanting_over_two_periods():
     st = stands({"stand_id": "h", "planted_year": 1984})
-    op = ops({"stand_id": "h", **THIN_2010},
-             {"stand_id": "h", "date": dt.date(2022, 6, 1), "operation": "final_harvest"},
-             {"stand_id": "h", "date": dt.date(2023, 5, 1), "operation": "replanting"})
+    op = ops(
+        {"stand_id": "h", **THIN_2010},
+        {"stand_id": "h", "date": dt.date(2022, 6, 1), "operation": "final_harvest"},
+        {"stand_id": "h", "date": dt.date(2023, 5, 1), "operation": "replanting"},
+    )
     r = run(st, op, periods=(FY2022, FY2023)).set_index("period")
     y22, y23 = r.loc[FY2022.label], r.loc[FY2023.label]
     v39 = 350 + 4 * (450 - 350) / 5  # age 39 in FY2022
@@ -246,9 +283,15 @@ def test_harvest_then_replanting_over_two_periods():
 
 def test_partial_harvest_keeps_the_rest_growing():
     st = stands({"stand_id": "h", "planted_year": 1993, "stand_area_ha": 2.0})
-    op = ops({"stand_id": "h", **THIN_2010},
-             {"stand_id": "h", "date": dt.date(2023, 6, 1), "operation": "final_harvest",
-              "area_ha": 0.5})
+    op = ops(
+        {"stand_id": "h", **THIN_2010},
+        {
+            "stand_id": "h",
+            "date": dt.date(2023, 6, 1),
+            "operation": "final_harvest",
+            "area_ha": 0.5,
+        },
+    )
     r = run(st, op)
     assert r.loc[0, "emissions_tco2"] == pytest.approx(0.5 * 310 * SUGI_OLD)
     assert r.loc[0, "removals_tco2"] == pytest.approx(1.5 * 10 * SUGI_OLD)
@@ -256,8 +299,10 @@ def test_partial_harvest_keeps_the_rest_growing():
 
 def test_harvest_already_in_register_is_history():
     st = stands({"stand_id": "h", "planted_year": 2006})  # register updated after the harvest
-    op = ops({"stand_id": "h", "date": dt.date(2005, 6, 1), "operation": "final_harvest"},
-             {"stand_id": "h", "date": dt.date(2006, 5, 1), "operation": "replanting"})
+    op = ops(
+        {"stand_id": "h", "date": dt.date(2005, 6, 1), "operation": "final_harvest"},
+        {"stand_id": "h", "date": dt.date(2006, 5, 1), "operation": "replanting"},
+    )
     r = run(st, op)
     assert r.loc[0, "emissions_tco2"] == 0.0 and r.loc[0, "eligible"]
     assert r.loc[0, "age_end"] == 18
@@ -265,8 +310,10 @@ def test_harvest_already_in_register_is_history():
 
 def test_conflicting_harvests_are_refused():
     st = stands({"stand_id": "h", "planted_year": 1984})
-    op = ops({"stand_id": "h", "date": dt.date(2022, 6, 1), "operation": "final_harvest"},
-             {"stand_id": "h", "date": dt.date(2023, 6, 1), "operation": "final_harvest"})
+    op = ops(
+        {"stand_id": "h", "date": dt.date(2022, 6, 1), "operation": "final_harvest"},
+        {"stand_id": "h", "date": dt.date(2023, 6, 1), "operation": "final_harvest"},
+    )
     with pytest.raises(InputError, match="two final harvests"):
         run(st, op, periods=(FY2022, FY2023))
 

@@ -45,8 +45,12 @@ def test_good_program_runs(program, tmp_path, capsys):
     folder = program([stand("1-1-1", 2.0)], ops_for("1-1-1"))
     code, captured, out = run_cli(folder, tmp_path, capsys)
     assert code == 0, captured.err
-    assert {p.name for p in out.iterdir()} == {"fo001_stands.csv", "fo001_stands.gpkg",
-                                               "program_summary.csv", "provenance.json"}
+    assert {p.name for p in out.iterdir()} == {
+        "fo001_stands.csv",
+        "fo001_stands.gpkg",
+        "program_summary.csv",
+        "provenance.json",
+    }
 
 
 # --- the 15+ bad inputs of issue #2 --------------------------------------------------------------
@@ -74,8 +78,9 @@ def test_duplicate_ids(program, tmp_path, capsys):
 
 def test_unknown_species(program, tmp_path, capsys):
     folder = program([stand("1-1-1", species="ユーカリ")], ops_for("1-1-1"))
-    assert_refused(folder, tmp_path, capsys, "(1-1-1)", "'species'", "unknown species",
-                   "'ユーカリ'")
+    assert_refused(
+        folder, tmp_path, capsys, "(1-1-1)", "'species'", "unknown species", "'ユーカリ'"
+    )
 
 
 def test_operation_for_unknown_stand(program, tmp_path, capsys):
@@ -95,16 +100,25 @@ def test_negative_area(program, tmp_path, capsys):
 
 def test_unparseable_date(program, tmp_path, capsys):
     folder = program([stand("1-1-1")], [{"stand_id": "1-1-1", **THIN, "date": "2015-13-45"}])
-    assert_refused(folder, tmp_path, capsys, "operations.csv", "row 2", "'date'",
-                   "expected a date like 2024-10-15", "'2015-13-45'")
+    assert_refused(
+        folder,
+        tmp_path,
+        capsys,
+        "operations.csv",
+        "row 2",
+        "'date'",
+        "expected a date like 2024-10-15",
+        "'2015-13-45'",
+    )
 
 
 def test_invalid_geometry(program, tmp_path, capsys):
     x, y = ORIGIN
     bowtie = Polygon([(x, y), (x + 100, y + 100), (x + 100, y), (x, y + 100)])
     folder = program([stand("1-1-1", geometry=bowtie)], ops_for("1-1-1"))
-    assert_refused(folder, tmp_path, capsys, "feature 1 (1-1-1)", "invalid geometry",
-                   "Self-intersection")
+    assert_refused(
+        folder, tmp_path, capsys, "feature 1 (1-1-1)", "invalid geometry", "Self-intersection"
+    )
 
 
 def test_empty_file(program, tmp_path, capsys):
@@ -136,13 +150,22 @@ def test_period_end_before_start(program, tmp_path, capsys):
 
 def test_growth_table_missing_a_species(program, tmp_path, capsys):
     folder = program([stand("1-1-1", species="karamatsu")], ops_for("1-1-1"))
-    assert_refused(folder, tmp_path, capsys, "growth.csv", "no yield curve for species "
-                   "'karamatsu' site class 2", "1-1-1")
+    assert_refused(
+        folder,
+        tmp_path,
+        capsys,
+        "growth.csv",
+        "no yield curve for species 'karamatsu' site class 2",
+        "1-1-1",
+    )
 
 
 def test_polygon_without_register_row(program, tmp_path, capsys):
-    folder = program([stand("1-1-1"), stand("1-1-2")], ops_for("1-1-1"),
-                     extra_toml='[inputs]\nregister = "register.csv"\n')
+    folder = program(
+        [stand("1-1-1"), stand("1-1-2")],
+        ops_for("1-1-1"),
+        extra_toml='[inputs]\nregister = "register.csv"\n',
+    )
     gdf = gpd.read_file(folder / "stands.gpkg")[["stand_id", "geometry"]]
     gdf.to_file(folder / "stands.gpkg", layer="stands")
     pd.DataFrame([stand("1-1-1")]).to_csv(folder / "register.csv", index=False)
@@ -150,8 +173,9 @@ def test_polygon_without_register_row(program, tmp_path, capsys):
 
 
 def test_register_row_without_polygon(program, tmp_path, capsys):
-    folder = program([stand("1-1-1")], ops_for("1-1-1"),
-                     extra_toml='[inputs]\nregister = "register.csv"\n')
+    folder = program(
+        [stand("1-1-1")], ops_for("1-1-1"), extra_toml='[inputs]\nregister = "register.csv"\n'
+    )
     gdf = gpd.read_file(folder / "stands.gpkg")[["stand_id", "geometry"]]
     gdf.to_file(folder / "stands.gpkg", layer="stands")
     pd.DataFrame([stand("1-1-1"), stand("7-7-7")]).to_csv(folder / "register.csv", index=False)
@@ -164,10 +188,20 @@ def test_operation_area_larger_than_stand(program, tmp_path, capsys):
 
 
 def test_unknown_setting_and_bad_choice(program, tmp_path, capsys):
-    folder = program([stand("1-1-1")], ops_for("1-1-1"),
-                     extra_toml='[fo001]\nbef_convention = "average"\nbufer_rate = 0.1\n')
-    assert_refused(folder, tmp_path, capsys, "[fo001] bef_convention", "'increment'",
-                   "[fo001] bufer_rate", "unknown setting")
+    folder = program(
+        [stand("1-1-1")],
+        ops_for("1-1-1"),
+        extra_toml='[fo001]\nbef_convention = "average"\nbufer_rate = 0.1\n',
+    )
+    assert_refused(
+        folder,
+        tmp_path,
+        capsys,
+        "[fo001] bef_convention",
+        "'increment'",
+        "[fo001] bufer_rate",
+        "unknown setting",
+    )
 
 
 def test_missing_program_toml(tmp_path, capsys):
@@ -176,8 +210,10 @@ def test_missing_program_toml(tmp_path, capsys):
 
 
 def test_every_problem_reported_at_once(program, tmp_path, capsys):
-    folder = program([stand("1-1-1", site_class=5), stand("1-1-2", species="??")],
-                     ops_for("1-1-1") + [{"stand_id": "1-1-1", **THIN, "date": "yesterday"}])
+    folder = program(
+        [stand("1-1-1", site_class=5), stand("1-1-2", species="??")],
+        [*ops_for("1-1-1"), {"stand_id": "1-1-1", **THIN, "date": "yesterday"}],
+    )
     err = assert_refused(folder, tmp_path, capsys, "3 problems", "site_class", "species", "date")
     assert err.count("\n  - ") == 3
 
@@ -215,9 +251,12 @@ def test_japanese_register_cp932_with_edaban_sharing_a_polygon(tmp_path):
     folder.mkdir()
     (folder / "program.toml").write_text(
         '[program]\nname = "ja"\n[[periods]]\nstart = 2023-04-01\nend = 2024-03-31\n'
-        '[inputs]\nregister = "森林簿.csv"\n', encoding="utf-8")
-    gpd.GeoDataFrame({"林班": [12], "小班": [3]}, geometry=[square(2.0)],
-                     crs="EPSG:6673").to_file(folder / "stands.gpkg", layer="stands")
+        '[inputs]\nregister = "森林簿.csv"\n',
+        encoding="utf-8",
+    )
+    gpd.GeoDataFrame({"林班": [12], "小班": [3]}, geometry=[square(2.0)], crs="EPSG:6673").to_file(
+        folder / "stands.gpkg", layer="stands"
+    )
     (folder / "森林簿.csv").write_bytes(REGISTER_JA.encode("cp932"))
     (folder / "operations.csv").write_bytes(OPS_JA.encode("cp932"))
     inputs = load_program(folder)
@@ -235,20 +274,35 @@ def test_japanese_register_cp932_with_edaban_sharing_a_polygon(tmp_path):
 
 
 def test_xlsx_register(program, tmp_path):
-    folder = program([stand("1-1-1")], ops_for("1-1-1"),
-                     extra_toml='[inputs]\nregister = "register.xlsx"\n')
+    folder = program(
+        [stand("1-1-1")], ops_for("1-1-1"), extra_toml='[inputs]\nregister = "register.xlsx"\n'
+    )
     gdf = gpd.read_file(folder / "stands.gpkg")[["stand_id", "geometry"]]
     gdf.to_file(folder / "stands.gpkg", layer="stands")
-    reg = pd.DataFrame([{"小班ID": "1-1-1", "樹種": "スギ", "植栽年度": 1993, "地位": "II",
-                         "林種": "人工林", "森林経営計画": "P1", "面積": 1.0}])
+    reg = pd.DataFrame(
+        [
+            {
+                "小班ID": "1-1-1",
+                "樹種": "スギ",
+                "植栽年度": 1993,
+                "地位": "II",
+                "林種": "人工林",
+                "森林経営計画": "P1",
+                "面積": 1.0,
+            }
+        ]
+    )
     reg.to_excel(folder / "register.xlsx", index=False)
     st = load_program(folder).stands
     assert st.loc[0, "species"] == "sugi" and st.loc[0, "planted_year"] == 1993
 
 
 def test_register_area_source(program):
-    folder = program([stand("1-1-1", area_ha=1.25, geometry=square(1.0))], ops_for("1-1-1"),
-                     extra_toml='[fo001]\narea_source = "register"\n')
+    folder = program(
+        [stand("1-1-1", area_ha=1.25, geometry=square(1.0))],
+        ops_for("1-1-1"),
+        extra_toml='[fo001]\narea_source = "register"\n',
+    )
     st = load_program(folder).stands
     assert st.loc[0, "stand_area_ha"] == 1.25
     assert st.loc[0, "geometry_area_ha"] == pytest.approx(1.0)

@@ -16,8 +16,9 @@ from forestcarbon.program import (
 )
 
 
-@pytest.mark.parametrize(("baseline", "project", "credits"),
-                         [(92.4, 56.9, 35), (94.6, 54.6, 40), (21.5, 0.0, 21)])
+@pytest.mark.parametrize(
+    ("baseline", "project", "credits"), [(92.4, 56.9, 35), (94.6, 54.6, 40), (21.5, 0.0, 21)]
+)
 def test_rounding_vectors_from_published_plans(baseline, project, credits):
     assert 94.6 - 54.6 < 40  # binary floats would give 39
     assert credited_tonnes(exact_sum([baseline]) - exact_sum([project])) == credits
@@ -47,10 +48,13 @@ def test_decimal_text():
 
 def test_summary_rows_and_program_rows():
     p1, p2 = "2022-04-01/2023-03-31", "2023-04-01/2024-03-31"
-    rows = [summary_row("FO-001", p1, [94.6], [54.6], ["a", "b"], 0.0),
-            summary_row("FO-001", p2, [10.7], [0.0], ["a"], 0.0),
-            summary_row("EN-R-002", p2, [0.69006] * 200, [0.0] * 200,
-                        [f"s{i}" for i in range(200)], 0.0)]
+    rows = [
+        summary_row("FO-001", p1, [94.6], [54.6], ["a", "b"], 0.0),
+        summary_row("FO-001", p2, [10.7], [0.0], ["a"], 0.0),
+        summary_row(
+            "EN-R-002", p2, [0.69006] * 200, [0.0] * 200, [f"s{i}" for i in range(200)], 0.0
+        ),
+    ]
     df = program_summary(rows).set_index(["methodology", "period"])
     assert df.loc[("FO-001", p1), "credits_t"] == 40
     assert df.loc[("EN-R-002", p2), "total_tco2"] == "138.012"

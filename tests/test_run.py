@@ -15,9 +15,21 @@ from forestcarbon.run import run_program
 
 from .conftest import stand
 
-CONTRACT = ["stand_id", "period", "eligible", "reason", "area_ha", "age_start", "age_end",
-            "volume_start_m3_ha", "volume_end_m3_ha", "removals_tco2", "emissions_tco2",
-            "net_tco2", "flags"]
+CONTRACT = [
+    "stand_id",
+    "period",
+    "eligible",
+    "reason",
+    "area_ha",
+    "age_start",
+    "age_end",
+    "volume_start_m3_ha",
+    "volume_end_m3_ha",
+    "removals_tco2",
+    "emissions_tco2",
+    "net_tco2",
+    "flags",
+]
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +53,17 @@ def test_sample_outputs_follow_the_contract(sample_run):
 def test_sample_exercises_every_eligibility_rule(sample_run):
     _, result = sample_run
     fo = result.fo001[result.fo001["period"] == "2023-04-01/2024-03-31"].set_index("stand_id")
-    expect = {"1-1-1": "eligible: planted forest", "15-9-1": "eligible: planted forest",
-              "8-5-1": "no planting, weeding", "4-5-1": "no planting, weeding",
-              "1-2-1": "no planting, weeding", "4-13-1": "outside any forest management plan",
-              "2-13-1": "eligible: natural forest", "3-12-1": "not under legal protection",
-              "24-1-1": "bamboo"}
+    expect = {
+        "1-1-1": "eligible: planted forest",
+        "15-9-1": "eligible: planted forest",
+        "8-5-1": "no planting, weeding",
+        "4-5-1": "no planting, weeding",
+        "1-2-1": "no planting, weeding",
+        "4-13-1": "outside any forest management plan",
+        "2-13-1": "eligible: natural forest",
+        "3-12-1": "not under legal protection",
+        "24-1-1": "bamboo",
+    }
     for sid, text in expect.items():
         assert text in fo.loc[sid, "reason"], (sid, fo.loc[sid, "reason"])
     assert "partial_treated_area" in fo.loc["2-8-1", "flags"]
@@ -89,9 +107,11 @@ def test_provenance_records_inputs_settings_and_tables(sample_run):
 
 
 def test_buffer_and_packaged_growth_settings(program, tmp_path):
-    folder = program([stand("1-1-1", 10.0)], [{"stand_id": "1-1-1", "date": "2015-06-01",
-                                               "operation": "thinning", "area_ha": ""}],
-                     extra_toml="[fo001]\nbuffer_rate = 0.1\n")
+    folder = program(
+        [stand("1-1-1", 10.0)],
+        [{"stand_id": "1-1-1", "date": "2015-06-01", "operation": "thinning", "area_ha": ""}],
+        extra_toml="[fo001]\nbuffer_rate = 0.1\n",
+    )
     result = run_program(folder, tmp_path / "a")
     row = result.summary.iloc[0]
     net = result.fo001["net_tco2"].sum()  # 10 ha x 10 m3/ha x 0.90278925 = 90.278925
