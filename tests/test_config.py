@@ -10,15 +10,22 @@ import pytest
 
 from forestcarbon.config import SECTIONS, ConfigError, parse_settings
 
-MINIMAL = {"program": {"name": "x"}, "periods": [{"start": dt.date(2023, 4, 1),
-                                                  "end": dt.date(2024, 3, 31)}]}
+MINIMAL = {
+    "program": {"name": "x"},
+    "periods": [{"start": dt.date(2023, 4, 1), "end": dt.date(2024, 3, 31)}],
+}
 
 
 def test_defaults_match_design():
     s = parse_settings(MINIMAL)
-    assert (s.fo001.bef_convention, s.fo001.eligible_area, s.fo001.thinning_accounting,
-            s.fo001.area_source, s.fo001.carbon_fraction, s.fo001.buffer_rate) == (
-        "increment", "treated", "embedded", "geometry", "inventory", 0.0)
+    assert (
+        s.fo001.bef_convention,
+        s.fo001.eligible_area,
+        s.fo001.thinning_accounting,
+        s.fo001.area_source,
+        s.fo001.carbon_fraction,
+        s.fo001.buffer_rate,
+    ) == ("increment", "treated", "embedded", "geometry", "inventory", 0.0)
     assert s.program.crs == "EPSG:6673" and s.map.privacy_k == 5
     assert s.periods[0].days == 366
 
@@ -28,12 +35,15 @@ def test_integer_accepted_for_float_setting():
     assert s.fo001.buffer_rate == 0.0
 
 
-@pytest.mark.parametrize(("section", "key", "value", "needle"), [
-    ("fo001", "buffer_rate", 1.5, "[0.0, 1.0]"),
-    ("fo001", "eligible_area", "all", "'treated', 'stand'"),
-    ("fo001", "buffer_rate", "5%", "expected a float"),
-    ("map", "privacy_k", 0, "[1, 1000]"),
-])
+@pytest.mark.parametrize(
+    ("section", "key", "value", "needle"),
+    [
+        ("fo001", "buffer_rate", 1.5, "[0.0, 1.0]"),
+        ("fo001", "eligible_area", "all", "'treated', 'stand'"),
+        ("fo001", "buffer_rate", "5%", "expected a float"),
+        ("map", "privacy_k", 0, "[1, 1000]"),
+    ],
+)
 def test_bad_values_name_the_setting(section, key, value, needle):
     with pytest.raises(ConfigError) as e:
         parse_settings({**MINIMAL, section: {key: value}})
@@ -41,8 +51,10 @@ def test_bad_values_name_the_setting(section, key, value, needle):
 
 
 def test_overlapping_periods_are_refused():
-    periods = [{"start": dt.date(2023, 4, 1), "end": dt.date(2024, 3, 31)},
-               {"start": dt.date(2024, 1, 1), "end": dt.date(2024, 12, 31)}]
+    periods = [
+        {"start": dt.date(2023, 4, 1), "end": dt.date(2024, 3, 31)},
+        {"start": dt.date(2024, 1, 1), "end": dt.date(2024, 12, 31)},
+    ]
     with pytest.raises(ConfigError, match="overlap"):
         parse_settings({**MINIMAL, "periods": periods})
 
