@@ -8,8 +8,8 @@ valid choices, never silent guesses.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import datetime as dt
+import itertools
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -200,8 +200,146 @@ class EnergySettings:
 
 
 @dataclass(frozen=True)
+class PlanSettings:
+    """Stand plan updates (``forestcarbon plan``; rules in ``forestcarbon.plan``)."""
+
+    thinning_rules: str = _setting(
+        "",
+        "Per-species thinning rules in the program folder (CSV: species, min_age, max_age, "
+        "min_years_between [years]); empty: the packaged forestcarbon/data/thinning_rules.csv "
+        "(design defaults, not from an official guideline). A stand is a thinning candidate in a "
+        "fiscal year when it is planted forest in a plan, its species has a rule, its age is in "
+        "[min_age, max_age], its last thinning is at least min_years_between years back, and no "
+        "final harvest is recorded from that year on.",
+    )
+    crediting_start_fy: int = _setting(
+        0,
+        "First fiscal year of the crediting period; 0: the fiscal year of the first monitoring "
+        "period's start.",
+        bounds=(0, 2200),
+    )
+    crediting_years: int = _setting(
+        16,
+        "Length of the crediting period [years] (FO-001 allows up to 16 since the 2022 revision).",
+        bounds=(1, 16),
+    )
+    thinning_ha_per_year: float = _setting(
+        40.0, "Thinning area budget per fiscal year [ha] for plan forecast.", bounds=(0.0, 1e6)
+    )
+    thinning_volume_share: float = _setting(
+        0.25,
+        "Share of the standing volume a planned thinning removes [0-1]; used only with "
+        "[fo001] thinning_accounting = 'explicit'.",
+        bounds=(0.0, 1.0),
+        verified=False,
+    )
+    forecast_method: str = _setting(
+        "greedy",
+        "How plan forecast chooses stands within the yearly budget: greedy (most credits per "
+        "ha first; no extra dependency) or exact (integer programming with scipy's HiGHS).",
+        choices=("greedy", "exact"),
+    )
+
+
+@dataclass(frozen=True)
 class MapSettings:
     privacy_k: int = _setting(5, "Fewest households a public map cell may show.", bounds=(1, 1000))
+
+
+@dataclass(frozen=True)
+class CanopySettings:
+    """Optional canopy-raster refinement (``forestcarbon.canopy``); runs when ``height`` exists."""
+
+    height: str = _setting(
+        "canopy_height.tif",
+        "Canopy height raster [m] in the program folder; the canopy step runs when it exists.",
+    )
+    height_date: Any = _setting(
+        None, "Acquisition date of the height raster (a TOML date); required with the raster."
+    )
+    cover: str = _setting("canopy_cover.tif", "Canopy cover raster [0-1] (optional).")
+    cover_date: Any = _setting(None, "Acquisition date of the cover raster (a TOML date).")
+    cover_before: str = _setting(
+        "", "Earlier canopy cover raster [0-1]; with cover, thinning between the dates is checked."
+    )
+    cover_before_date: Any = _setting(None, "Acquisition date of cover_before (a TOML date).")
+    plots: str = _setting("plots.csv", "Field plots (measured volume) for the volume model.")
+    site_class_source: str = _setting(
+        "register",
+        "register: FO-001 uses the register's 地位; canopy: the site class derived from canopy "
+        "top height and age (allowed since 2021 for airborne/drone laser data).",
+        choices=("register", "canopy"),
+    )
+    volume_source: str = _setting(
+        "yield_table",
+        "yield_table: FO-001 volumes from the yield table; model: each stand's yield curve is "
+        "scaled so that it passes through the volume model's prediction at the raster date.",
+        choices=("yield_table", "model"),
+    )
+    top_height: str = _setting(
+        "p95", "Canopy height quantile used as top height [m].", choices=("p90", "p95")
+    )
+    site_class_min_age: int = _setting(
+        15, "Youngest age [years] for which a site class is derived.", bounds=(1, 400)
+    )
+    site_class_margin: float = _setting(
+        0.25,
+        "Disagreement is flagged only beyond 0.5 + this margin of a class [site classes].",
+        bounds=(0.0, 2.0),
+    )
+    min_valid_pixels: float = _setting(
+        10.0, "Fewest valid (coverage-weighted) pixels for stand statistics.", bounds=(0.0, 1e9)
+    )
+    min_valid_fraction: float = _setting(
+        0.5, "Smallest valid share of a stand's pixels for statistics [0-1].", bounds=(0.0, 1.0)
+    )
+    low_canopy_ratio: float = _setting(
+        0.5,
+        "Flag a stand whose top height is below this share of the yield table's height [0-1].",
+        bounds=(0.0, 1.0),
+    )
+    min_cover_drop: float = _setting(
+        0.05,
+        "Smallest cover drop [0-1] that makes a recorded thinning visible (scaled by the treated "
+        "share of the stand).",
+        bounds=(0.0, 1.0),
+    )
+    volume_model: str = _setting(
+        "gradient_boosting",
+        "Learned volume model (a linear model on mean canopy height is the baseline).",
+        choices=("gradient_boosting", "random_forest"),
+    )
+    volume_tolerance: float = _setting(
+        0.3,
+        "Flag a stand whose yield-table volume differs from the model by more than this share "
+        "(and lies outside the model's prediction interval) [-].",
+        bounds=(0.0, 10.0),
+    )
+    interval: float = _setting(
+        0.9, "Coverage of the volume prediction interval [0-1].", bounds=(0.5, 0.99)
+    )
+
+
+@dataclass(frozen=True)
+class UncertaintySettings:
+    """Monte Carlo uncertainty (``forestcarbon.uncertainty``); ranges in data/uncertainty.csv."""
+
+    draws: int = _setting(
+        4000, "Monte Carlo draws; 0 switches the simulation off.", bounds=(0, 1_000_000)
+    )
+    seed: int = _setting(
+        20141001, "Random seed: the same seed gives identical intervals.", bounds=(0, 2**63 - 1)
+    )
+    coverage: float = _setting(
+        0.90, "Coverage of the reported central interval [0-1].", bounds=(0.5, 0.999)
+    )
+    credit_basis: str = _setting(
+        "central",
+        "central: credits from the computed total; lower_bound: from the lower end of the "
+        "interval (conservative), when it is lower.",
+        choices=("central", "lower_bound"),
+        verified=False,
+    )
 
 
 @dataclass(frozen=True)
@@ -213,7 +351,10 @@ class Settings:
     inputs: InputSettings = field(default_factory=InputSettings)
     fo001: FO001Settings = field(default_factory=FO001Settings)
     energy: EnergySettings = field(default_factory=EnergySettings)
+    plan: PlanSettings = field(default_factory=PlanSettings)
     map: MapSettings = field(default_factory=MapSettings)
+    canopy: CanopySettings = field(default_factory=CanopySettings)
+    uncertainty: UncertaintySettings = field(default_factory=UncertaintySettings)
 
     def to_dict(self) -> dict:
         """Plain JSON-able dict (dates as ISO strings), for provenance."""
@@ -222,7 +363,7 @@ class Settings:
     def unverified(self) -> list[tuple[str, Any]]:
         """Settings in use whose rule is not confirmed against the official methodology text."""
         out = []
-        for section in ("fo001", "energy"):
+        for section in SECTIONS:
             obj = getattr(self, section)
             for f in dataclasses.fields(obj):
                 if not f.metadata.get("verified", True):
@@ -235,7 +376,10 @@ SECTIONS = {
     "inputs": InputSettings,
     "fo001": FO001Settings,
     "energy": EnergySettings,
+    "plan": PlanSettings,
     "map": MapSettings,
+    "canopy": CanopySettings,
+    "uncertainty": UncertaintySettings,
 }
 
 

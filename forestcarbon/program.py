@@ -142,3 +142,27 @@ def _combine(g: pd.DataFrame, methodology: str, period: str) -> dict:
         "credits_t": int(g["credits_t"].sum()),
         "n_activities": len(frozenset().union(*g["activity_ids"])),
     }
+
+
+INTERVAL_COLUMNS = ["total_mean_tco2", "total_low_tco2", "total_high_tco2", "credit_basis"]
+
+
+def credit_lower_bound(rows: list[dict], intervals: pd.DataFrame) -> list[dict]:
+    """Rows whose credits come from the lower end of the uncertainty interval where it is lower
+    than the computed total (the conservative choice, ``[uncertainty] credit_basis``)."""
+    low = intervals.set_index(["methodology", "period"])["total_low_tco2"]
+    out = []
+    for row in rows:
+        bound = low.get((row["methodology"], row["period"]))
+        total = Decimal(row["total_tco2"])
+        if bound is not None:
+            total = min(total, exact_sum([bound]))
+        out.append({**row, "credits_t": credited_tonnes(total, row["buffer_rate"])})
+    return out
+
+
+def add_intervals(summary: pd.DataFrame, intervals: pd.DataFrame, basis: str) -> pd.DataFrame:
+    """Summary with the Monte Carlo mean and interval [t-CO2] of each row and the credit basis."""
+    merged = summary.merge(intervals, on=["methodology", "period"], how="left")
+    merged["credit_basis"] = basis
+    return merged[[*SUMMARY_COLUMNS, *INTERVAL_COLUMNS]]

@@ -14,8 +14,9 @@ from .energy import EnergyResult, compute_energy, energy_text
 from .fo001 import compute_fo001
 from .inputs import ProgramInputs, load_program
 from .io import csv_bytes, json_bytes, write_gpkg, write_outputs
-from .program import fo001_summary, program_summary
+from .program import add_intervals, credit_lower_bound, fo001_summary, program_summary
 from .provenance import build_provenance
+from .uncertainty import simulate, summary_intervals
 
 log = logging.getLogger("forestcarbon")
 
@@ -48,13 +49,35 @@ def compute(inputs: ProgramInputs) -> RunResult:
     if not inputs.energy.empty:
         energy = compute_energy(inputs.energy, s)
         rows += energy.summary_rows()
-    result = RunResult(inputs, fo, program_summary(rows), energy=energy)
+    fo, summary = _with_uncertainty(fo, rows, energy, s)
+    result = RunResult(inputs, fo, summary, energy=energy)
     if energy is not None:
         result.extra.update(energy.tables())
     from .report import report_files
 
     result.extra.update(report_files(result))
     return result
+
+
+def _with_uncertainty(fo: pd.DataFrame, rows: list[dict], energy, s) -> tuple:
+    """Per-stand intervals and the summary, with credits on the lower bound when asked."""
+    u = s.uncertainty
+    if u.draws == 0:
+        return fo, program_summary(rows)
+    log.info("uncertainty: %d Monte Carlo draws (seed %d)", u.draws, u.seed)
+    stands, totals = simulate(
+        fo,
+        energy,
+        draws=u.draws,
+        seed=u.seed,
+        coverage=u.coverage,
+        carbon_fraction=s.fo001.carbon_fraction,
+    )
+    intervals = summary_intervals(totals, u.coverage)
+    if u.credit_basis == "lower_bound":
+        rows = credit_lower_bound(rows, intervals)
+    summary = add_intervals(program_summary(rows), intervals, u.credit_basis)
+    return pd.concat([fo, stands], axis=1), summary
 
 
 def fo001_layer(result: RunResult) -> gpd.GeoDataFrame:
@@ -129,13 +152,23 @@ def summary_text(result: RunResult) -> str:
     lines.append(
         "\nSummary 集計 (credits = whole t-CO2, truncated once per methodology and period)"
     )
+    summary = result.summary
+    has_interval = "total_low_tco2" in summary.columns
+    coverage = f"{result.inputs.settings.uncertainty.coverage:.0%}"
     lines.append(
         f"  {'methodology':<12}{'period':<24}{'total t-CO2':>16}{'credits t':>11}{'activities':>11}"
+        + (f"  {coverage} interval t-CO2" if has_interval else "")
     )
-    for r in result.summary.itertuples():
+    for r in summary.itertuples():
+        interval = f"  {r.total_low_tco2:,.1f} - {r.total_high_tco2:,.1f}" if has_interval else ""
         lines.append(
             f"  {r.methodology:<12}{r.period:<24}{r.total_tco2:>16}{r.credits_t:>11}"
-            f"{r.n_activities:>11}"
+            f"{r.n_activities:>11}{interval}"
+        )
+    if has_interval:
+        lines.append(
+            f"  credits from: {summary['credit_basis'].iloc[0]} (Monte Carlo, "
+            f"{result.inputs.settings.uncertainty.draws} draws)"
         )
     unverified = result.inputs.settings.unverified()
     if unverified:
