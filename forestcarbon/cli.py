@@ -81,6 +81,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="monitoring_report.xlsx and summary.md of the whole program")
     _program_arg(p)
     _out_args(p)
+
+    p = sub.add_parser(
+        "verify",
+        help="re-run a run folder from its recorded inputs and settings; list every difference "
+        "(exit 1 if any)",
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR", type=Path, help="folder of a previous run")
+    p.add_argument(
+        "--program",
+        type=Path,
+        default=None,
+        help="program folder (default: the one recorded in provenance.json)",
+    )
     return parser
 
 
@@ -151,7 +164,16 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_verify(args) -> int:
+    from .verify import verify_run
+
+    result = verify_run(args.run_dir, program_dir=args.program)
+    print(result.text())
+    return 0 if result.ok else 1
+
+
 COMMANDS = {
+    "verify": cmd_verify,
     "demo": cmd_demo,
     "validate": cmd_validate,
     "run": cmd_run,

@@ -85,6 +85,7 @@ def build_provenance(
     return {
         "program": settings.program.name,
         "program_dir": program_dir.name,
+        "program_dir_path": str(program_dir.resolve()),
         "inputs": describe_inputs(files, program_dir),
         "settings": settings.to_dict(),
         "unverified_settings": dict(settings.unverified()),
