@@ -1,8 +1,8 @@
 """``forestcarbon verify RUN_DIR``: re-run the recorded inputs and settings, report differences.
 
 Checks, file by file, that every input still has the sha256 recorded in ``provenance.json``, that
-the run's CSV outputs were not modified after the run, and that recomputing gives the same CSV outputs;
-where an output differs, every changed number is listed (row key, column, recorded -> recomputed).
+the run's CSV outputs were not modified after the run, and that recomputing gives the same CSV
+outputs; where an output differs, every changed number is listed (key, column, recorded -> new).
 """
 
 from __future__ import annotations
