@@ -586,7 +586,9 @@ CSS = """
 .fc-pop th{text-align:left;font-weight:400;color:#555;padding-right:6px}
 .fc-pop td{text-align:right}
 .fc-pop .fc-reason{margin-top:4px;max-width:250px;white-space:normal}
-@media (max-width:600px){.fc-panel{font-size:11px;max-height:38vh}}
+.fc-panel summary{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+@media (max-width:600px){.fc-panel{font-size:11px;max-height:38vh}
+ .leaflet-bottom.leaflet-left .fc-panel{max-width:56vw}}
 """
 
 JS = r"""
@@ -1004,8 +1006,17 @@ def program_map(
 
     totals = stand_totals(stands)
     stand_data, bounds = stands_data(totals, simplify_m=simplify_m, scheme=scheme, k=k)
-    lat_min, lat_max, lon_min, lon_max = _extent(totals, solar, aircon)
 
+    cells, hidden, sites = [], None, None
+    if solar is not None and len(solar):
+        sites = site_totals(solar)
+        cells, hidden = mesh_cells(sites, level=mesh_level, privacy_k=privacy_k)
+    # the view covers what the edition shows: never the households' own points in public
+    boxes = [_bounds(totals), _bounds(aircon)]
+    boxes += [(c[1], c[0], c[3], c[2]) for c in cells]
+    if edition == "internal":
+        boxes.append(_bounds(sites))
+    lat_min, lat_max, lon_min, lon_max = _extent(boxes)
     if m is None:
         m = folium.Map(
             location=[(lat_min + lat_max) / 2, (lon_min + lon_max) / 2],
@@ -1029,10 +1040,7 @@ def program_map(
             m.add_child(DataLayer(LAYER_NAMES[key], "stands", data, key))
             layers.add(key)
 
-    hidden = None
-    if solar is not None and len(solar):
-        sites = site_totals(solar)
-        cells, hidden = mesh_cells(sites, level=mesh_level, privacy_k=privacy_k)
+    if sites is not None:
         m.add_child(DataLayer(LAYER_NAMES["mesh"], "mesh", script_json(cells), MESH_COLOR))
         layers.add("mesh")
         if edition == "internal":
@@ -1078,16 +1086,21 @@ def program_map(
     return m
 
 
-def _extent(*layers) -> tuple[float, float, float, float]:
-    """South, north, west, east [degrees] of every feature of the given layers."""
-    boxes = np.array(
-        [g.to_crs("EPSG:4326").total_bounds for g in layers if g is not None and len(g)]
-    )
+def _bounds(gdf: gpd.GeoDataFrame | None) -> tuple | None:
+    """West, south, east, north [degrees] of a layer, or None."""
+    if gdf is None or not len(gdf):
+        return None
+    return tuple(float(v) for v in gdf.to_crs("EPSG:4326").total_bounds)
+
+
+def _extent(boxes: list) -> tuple[float, float, float, float]:
+    """South, north, west, east [degrees] of (west, south, east, north) boxes."""
+    b = np.array([box for box in boxes if box is not None], dtype=float)
     return (
-        float(boxes[:, 1].min()),
-        float(boxes[:, 3].max()),
-        float(boxes[:, 0].min()),
-        float(boxes[:, 2].max()),
+        round(float(b[:, 1].min()), 5),
+        round(float(b[:, 3].max()), 5),
+        round(float(b[:, 0].min()), 5),
+        round(float(b[:, 2].max()), 5),
     )
 
 

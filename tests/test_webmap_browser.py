@@ -1,0 +1,265 @@
+"""The program map in a real browser: Debian's headless Chromium, network cut off.
+
+Skipped only when chromium (or the playwright package) is missing on a developer's machine; in CI
+(``CI=true``) a missing browser is a failure. Screenshots go to tests/artifacts/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import shapely
+
+from forestcarbon.webmap import LAYER_NAMES, map_html, program_map
+
+from .map_browser import MAP_JS, chromium_path, in_ci, launch, open_page
+from .map_fixtures import ATTR, FACILITIES, IMG, SCRIPT, household_points, small_program
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+def _browser_or_skip():
+    missing = []
+    if chromium_path() is None:
+        missing.append("Debian's chromium (apt-get install -y chromium fonts-noto-cjk)")
+    if importlib.util.find_spec("playwright") is None:
+        missing.append('the playwright package (pip install -e ".[test]")')
+    if missing:
+        message = "browser tests need " + " and ".join(missing)
+        if in_ci():
+            pytest.fail(message + "; .ci/run installs them in CI")
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _browser_or_skip()
+    with launch() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory):
+    program = small_program()
+    folder = tmp_path_factory.mktemp("maps")
+    files = {}
+    for key, edition, contained in (
+        ("public", "public", False),
+        ("internal", "internal", False),
+        ("offline", "internal", True),
+    ):
+        m = program_map(
+            program["stands"],
+            program["summary"],
+            solar=program["solar"],
+            aircon=program["aircon"],
+            edition=edition,
+            privacy_k=5,
+            title=program["title"],
+            self_contained=contained,
+        )
+        files[key] = folder / f"{key}.html"
+        files[key].write_bytes(map_html(m))
+    return files
+
+
+def _stand_count(page) -> int:
+    return page.evaluate(
+        f"Object.values({MAP_JS}._layers)"
+        ".filter(l => l.feature && l.feature.properties.kind === 'stand').length"
+    )
+
+
+def _point_of(page, lat: float, lon: float, zoom: int | None = None) -> tuple[float, float]:
+    """Page pixel of a place (after centring the map on it at ``zoom``)."""
+    return tuple(
+        page.evaluate(
+            "([lat, lon, zoom]) => { const m = " + MAP_JS + ";"
+            "if (zoom !== null) m.setView([lat, lon], zoom, {animate: false});"
+            "const p = m.latLngToContainerPoint([lat, lon]);"
+            "const r = m.getContainer().getBoundingClientRect();"
+            "return [p.x + r.left, p.y + r.top]; }",
+            [lat, lon, zoom],
+        )
+    )
+
+
+def _stand_point(stands, stand_id: str) -> tuple[float, float]:
+    geom = stands.loc[stands["stand_id"] == stand_id].geometry.to_crs("EPSG:4326").iloc[0]
+    p = shapely.point_on_surface(geom)
+    return p.y, p.x
+
+
+def _frames(page, n: int = 2) -> None:
+    """Let the canvas redraw (Leaflet draws and hit-tests on the next animation frames)."""
+    page.evaluate(
+        "n => new Promise(done => { const step = k => k ? requestAnimationFrame(() => step(k - 1))"
+        " : done(); step(n); })",
+        n,
+    )
+
+
+def _close_popup(page) -> None:
+    page.evaluate(f"{MAP_JS}.closePopup()")
+    page.wait_for_function("document.querySelectorAll('.leaflet-popup').length === 0")
+
+
+def _popup_after_click(page, lat, lon, zoom=17) -> str:
+    _close_popup(page)
+    x, y = _point_of(page, lat, lon, zoom)
+    _frames(page)
+    page.mouse.click(x, y)
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for(state="visible", timeout=5000)
+    return popup.inner_text()
+
+
+@pytest.mark.parametrize("key", ["public", "internal", "offline"])
+def test_loads_without_errors_and_draws_every_stand(browser, pages, key):
+    page, log = open_page(browser, pages[key], serve=key != "offline")
+    try:
+        assert log.console_errors == []
+        assert log.page_errors == []
+        assert log.blocked == []  # nothing but vendored files and (blank) tiles was requested
+        if key == "offline":
+            assert log.served == []  # self-contained: no library requested at all
+        assert _stand_count(page) == 6
+        labels = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+        expected = {"eligible", "ineligible", "mesh", "facilities"}
+        if key != "public":
+            expected.add("sites")
+        assert {t.strip() for t in labels} == {LAYER_NAMES[k] for k in expected}
+        assert page.locator(".leaflet-control-scale-line").count() == 1
+    finally:
+        page.close()
+
+
+def test_toggling_a_layer_hides_it(browser, pages):
+    page, log = open_page(browser, pages["public"])
+    try:
+        page.hover(".leaflet-control-layers")
+        label = page.locator(".leaflet-control-layers-overlays label").filter(
+            has_text="Ineligible stands"
+        )
+        label.locator("input").click()
+        assert _stand_count(page) == 4  # the two ineligible stands are gone
+        label.locator("input").click()
+        assert _stand_count(page) == 6
+        facilities = page.locator(".leaflet-control-layers-overlays label").filter(
+            has_text="Public air conditioning"
+        )
+        circles = f"Object.values({MAP_JS}._layers).filter(l => l instanceof L.CircleMarker).length"
+        assert page.evaluate(circles) == len(FACILITIES)
+        facilities.locator("input").click()
+        assert page.evaluate(circles) == 0
+        assert log.console_errors == [] and log.page_errors == []
+    finally:
+        page.close()
+
+
+def test_clicking_a_stand_opens_its_popup_with_the_right_numbers(browser, pages):
+    stands = small_program()["stands"]
+    page, log = open_page(browser, pages["public"])
+    try:
+        text = _popup_after_click(page, *_stand_point(stands, "1-1-1"))
+        # 10 + 12 t on 2 ha over 731 days: 22 / 2 / (731 / 365.25) = 5.496 t/ha/yr
+        for expected in ("1-1-1", "スギ", "41", "2.00", "22.00", "5.50", "Eligible"):
+            assert expected in text, (expected, text)
+        text = _popup_after_click(page, *_stand_point(stands, "1-4-1"))
+        # harvested: 3 + 1 - 9 = -5 t; -5 / 2 / 2.001369 = -1.249 t/ha/yr
+        for expected in ("9.00", "-5.00", "-1.25"):
+            assert expected in text, (expected, text)
+        text = _popup_after_click(page, *_stand_point(stands, "1-5-1"))
+        assert "outside any forest management plan" in text and "Ineligible" in text
+        assert log.console_errors == [] and log.page_errors == []
+    finally:
+        page.close()
+
+
+def test_injection_strings_show_as_text_and_never_run(browser, pages):
+    stands = small_program()["stands"]
+    for key in ("public", "internal"):
+        page, log = open_page(browser, pages[key])
+        try:
+            assert SCRIPT in page.locator(".fc-panel").first.inner_text()  # program name
+            assert SCRIPT in _popup_after_click(page, *_stand_point(stands, "1-2-1"))
+            assert ATTR in _popup_after_click(page, *_stand_point(stands, ATTR))
+            assert IMG in _popup_after_click(page, *_stand_point(stands, "1-6-1"))
+            _close_popup(page)
+            x, y = _point_of(page, *_stand_point(stands, ATTR), 17)
+            _frames(page)
+            page.mouse.move(x, y)  # tooltip
+            page.mouse.move(x + 2, y + 1)
+            tooltip = page.locator(".leaflet-tooltip").filter(has_text=ATTR)
+            tooltip.wait_for(state="visible", timeout=5000)
+            for name, lat, lon, _units in FACILITIES:
+                assert name in _popup_after_click(page, lat, lon, 15)
+                x, y = _point_of(page, lat, lon)
+                page.mouse.move(x, y)
+            assert page.locator("img[src=x]").count() == 0
+            assert page.locator(".leaflet-popup-content script").count() == 0
+            assert page.evaluate("document.querySelectorAll('[onmouseover]').length") == 0
+            page.wait_for_timeout(200)
+            assert log.dialogs == []
+            assert log.console_errors == [] and log.page_errors == []
+        finally:
+            page.close()
+
+
+def test_public_page_holds_no_household_point_or_id(browser, pages):
+    page, _ = open_page(browser, pages["public"])
+    try:
+        dom = page.content()
+        for sid, _lat, _lon in household_points():
+            assert sid not in dom
+        points = page.evaluate(
+            f"Object.values({MAP_JS}._layers).filter(l => l instanceof L.CircleMarker)"
+            ".map(l => [l.getLatLng().lat, l.getLatLng().lng])"
+        )
+        assert len(points) == len(FACILITIES)  # facilities only, no household
+        cells = page.evaluate(
+            f"Object.values({MAP_JS}._layers).filter(l => l instanceof L.Rectangle).length"
+        )
+        assert cells == 1  # 7 households; the cells of 4 and 1 households are suppressed
+        assert "fewer than 5 households" in page.locator(".fc-panel").first.inner_text()
+    finally:
+        page.close()
+
+
+def test_internal_edition_shows_clustered_sites(browser, pages):
+    page, log = open_page(browser, pages["internal"])
+    try:
+        n = page.evaluate(
+            f"Object.values({MAP_JS}._layers).filter(l => l instanceof L.MarkerClusterGroup)"
+            ".map(l => l.getLayers().length)"
+        )
+        assert n == [12]
+        assert "INTERNAL" in page.locator(".fc-panel").first.inner_text()
+        assert log.console_errors == [] and log.page_errors == []
+    finally:
+        page.close()
+
+
+def test_screenshots_of_both_editions(browser, pages):
+    ARTIFACTS.mkdir(exist_ok=True)
+    for key, width, height in (
+        ("public", 1200, 800),
+        ("internal", 1200, 800),
+        ("public", 390, 760),  # phone
+    ):
+        page, log = open_page(browser, pages[key], width=width, height=height)
+        try:
+            page.wait_for_timeout(300)
+            suffix = "_phone" if width < 600 else ""
+            path = ARTIFACTS / f"map_{key}{suffix}.png"
+            page.screenshot(path=str(path))
+            assert path.stat().st_size > 10_000
+            if width < 600:  # panels start folded on a phone, the map stays usable
+                assert page.evaluate(
+                    "[...document.querySelectorAll('.fc-panel details')].every(d => !d.open)"
+                )
+            assert log.console_errors == []
+        finally:
+            page.close()
