@@ -293,6 +293,12 @@ class CanopySettings:
     min_valid_fraction: float = _setting(
         0.5, "Smallest valid share of a stand's pixels for statistics [0-1].", bounds=(0.0, 1.0)
     )
+    edge_buffer_m: float = _setting(
+        10.0,
+        "Height statistics are taken inside the stand shrunk by this distance [m], leaving out "
+        "pixels that mix neighbouring stands (a stand too small to shrink keeps its outline).",
+        bounds=(0.0, 1000.0),
+    )
     low_canopy_ratio: float = _setting(
         0.5,
         "Flag a stand whose top height is below this share of the yield table's height [0-1].",
