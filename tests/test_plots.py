@@ -1,0 +1,51 @@
+"""Shared figures: drawn from real results, with the numbers they show."""
+
+from __future__ import annotations
+
+import pytest
+
+from forestcarbon import plots
+from forestcarbon.cli import SAMPLE_DIR
+from forestcarbon.inputs import load_program
+from forestcarbon.run import compute
+
+PERIOD = "2023-04-01/2024-03-31"
+
+
+@pytest.fixture(scope="module")
+def sample():
+    inputs = load_program(SAMPLE_DIR)
+    return inputs, compute(inputs)
+
+
+def test_age_class():
+    assert list(plots.age_class([1, 5, 6, 10, 11, 53])) == [1, 1, 2, 2, 3, 11]
+
+
+def test_removals_by_age_class_bars_sum_to_the_fo001_net(sample):
+    _, result = sample
+    fig = plots.removals_by_age_class(result.fo001, PERIOD)
+    heights = sum(p.get_height() for p in fig.axes[0].patches)
+    fo = result.fo001
+    expected = fo[(fo["period"] == PERIOD) & fo["eligible"]]["net_tco2"].sum()
+    assert heights == pytest.approx(expected, rel=1e-9)
+
+
+def test_waterfall_ends_at_the_program_total(sample, tmp_path):
+    _, result = sample
+    fig = plots.totals_waterfall(result.summary, PERIOD)
+    bars = fig.axes[0].patches
+    row = result.summary.set_index(["methodology", "period"]).loc[("program", PERIOD)]
+    assert bars[-1].get_height() == pytest.approx(float(row["total_tco2"]))
+    assert sum(b.get_height() for b in bars[:-1]) == pytest.approx(float(row["total_tco2"]))
+    plots.save_png(fig, tmp_path / "w.png")
+    assert (tmp_path / "w.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_growth_curves_draw_every_stand_of_the_species(sample):
+    inputs, result = sample
+    fig = plots.growth_curves(inputs.yields, result.fo001, "hinoki", PERIOD)
+    points = fig.axes[0].collections[0].get_offsets()
+    fo = result.fo001
+    assert len(points) == ((fo["period"] == PERIOD) & (fo["species"] == "hinoki")).sum()
+    assert len(fig.axes[0].lines) == 3  # site classes I-III
