@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .sample_energy import write_energy_sample
+
 SEED = 20141001
 """Default seed (the day Tsuyama's forest-carbon story is imagined to start)."""
 
@@ -1250,8 +1252,8 @@ def write_sample(out_dir: str | Path, *, seed: int = SEED) -> Path:
     Returns
     -------
     Path
-        The folder written, holding program.toml, stands.gpkg, operations.csv, growth.csv and
-        README.md.
+        The folder written, holding program.toml, stands.gpkg, operations.csv, growth.csv,
+        README.md and the energy files of :func:`forestcarbon.sample_energy.write_energy_sample`.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -1261,6 +1263,7 @@ def write_sample(out_dir: str | Path, *, seed: int = SEED) -> Path:
     _write_atomic(out / "growth.csv", _growth_csv_text(growth).encode("utf-8"))
     _write_atomic(out / "README.md", readme_text(register, operations, seed).encode("utf-8"))
     _write_stands(out / "stands.gpkg", register)
+    write_energy_sample(out, seed=seed)
     return out
 
 

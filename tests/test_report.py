@@ -186,3 +186,20 @@ def test_report_of_a_forest_only_program(tmp_path):
     assert main(["-q", "report", str(folder), "--out", str(out)]) == 0
     wb = openpyxl.load_workbook(out / "monitoring_report.xlsx")
     assert wb.sheetnames == [SHEETS[k] for k in ("summary", "monitoring", "stands", "parameters")]
+
+
+def test_demo_prints_every_total_and_writes_the_report(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["-q", "demo", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    for label in ("FO-001 森林経営活動", "EN-R-002 太陽光発電", "EN-S-004 空調設備", "program"):
+        assert label in printed, label
+    wb = openpyxl.load_workbook(out / "monitoring_report.xlsx")
+    assert wb.sheetnames == list(SHEETS.values())
+    table = pd.read_csv(out / "program_summary.csv", dtype={"total_tco2": str})
+    rows = sheet_rows(wb[SHEETS["summary"]])
+    h = {c.key: c.header for c in SUMMARY_COLS}
+    assert [r[h["credits_t"]] for r in rows] == list(table["credits_t"])
+    totals = [r[h["total_tco2"]] for r in rows]
+    assert totals == pytest.approx([float(Decimal(t)) for t in table["total_tco2"]], abs=1e-9)
+    assert set(table["methodology"]) == {"FO-001", "EN-R-002", "EN-S-004", "program"}
