@@ -391,6 +391,19 @@ def _standing_volume(yields, curve, cohorts: Cohorts, day: dt.date, *, inclusive
     return np.where(exists & standing & (a >= 1), v, 0.0) * cohorts.share
 
 
+def _volume_scale(stands: pd.DataFrame, c: Cohorts) -> np.ndarray:
+    """Factor on the yield-table volumes of each cohort [-].
+
+    The register crop takes the stand's optional ``volume_scale`` (a yield curve calibrated to a
+    measured or modelled volume, see ``[canopy] volume_source``); crops replanted later, and
+    stands without a value, take 1.
+    """
+    if "volume_scale" not in stands.columns:
+        return np.ones(len(c.stand))
+    per_stand = stands["volume_scale"].fillna(1.0).to_numpy(dtype=float)
+    return np.where(np.isnat(c.planted), per_stand[c.stand], 1.0)
+
+
 def compute_period(
     stands: pd.DataFrame,
     operations: pd.DataFrame,
@@ -406,6 +419,7 @@ def compute_period(
     species = stands["species"].to_numpy()[c.stand]
     curve = yields.curve_index(stands["species"], stands["site_class"])
     curve = np.where(curve < 0, 0, curve)[c.stand]  # bamboo: any curve, its factor is 0
+    scale = _volume_scale(stands, c)
     bamboo = species == "bamboo"
     area = stands["stand_area_ha"].to_numpy(dtype=float)
     last_age = yields.last_age[curve]
@@ -428,7 +442,7 @@ def compute_period(
             tco2_ha = (v_now - v_before) * f_now
         else:
             tco2_ha = v_now * f_now - v_before * _factors(params, species, a - 1)
-        gross += np.where(growing, tco2_ha, 0.0) * frac * c.share
+        gross += np.where(growing, tco2_ha, 0.0) * frac * c.share * scale
         crossed |= growing & (a == BEF_SWITCH_AGE + 1) & ~bamboo
         beyond |= growing & (a > last_age) & ~bamboo
 
@@ -437,6 +451,7 @@ def compute_period(
     emission_ha = (
         np.where(harvested_now, yields.volume_at(curve, a_h) * _factors(params, species, a_h), 0.0)
         * c.share
+        * scale
     )
     replanted_now = ~np.isnat(c.planted) & (c.planted >= p_start) & (c.planted <= p_end)
 
@@ -458,10 +473,12 @@ def compute_period(
     fy_end = period.end.year - (period.end.month < 4)
     origin = c.origin_fy[main]
     vol_start = np.bincount(
-        c.stand, _standing_volume(yields, curve, c, period.start, inclusive=False), minlength=n
+        c.stand,
+        _standing_volume(yields, curve, c, period.start, inclusive=False) * scale,
+        minlength=n,
     )
     vol_end = np.bincount(
-        c.stand, _standing_volume(yields, curve, c, period.end, inclusive=True), minlength=n
+        c.stand, _standing_volume(yields, curve, c, period.end, inclusive=True) * scale, minlength=n
     )
 
     any_ = lambda mask: np.bincount(c.stand, mask.astype(float), minlength=n) > 0  # noqa: E731
