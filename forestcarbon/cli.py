@@ -94,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="program folder (default: the one recorded in provenance.json)",
     )
+
+    from .cli_plan import add_parsers  # ops | register | plan (forestry officers)
+
+    add_parsers(sub)
     return parser
 
 
@@ -172,7 +176,17 @@ def cmd_verify(args) -> int:
     return 0 if result.ok else 1
 
 
+def cmd_officer(args) -> int:
+    """``ops``, ``register`` and ``plan`` (forestcarbon.cli_plan)."""
+    from .cli_plan import dispatch
+
+    return dispatch(args)
+
+
 COMMANDS = {
+    "ops": cmd_officer,
+    "register": cmd_officer,
+    "plan": cmd_officer,
     "verify": cmd_verify,
     "demo": cmd_demo,
     "validate": cmd_validate,

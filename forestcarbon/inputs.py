@@ -275,7 +275,12 @@ def _read_operations(program_dir: Path, settings: Settings):
         )
         return empty, [], None
     file = _path(program_dir, settings.inputs.operations)
-    ops, problems = validate(read_table(file), OPERATIONS_SPEC, str(file), allow_empty=True)
+    if file.suffix.lower() == ".gpkg":  # the record store of `forestcarbon ops` (store.py)
+        from .store import load_operations
+
+        ops, problems = load_operations(file)
+    else:
+        ops, problems = validate(read_table(file), OPERATIONS_SPEC, str(file), allow_empty=True)
     for col in ("area_ha", "volume_m3"):
         if col not in ops.columns:
             ops[col] = np.nan
@@ -320,8 +325,14 @@ def _cross_check_operations(ops: pd.DataFrame, stands: pd.DataFrame, file: str) 
     return problems
 
 
-def load_program(program_dir: str | Path) -> ProgramInputs:
+def load_program(program_dir: str | Path, *, settings: Settings | None = None) -> ProgramInputs:
     """Read and validate everything FO-001 needs from a program folder.
+
+    Parameters
+    ----------
+    settings : Settings, optional
+        Use these instead of reading ``program.toml`` (e.g. with ``[inputs] operations = ""``
+        to read a program without its operations).
 
     Raises
     ------
@@ -329,7 +340,7 @@ def load_program(program_dir: str | Path) -> ProgramInputs:
         Listing every problem of every file (file, row or id, column, expectation).
     """
     program_dir = Path(program_dir)
-    settings = load_settings(program_dir)
+    settings = settings or load_settings(program_dir)
     problems: list[Problem] = []
     files: dict[str, Path] = {"settings": program_dir / CONFIG_FILE}
     stands = None
