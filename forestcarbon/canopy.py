@@ -39,7 +39,7 @@ import pandas as pd
 import shapely
 
 from .config import CONFIG_FILE, CanopySettings, Period
-from .exceptions import CRSError, InputError, Problem
+from .exceptions import CRSError, ForestCarbonError, InputError, Problem
 from .growth import YieldTable
 from .io import read_table
 from .schemas import Column, TableSpec, parse_date, parse_float, validate
@@ -728,6 +728,8 @@ def fit_volume_model(
     resid = y - pred
     low, high = np.quantile(resid, [(1 - interval) / 2, (1 + interval) / 2])
     scores["interval"] = interval
+    scores["interval_low_m3_ha"] = [low, np.nan]
+    scores["interval_high_m3_ha"] = [high, np.nan]
     estimator = _estimator(kind, seed).fit(x, y)
     lo, hi = x[list(features)].min(), x[list(features)].max()
     domain = pd.DataFrame(
@@ -811,6 +813,17 @@ def has_canopy(program_dir: str | Path, settings: CanopySettings) -> bool:
     return canopy_height_path(program_dir, settings).is_file()
 
 
+def _require_raster_extra() -> None:
+    try:
+        import exactextract  # noqa: F401
+        import rasterio  # noqa: F401
+        import sklearn  # noqa: F401
+    except ImportError as e:
+        raise ForestCarbonError(
+            f"the canopy step needs {e.name}: pip install 'forestcarbon[raster]'"
+        ) from None
+
+
 def _default(name: str):
     return next(f.default for f in dataclasses.fields(CanopySettings) if f.name == name)
 
@@ -866,7 +879,9 @@ def load_canopy_inputs(inputs) -> CanopyInputs | None:
     program_dir = Path(inputs.program_dir)
     problems: list[Problem] = []
     height = canopy_height_path(program_dir, s)
-    if not height.is_file():
+    if height.is_file():
+        _require_raster_extra()
+    else:
         if s.height != _default("height") or s.site_class_source == "canopy":
             problems.append(
                 Problem(
@@ -925,6 +940,15 @@ def load_canopy_inputs(inputs) -> CanopyInputs | None:
             )
         )
     plots_path = _optional_file(program_dir, s, "plots", problems)
+    if plots_path is None and s.volume_source == "model":
+        problems.append(
+            Problem(
+                CONFIG_FILE,
+                "",
+                "[canopy] volume_source",
+                f"'model' needs field plots ({program_dir / s.plots} not found)",
+            )
+        )
     plots = None
     if plots_path is not None:
         try:
@@ -1219,6 +1243,7 @@ def _volume_model(
     if plots is None:
         return None
     data = plots.merge(table, on="stand_id", how="left")
+    needed = settings.volume_source == "model"
     usable = data["canopy_mean_m"].notna()
     if (~usable).any():
         log.info(
@@ -1228,6 +1253,17 @@ def _volume_model(
         )
     data = data[usable]
     if len(data) < MIN_PLOTS or data["stand_id"].nunique() < MIN_PLOT_STANDS:
+        if needed:
+            raise InputError(
+                Problem(
+                    settings.plots,
+                    "",
+                    "",
+                    f"volume_source = 'model' needs at least {MIN_PLOTS} usable plots in "
+                    f"{MIN_PLOT_STANDS} stands; found {len(data)} in "
+                    f"{data['stand_id'].nunique()}",
+                )
+            )
         log.warning(
             "volume model: %d usable plot(s) in %d stand(s); at least %d plots in %d stands are "
             "needed: no model",
@@ -1241,6 +1277,23 @@ def _volume_model(
         data.reset_index(drop=True), kind=settings.volume_model, interval=settings.interval
     )
 
+
+OUTPUT_DECIMALS = {
+    **dict.fromkeys([*HEIGHT_STATS, "top_height_m", "expected_height_m", "valid_pixels"], 2),
+    **dict.fromkeys(["valid_fraction", "cover_mean", "cover_before_mean", "cover_change"], 4),
+    **dict.fromkeys(["thinned_share", "site_index_canopy", "volume_scale"], 3),
+    **dict.fromkeys(
+        [
+            "volume_table_m3_ha",
+            "volume_canopy_site_m3_ha",
+            "volume_model_m3_ha",
+            "volume_model_low_m3_ha",
+            "volume_model_high_m3_ha",
+        ],
+        1,
+    ),
+}
+"""Decimals written to ``canopy_stands.csv`` per column (flags are computed before rounding)."""
 
 CHANGES_COLUMNS = [
     "stand_id",
@@ -1266,6 +1319,11 @@ class CanopyResult:
     model : VolumeModel or None
     inputs : CanopyInputs
     settings : CanopySettings
+    changes : DataFrame
+        Site class changes and their credit effect (:meth:`refine_fo001`).
+    volume_effect : DataFrame or None
+        With ``volume_source = "model"``: per period, the stands scaled and the credited net
+        [t-CO2] with yield-table and with model volumes.
     """
 
     table: pd.DataFrame
@@ -1273,6 +1331,7 @@ class CanopyResult:
     inputs: CanopyInputs
     settings: CanopySettings
     changes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CHANGES_COLUMNS))
+    volume_effect: pd.DataFrame | None = None
 
     def canopy_site_classes(self, stands: pd.DataFrame, yields: YieldTable) -> np.ndarray:
         """Site class per stand with the canopy-derived class wherever one was derived.
@@ -1311,7 +1370,10 @@ class CanopyResult:
         -------
         fo001 : DataFrame
             Computed with the register's site classes, or with the canopy-derived ones when
-            ``[canopy] site_class_source = "canopy"``; canopy flags appended to ``flags``.
+            ``[canopy] site_class_source = "canopy"``; with ``volume_source = "model"``, each
+            stand's yield curve scaled by :meth:`volume_scales` (a ``volume_scale`` column of the
+            stands, see :func:`forestcarbon.fo001.compute_fo001`); canopy flags appended to
+            ``flags``.
         result : CanopyResult
             This result with ``changes``: for every stand whose derived class differs from the
             register's, and every period, the credited net removals [t-CO2] under both classes
@@ -1324,14 +1386,74 @@ class CanopyResult:
         fo_canopy = compute(stands.assign(site_class=classes)) if changed.any() else fo_register
         changes = _class_changes(fo_register, fo_canopy, stands[changed], classes[changed], applied)
         fo = fo_canopy if applied else fo_register
-        return add_canopy_flags(fo, self.table), dataclasses.replace(self, changes=changes)
+        result = dataclasses.replace(self, changes=changes)
+        if self.settings.volume_source == "model":
+            used = stands.assign(site_class=classes) if applied else stands
+            scale = self.volume_scales(used, yields)
+            fo_model = compute(used.assign(volume_scale=scale))
+            result = dataclasses.replace(
+                result,
+                table=self.table.assign(volume_scale=scale),
+                volume_effect=_volume_effect(fo, fo_model, stands["stand_id"][np.isfinite(scale)]),
+            )
+            fo = fo_model
+        return add_canopy_flags(fo, self.table), result
+
+    def volume_scales(self, stands: pd.DataFrame, yields: YieldTable) -> np.ndarray:
+        """Factor [-] taking each stand's yield curve through the model volume at the raster date.
+
+        ``volume_model_m3_ha / V(species, site class, age)`` where the model predicts, the crop at
+        the raster date is the register's (no replanting since) and the yield-table volume is at
+        least MIN_SCALED_VOLUME_M3_HA; NaN (no scaling) elsewhere.
+        """
+        t = self.table.set_index("stand_id").reindex(stands["stand_id"])
+        age = t["age_years"].to_numpy(dtype=int)
+        register_age = fiscal_year_of(self.inputs.height_date) - stands["planted_year"].to_numpy()
+        curve = yields.curve_index(stands["species"], stands["site_class"])
+        known = curve >= 0
+        v_table = np.full(len(stands), np.nan)
+        v_table[known] = yields.volume_at(curve[known], age[known])
+        model = t["volume_model_m3_ha"].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            ok = (
+                (age == register_age + 1)
+                & np.isfinite(model)
+                & (v_table >= MIN_SCALED_VOLUME_M3_HA)
+            )
+        return np.where(ok, model / np.where(ok, v_table, 1.0), np.nan)
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """Output file name -> table."""
-        out = {"canopy_stands.csv": self.table, "canopy_site_class_changes.csv": self.changes}
+        """Output file name -> table (canopy values rounded to what the rasters can tell)."""
+        out = {
+            "canopy_stands.csv": self.table.round(OUTPUT_DECIMALS),
+            "canopy_site_class_changes.csv": self.changes,
+        }
         if self.model is not None:
             out["canopy_volume_model.csv"] = self.model.scores
         return out
+
+
+MIN_SCALED_VOLUME_M3_HA = 10.0
+"""A yield curve is scaled to the model only where the table gives at least this volume [m3/ha]."""
+
+
+def _volume_effect(fo_table: pd.DataFrame, fo_model: pd.DataFrame, scaled: pd.Series):
+    """Per period: stands scaled, credited net [t-CO2] with yield-table and with model volumes."""
+    rows = []
+    for (period, a), (_, b) in zip(
+        fo_table.groupby("period", sort=True), fo_model.groupby("period", sort=True), strict=True
+    ):
+        rows.append(
+            {
+                "period": period,
+                "n_stands": len(scaled),
+                "net_tco2_yield_table": float(a["net_tco2"].sum()),
+                "net_tco2_model": float(b["net_tco2"].sum()),
+            }
+        )
+    out = pd.DataFrame(rows)
+    out["change_tco2"] = out["net_tco2_model"] - out["net_tco2_yield_table"]
+    return out
 
 
 def _class_changes(
@@ -1419,6 +1541,13 @@ def summary_text(result: CanopyResult) -> str:
             f"    {period}: credited net {g['net_tco2_register'].sum():.1f} -> "
             f"{g['net_tco2_canopy'].sum():.1f} t-CO2 ({g['change_tco2'].sum():+.1f})"
         )
+    if result.volume_effect is not None:
+        for r in result.volume_effect.itertuples():
+            lines.append(
+                f"  volume from the model (volume_source = model), {r.n_stands} stands scaled, "
+                f"{r.period}: credited net {r.net_tco2_yield_table:.1f} -> "
+                f"{r.net_tco2_model:.1f} t-CO2 ({r.change_tco2:+.1f})"
+            )
     if result.model is not None:
         for r in result.model.scores.itertuples():
             lines.append(
@@ -1427,3 +1556,49 @@ def summary_text(result: CanopyResult) -> str:
                 f"{r.n_folds} folds grouped by stand)"
             )
     return "\n".join(lines)
+
+
+def run_canopy(program_dir: str | Path, out_dir: str | Path, *, overwrite: bool = True):
+    """``forestcarbon canopy``: validate, compute and write the canopy tables of a program.
+
+    Writes ``canopy_stands.csv``, ``canopy_site_class_changes.csv`` and, with enough field plots,
+    ``canopy_volume_model.csv`` (all or nothing).
+
+    Returns
+    -------
+    CanopyResult
+
+    Raises
+    ------
+    InputError
+        The program has no canopy height raster, or any input problem.
+    """
+    from .fo001 import compute_fo001
+    from .inputs import load_program
+    from .io import csv_bytes, write_outputs
+
+    inputs = load_program(program_dir)
+    result = compute_canopy(inputs)
+    if result is None:
+        path = canopy_height_path(program_dir, inputs.settings.canopy)
+        raise InputError(
+            Problem(
+                str(path),
+                "",
+                "",
+                "no canopy height raster: put one there or name it with [canopy] height",
+            )
+        )
+    s = inputs.settings
+    ops_file = str(inputs.files.get("operations", "operations"))
+    _, result = result.refine_fo001(
+        inputs.stands,
+        inputs.yields,
+        lambda stands: compute_fo001(
+            stands, inputs.operations, inputs.yields, s.periods, s.fo001, file=ops_file
+        ),
+    )
+    files = {name: csv_bytes(table) for name, table in result.tables().items()}
+    written = write_outputs(out_dir, files, overwrite=overwrite)
+    log.info("wrote %s", ", ".join(p.name for p in written))
+    return result

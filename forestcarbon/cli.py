@@ -83,6 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
     _out_args(p)
 
     p = sub.add_parser(
+        "canopy",
+        help="canopy rasters against the register: canopy_stands.csv (zonal statistics, site "
+        "class from canopy height, model volume, flags), canopy_site_class_changes.csv, "
+        "canopy_volume_model.csv",
+    )
+    _program_arg(p)
+    _out_args(p)
+
+    p = sub.add_parser(
         "verify",
         help="re-run a run folder from its recorded inputs and settings; list every difference "
         "(exit 1 if any)",
@@ -168,6 +177,15 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_canopy(args) -> int:
+    from .canopy import run_canopy, summary_text
+
+    result = run_canopy(args.program_dir, args.out, overwrite=args.overwrite)
+    print(summary_text(result).strip())
+    print(f"outputs in {args.out}")
+    return 0
+
+
 def cmd_verify(args) -> int:
     from .verify import verify_run
 
@@ -194,6 +212,7 @@ COMMANDS = {
     "fo001": cmd_run,
     "energy": cmd_energy,
     "report": cmd_report,
+    "canopy": cmd_canopy,
 }
 
 

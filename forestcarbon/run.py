@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from dataclasses import dataclass, field
@@ -10,6 +11,8 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from .canopy import CanopyResult, compute_canopy
+from .canopy import summary_text as canopy_text
 from .energy import EnergyResult, compute_energy, energy_text
 from .fo001 import compute_fo001
 from .inputs import ProgramInputs, load_program
@@ -30,29 +33,37 @@ class RunResult:
     summary: pd.DataFrame
     extra: dict = field(default_factory=dict)
     energy: EnergyResult | None = None
+    canopy: CanopyResult | None = None
 
 
 def compute(inputs: ProgramInputs) -> RunResult:
     """Compute FO-001 results and the program summary (pure: writes nothing)."""
     s = inputs.settings
     log.info("FO-001: %d stands x %d period(s)", len(inputs.stands), len(s.periods))
-    fo = compute_fo001(
-        inputs.stands,
-        inputs.operations,
-        inputs.yields,
-        s.periods,
-        s.fo001,
-        file=str(inputs.files.get("operations", "operations")),
-    )
+
+    def fo001_of(stands):
+        ops_file = str(inputs.files.get("operations", "operations"))
+        return compute_fo001(
+            stands, inputs.operations, inputs.yields, s.periods, s.fo001, file=ops_file
+        )
+
+    canopy = compute_canopy(inputs)  # None without a canopy height raster
+    if canopy is None:
+        fo = fo001_of(inputs.stands)
+    else:  # site class from the canopy when asked; canopy flags in fo001_stands.csv
+        fo, canopy = canopy.refine_fo001(inputs.stands, inputs.yields, fo001_of)
+        inputs = dataclasses.replace(inputs, files={**inputs.files, **canopy.inputs.files})
     rows = fo001_summary(fo, s.fo001.buffer_rate)
     energy = None
     if not inputs.energy.empty:
         energy = compute_energy(inputs.energy, s)
         rows += energy.summary_rows()
     fo, summary = _with_uncertainty(fo, rows, energy, s)
-    result = RunResult(inputs, fo, summary, energy=energy)
+    result = RunResult(inputs, fo, summary, energy=energy, canopy=canopy)
     if energy is not None:
         result.extra.update(energy.tables())
+    if canopy is not None:
+        result.extra.update(canopy.tables())
     from .report import report_files
 
     result.extra.update(report_files(result))
@@ -149,6 +160,8 @@ def summary_text(result: RunResult) -> str:
             )
     if result.energy is not None:
         lines += energy_text(result.energy)
+    if result.canopy is not None:
+        lines.append(canopy_text(result.canopy))
     lines.append(
         "\nSummary 集計 (credits = whole t-CO2, truncated once per methodology and period)"
     )
