@@ -7,7 +7,12 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
+from hypothesis import settings
 from shapely.geometry import box
+
+# Timings vary on a shared 2-core machine: hypothesis checks properties, not speed.
+settings.register_profile("forestcarbon", deadline=None)
+settings.load_profile("forestcarbon")
 
 ORIGIN = (-30_000.0, -95_000.0)
 """A point in the hills north of Tsuyama, EPSG:6673 [m]."""
