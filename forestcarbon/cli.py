@@ -78,6 +78,24 @@ def build_parser() -> argparse.ArgumentParser:
     _program_arg(p)
     _out_args(p)
 
+    p = sub.add_parser(
+        "map",
+        help="the interactive map: maps/<name>.html (public) and maps/<name>_internal.html, "
+        "<name> being the program folder's name",
+    )
+    _program_arg(p)
+    _out_args(p)
+    p.add_argument(
+        "--self-contained",
+        action="store_true",
+        help="inline the map's JavaScript and CSS (intranets without internet; see also --tiles)",
+    )
+    p.add_argument(
+        "--tiles",
+        default=None,
+        help="basemap: gsi_pale, osm, none, or a {z}/{x}/{y} URL template (default: [map] tiles)",
+    )
+
     p = sub.add_parser("report", help="monitoring_report.xlsx and summary.md of the whole program")
     _program_arg(p)
     _out_args(p)
@@ -168,6 +186,24 @@ def cmd_energy(args) -> int:
     return 0
 
 
+def cmd_map(args) -> int:
+    from .inputs import load_program
+    from .io import write_outputs
+    from .run import compute
+
+    result = compute(load_program(args.program_dir))
+    try:
+        from .webmap import map_files
+
+        files = map_files(result, self_contained=args.self_contained or None, tiles=args.tiles)
+    except ImportError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    for path in write_outputs(args.out, files, overwrite=args.overwrite):
+        print(f"wrote {path}")
+    return 0
+
+
 def cmd_report(args) -> int:
     from .report import REPORT_FILE, SUMMARY_FILE, run_report
 
@@ -212,6 +248,7 @@ COMMANDS = {
     "fo001": cmd_run,
     "energy": cmd_energy,
     "report": cmd_report,
+    "map": cmd_map,
     "canopy": cmd_canopy,
 }
 

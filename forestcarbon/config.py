@@ -244,6 +244,20 @@ class PlanSettings:
 @dataclass(frozen=True)
 class MapSettings:
     privacy_k: int = _setting(5, "Fewest households a public map cell may show.", bounds=(1, 1000))
+    mesh_level: int = _setting(
+        3,
+        "JIS X 0410 mesh level of the public household cells: 3 = 1 km (基準地域メッシュ), "
+        "4 = 500 m, 5 = 250 m.",
+        bounds=(3, 5),
+    )
+    tiles: str = _setting(
+        "gsi_pale",
+        "Basemap: gsi_pale (地理院タイル 淡色地図), osm, none, or a {z}/{x}/{y} tile URL template "
+        "(e.g. an intranet tile server).",
+    )
+    self_contained: bool = _setting(
+        False, "Inline the map's JavaScript and CSS so it opens without internet access."
+    )
 
 
 @dataclass(frozen=True)

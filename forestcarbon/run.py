@@ -127,7 +127,19 @@ def output_files(result: RunResult) -> dict:
         **tables,
         "fo001_stands.gpkg": lambda path: write_gpkg(layer, path, layer="fo001_stands"),
         "provenance.json": json_bytes(provenance),
+        **_map_files(result),
     }
+
+
+def _map_files(result: RunResult) -> dict:
+    """maps/<name>.html and maps/<name>_internal.html; none (with a warning) without folium."""
+    from .webmap import map_files
+
+    try:
+        return map_files(result)
+    except ImportError as e:
+        log.warning("maps not written: %s", e)
+        return {}
 
 
 def run_program(

@@ -1122,13 +1122,17 @@ def map_name(program_dir: str | Path) -> str:
 
 
 def map_files(result, *, self_contained: bool | None = None, tiles: str | None = None) -> dict:
-    """``maps/<name>.html`` (public) and ``maps/<name>_internal.html`` of a run, as bytes."""
+    """``maps/<name>.html`` (public) and ``maps/<name>_internal.html`` of a run, as bytes.
+
+    ``<name>`` is :func:`map_name` of the program folder. ``self_contained`` and ``tiles`` default
+    to the program's ``[map]`` settings.
+    """
     from .run import fo001_layer
 
     inputs = result.inputs
     settings = inputs.settings.map
     layer = fo001_layer(result)
-    names = inputs.stands.set_index("stand_id")["name"]
+    names = inputs.stands.drop_duplicates("stand_id").set_index("stand_id")["name"]
     layer["name"] = names.reindex(layer["stand_id"]).fillna("").to_numpy()
     solar, aircon = energy_layers(result)
     name = map_name(inputs.program_dir)
@@ -1141,9 +1145,10 @@ def map_files(result, *, self_contained: bool | None = None, tiles: str | None =
             aircon=aircon,
             edition=edition,
             privacy_k=settings.privacy_k,
+            mesh_level=settings.mesh_level,
             title=inputs.settings.program.name,
-            tiles=tiles if tiles is not None else "gsi_pale",
-            self_contained=bool(self_contained),
+            tiles=tiles if tiles is not None else settings.tiles,
+            self_contained=settings.self_contained if self_contained is None else self_contained,
         )
         files[f"maps/{name}{suffix}.html"] = map_html(m)
     return files

@@ -81,8 +81,19 @@ def launch():
             browser.close()
 
 
-def open_page(browser, html_file: Path, *, width: int = 1200, height: int = 800, serve=True):
-    """Open a map file; returns (page, log). ``serve=False`` answers no asset (offline test)."""
+def open_page(
+    browser,
+    html_file: Path,
+    *,
+    width: int = 1200,
+    height: int = 800,
+    serve: bool = True,
+    aliases: dict[str, Path] | None = None,
+):
+    """Open a map file; returns (page, log).
+
+    ``serve=False`` answers no asset (offline test); ``aliases`` maps more URLs to local files.
+    """
     log = PageLog()
     tile = blank_tile()
     context = browser.new_context(viewport={"width": width, "height": height}, locale="ja-JP")
@@ -91,7 +102,7 @@ def open_page(browser, html_file: Path, *, width: int = 1200, height: int = 800,
         url = r.request.url
         if url.startswith(("file:", "data:")):
             return r.continue_()
-        local = vendored_file(url) if serve else None
+        local = (vendored_file(url) or (aliases or {}).get(url)) if serve else None
         if local is not None:
             log.served.append(url)
             ctype = CONTENT_TYPES.get(local.suffix, "application/octet-stream")

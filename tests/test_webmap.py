@@ -242,3 +242,32 @@ def test_map_name_is_the_folder_slug(tmp_path):
 def test_unknown_edition_is_refused(program):
     with pytest.raises(ValueError, match="edition"):
         program_map(program["stands"], edition="secret")
+
+
+def test_run_and_map_commands_write_both_editions(tmp_path, capsys):
+    from forestcarbon.cli import SAMPLE_DIR, main
+    from forestcarbon.run import run_program
+
+    result = run_program(SAMPLE_DIR, tmp_path / "run")
+    maps = tmp_path / "run" / "maps"
+    assert sorted(p.name for p in maps.iterdir()) == [
+        "tsuyama-sample.html",
+        "tsuyama-sample_internal.html",
+    ]
+    public = (maps / "tsuyama-sample.html").read_text(encoding="utf-8")
+    site_ids = result.energy.solar["site_id"].unique()
+    assert len(site_ids) > 100
+    assert not any(sid in public for sid in site_ids)
+    internal = (maps / "tsuyama-sample_internal.html").read_text(encoding="utf-8")
+    assert all(sid in internal for sid in site_ids)
+
+    out = tmp_path / "map"
+    assert main(["-q", "map", str(SAMPLE_DIR), "--out", str(out), "--self-contained"]) == 0
+    assert "tsuyama-sample.html" in capsys.readouterr().out
+    offline = (out / "maps" / "tsuyama-sample.html").read_text(encoding="utf-8")
+    assert re.search(r'<(?:script|link)[^>]+(?:src|href)="', offline) is None
+    assert main(["-q", "map", str(SAMPLE_DIR), "--out", str(out)]) == 1  # exists: --overwrite
+    assert main(["-q", "map", str(SAMPLE_DIR), "--out", str(out), "--overwrite"]) == 0
+    assert (out / "maps" / "tsuyama-sample.html").read_bytes() == (
+        maps / "tsuyama-sample.html"
+    ).read_bytes()
