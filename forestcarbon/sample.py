@@ -1239,6 +1239,506 @@ def generate(seed: int = SEED) -> tuple[gpd.GeoDataFrame, pd.DataFrame, pd.DataF
     return register, operations, growth_table()
 
 
+# ---------------------------------------------------------------------------------------------
+# Canopy rasters and field plots (for forestcarbon.canopy)
+# ---------------------------------------------------------------------------------------------
+
+CANOPY_RES_M = 10.0
+"""Pixel size of the canopy rasters [m]."""
+
+CANOPY_SUBPIXELS = 5
+"""Stands are drawn on a grid this many times finer, then averaged: edge pixels mix neighbours."""
+
+CANOPY_MARGIN_M = 100.0
+"""Raster margin around the stands [m]."""
+
+CANOPY_HEIGHT_DATE = date(2024, 6, 1)
+COVER_BEFORE_DATE = date(2021, 6, 1)
+"""Acquisition dates of the canopy height model / the 2024 cover raster, and the 2021 cover."""
+
+CANOPY_FILES = {
+    "height": "canopy_height.tif",
+    "cover": "canopy_cover_2024.tif",
+    "cover_before": "canopy_cover_2021.tif",
+    "plots": "plots.csv",
+}
+"""Files of the canopy part of the sample."""
+
+CANOPY_TOML = f"""
+[canopy]
+height = "{CANOPY_FILES["height"]}"
+height_date = {CANOPY_HEIGHT_DATE.isoformat()}
+cover = "{CANOPY_FILES["cover"]}"
+cover_date = {CANOPY_HEIGHT_DATE.isoformat()}
+cover_before = "{CANOPY_FILES["cover_before"]}"
+cover_before_date = {COVER_BEFORE_DATE.isoformat()}
+plots = "{CANOPY_FILES["plots"]}"
+site_class_source = "register"
+"""
+"""``[canopy]`` section of the sample's program.toml."""
+
+CANOPY_PROBLEM_COUNTS = {
+    "unrecorded_harvest": 3,
+    "wrong_site_class": 6,
+    "thinning_not_visible": 2,
+}
+"""Planted register-versus-raster problems (one more, ``no_data``, comes from the nodata block)."""
+
+CANOPY_PROBLEMS = (
+    (
+        "unrecorded_harvest",
+        "未記録の主伐",
+        "clear-felled in FY2022–2023 with no 主伐 record; canopy 0–2 m",
+        "canopy_below_expected",
+    ),
+    (
+        "wrong_site_class",
+        "地位の誤り",
+        "trees grow like another site class than the register's (one is two classes off)",
+        "site_class_disagrees",
+    ),
+    (
+        "thinning_not_visible",
+        "見えない間伐",
+        "thinning recorded between the two cover rasters, but the canopy did not open",
+        "thinning_not_visible",
+    ),
+    (
+        "no_data",
+        "データ欠損",
+        "more than half of the stand under the nodata block of the rasters",
+        "canopy_too_few_pixels",
+    ),
+)
+"""README table: problem, Japanese label, what the rasters show, flag expected."""
+
+SITE_INDEX_SD = 0.12
+"""Spread of the true site class around the register's in clean stands [classes]."""
+
+PIXEL_HEIGHT_RATIO = (0.93, 0.04)
+"""Mean and SD of pixel height / stand dominant height: the 95th percentile is the top height."""
+
+N_PLOTS, N_PLOT_STANDS = 60, 45
+"""Field plots and the stands holding them."""
+
+PLOT_SD = 0.10
+"""Relative SD of a plot's measured volume around its stand's true volume [-]."""
+
+
+def _stand_ids(table: pd.DataFrame, keys: tuple[str, str, str]) -> pd.Series:
+    return (
+        table[keys[0]].astype(str)
+        + "-"
+        + table[keys[1]].astype(str)
+        + "-"
+        + table[keys[2]].astype(str)
+    )
+
+
+def _ops_table(operations: pd.DataFrame) -> pd.DataFrame:
+    """operations.csv rows as stand_id, operation key, date, treated area [ha]."""
+    lookup = {ja: key for key, ja in OPERATION_JA.items()}
+    return pd.DataFrame(
+        {
+            "stand_id": _stand_ids(operations, ("林班", "小班", "枝番")),
+            "operation": operations["施業"].map(lookup),
+            "date": pd.to_datetime(operations["実施日"]).dt.date,
+            "area_ha": operations["面積"].astype(float),
+        }
+    )
+
+
+def _crop_age(register: gpd.GeoDataFrame, day: date) -> np.ndarray:
+    """True age of the crop on ``day`` [yr]; 0 for the stand felled in FY2023 (not replanted)."""
+    fy = fiscal_year(day)
+    age = fy - register["planted_year"].to_numpy() + 1
+    role = register["role"].to_numpy()
+    # harvest_fy2022: felled in FY2022, replanted in April-May of FY2023
+    age = np.where((role == "harvest_fy2022") & (fy >= 2023), fy - 2023 + 1, age)
+    age = np.where((role == "harvest_fy2023") & (fy >= 2023), 0, age)
+    return np.maximum(age, 0)
+
+
+def planted_canopy_problems(
+    rng: np.random.Generator, register: gpd.GeoDataFrame, operations: pd.DataFrame
+) -> dict[str, list[str]]:
+    """Choose the stands whose rasters contradict the register.
+
+    Parameters
+    ----------
+    rng : Generator
+    register : GeoDataFrame
+        Output of :func:`generate` (with the private ``role`` column).
+    operations : DataFrame
+        operations.csv rows.
+
+    Returns
+    -------
+    dict
+        Problem -> sorted stand ids, for ``unrecorded_harvest``, ``wrong_site_class`` and
+        ``thinning_not_visible`` (``no_data`` depends on the raster, see
+        :func:`canopy_nodata_box`).
+    """
+    age = _crop_age(register, CANOPY_HEIGHT_DATE)
+    ids = register["stand_id"].to_numpy()
+    managed = register["role"].isin(["managed", "partial", "no_ops", "pre1990"]).to_numpy()
+    conifer = register["species"].isin(CONIFERS).to_numpy()
+    ops = _ops_table(operations)
+    in_window = ops[
+        (ops["operation"] == "thinning")
+        & (ops["date"] > COVER_BEFORE_DATE)
+        & (ops["date"] <= CANOPY_HEIGHT_DATE)
+    ]
+    thinned = np.isin(ids, in_window["stand_id"])
+    chosen: dict[str, list[str]] = {}
+    taken = np.zeros(len(ids), dtype=bool)
+    pools = {
+        "unrecorded_harvest": managed & conifer & (age >= 35) & ~thinned,
+        "wrong_site_class": managed & conifer & (age >= 30) & (age <= 85) & ~thinned,
+        "thinning_not_visible": managed & thinned,
+    }
+    two_off = np.isin(register["site_class"].to_numpy(), (1, 3))
+    for problem, count in CANOPY_PROBLEM_COUNTS.items():
+        pool = np.flatnonzero(pools[problem] & ~taken)
+        if problem == "wrong_site_class":  # the first of them will be two classes off
+            first = rng.choice(np.flatnonzero(pools[problem] & ~taken & two_off))
+            rest = rng.choice(pool[pool != first], size=count - 1, replace=False)
+            pick = np.concatenate([[first], rest])
+        else:
+            pick = np.sort(rng.choice(pool, size=count, replace=False))
+        taken[pick] = True
+        chosen[problem] = [str(sid) for sid in ids[pick]]
+    return chosen
+
+
+def canopy_nodata_box(register: gpd.GeoDataFrame, rng: np.random.Generator) -> shapely.Polygon:
+    """A rectangle of missing data (a laser strip not flown) around one mid-sized stand [m]."""
+    area = register.geometry.area.to_numpy()
+    pool = np.flatnonzero(
+        register["role"].isin(["managed"]).to_numpy() & (area > 1.5e4) & (area < 3e4)
+    )
+    stand = register.geometry.iloc[int(rng.choice(pool))]
+    xmin, ymin, xmax, ymax = stand.bounds
+    return shapely.box(
+        np.floor(xmin / CANOPY_RES_M) * CANOPY_RES_M - 20,
+        np.floor(ymin / CANOPY_RES_M) * CANOPY_RES_M - 20,
+        np.ceil(xmax / CANOPY_RES_M) * CANOPY_RES_M + 20,
+        np.ceil(ymax / CANOPY_RES_M) * CANOPY_RES_M + 20,
+    )
+
+
+def _site_heights(species: str, site_index: float, age: float) -> float:
+    """Dominant height at a continuous site class (linear between the class curves) [m]."""
+    if species == "bamboo":
+        return 14.0 if age > 0 else 0.0
+    low = int(np.clip(np.floor(site_index), 1, 2))
+    w = site_index - low
+    h_low = dominant_height(species, low, age)
+    h_high = dominant_height(species, low + 1, age)
+    return float(max(0.0, h_low + w * (h_high - h_low)))
+
+
+def _site_volume(species: str, site_index: float, age: float) -> float:
+    """Stem volume at a continuous site class (linear between the class curves) [m3/ha]."""
+    if species == "bamboo":
+        return 0.0
+    low = int(np.clip(np.floor(site_index), 1, 2))
+    w = site_index - low
+    v_low = stand_volume(species, low, age)
+    v_high = stand_volume(species, low + 1, age)
+    return float(max(0.0, v_low + w * (v_high - v_low)))
+
+
+def _closed_cover(age: np.ndarray) -> np.ndarray:
+    """Canopy cover of an unthinned stand by age [0-1]: closes at about 15 years."""
+    return 0.9 * np.clip(age / 15.0, 0.0, 1.0)
+
+
+def _thinning_opening(thinnings: pd.DataFrame, ids: np.ndarray, day: date) -> np.ndarray:
+    """Cover lost to thinnings before ``day`` that has not grown back yet [0-1] per stand.
+
+    ``thinnings`` holds stand_id, date, share (treated share of the stand) and opening (cover
+    removed over the treated part); the canopy closes again by 0.025 a year.
+    """
+    before = thinnings[thinnings["date"] <= day]
+    years = np.array([(day - d).days / 365.25 for d in before["date"]])
+    lost = np.clip(before["opening"].to_numpy() - 0.025 * years, 0.0, None) * before["share"]
+    return lost.groupby(before["stand_id"].to_numpy()).sum().reindex(ids).fillna(0.0).to_numpy()
+
+
+def canopy_truth(
+    rng: np.random.Generator,
+    register: gpd.GeoDataFrame,
+    operations: pd.DataFrame,
+    problems: dict[str, list[str]],
+) -> pd.DataFrame:
+    """True state of every stand behind the rasters and plots.
+
+    Returns
+    -------
+    DataFrame
+        stand_id, site_index (continuous, 1 = class I), age (crop age at the height date) [yr],
+        height_m (dominant height) [m], volume_m3_ha [m3/ha], cover_before, cover [0-1].
+    """
+    ids = register["stand_id"].to_numpy()
+    n = len(ids)
+    species = register["species"].to_numpy()
+    register_class = register["site_class"].to_numpy(dtype=float)
+    site = register_class + np.clip(rng.normal(0.0, SITE_INDEX_SD, n), -0.35, 0.35)
+    position = {sid: i for i, sid in enumerate(ids)}
+    for k, i in enumerate(position[sid] for sid in problems["wrong_site_class"]):
+        if k == 0:  # the first is two classes off (chosen among classes I and III)
+            true_class = 4 - register_class[i]
+        else:
+            step = rng.choice([-1, 1])
+            true_class = register_class[i] + (step if 1 <= register_class[i] + step <= 3 else -step)
+        site[i] = true_class + rng.normal(0.0, 0.05)
+    site = np.clip(site, 0.7, 3.3)
+    age = _crop_age(register, CANOPY_HEIGHT_DATE).astype(float)
+    age_before = _crop_age(register, COVER_BEFORE_DATE).astype(float)
+    height = np.array([_site_heights(s, x, a) for s, x, a in zip(species, site, age, strict=True)])
+    density = rng.normal(1.0, 0.08, n)
+    volume = density * np.array(
+        [_site_volume(s, x, a) for s, x, a in zip(species, site, age, strict=True)]
+    )
+    ops = _ops_table(operations)
+    thinnings = ops[ops["operation"] == "thinning"].reset_index(drop=True)
+    area = pd.Series(register["area_ha"].to_numpy(dtype=float), index=ids)
+    thinnings["share"] = np.clip(
+        thinnings["area_ha"].to_numpy() / area.reindex(thinnings["stand_id"]).to_numpy(), 0, 1
+    )
+    thinnings["opening"] = rng.uniform(0.15, 0.25, len(thinnings))
+    not_done = thinnings["stand_id"].isin(problems["thinning_not_visible"]) & (
+        thinnings["date"] > COVER_BEFORE_DATE
+    )
+    thinnings = thinnings[~not_done]
+    cover = _closed_cover(age) - _thinning_opening(thinnings, ids, CANOPY_HEIGHT_DATE)
+    cover_before = _closed_cover(age_before) - _thinning_opening(thinnings, ids, COVER_BEFORE_DATE)
+    cover = np.clip(cover + rng.normal(0, 0.01, n), 0.02, 0.98)
+    cover_before = np.clip(cover_before + rng.normal(0, 0.01, n), 0.02, 0.98)
+    felled = np.isin(ids, problems["unrecorded_harvest"])
+    height[felled] = rng.uniform(0.6, 1.5, felled.sum())
+    volume[felled] = 0.0
+    cover[felled] = rng.uniform(0.04, 0.10, felled.sum())
+    return pd.DataFrame(
+        {
+            "stand_id": ids,
+            "site_index": site,
+            "age": age,
+            "height_m": height,
+            "volume_m3_ha": volume,
+            "cover_before": cover_before,
+            "cover": cover,
+        }
+    )
+
+
+def canopy_grid(register: gpd.GeoDataFrame) -> tuple:
+    """Transform (``affine.Affine``), width and height of the canopy rasters around the stands."""
+    import rasterio.transform
+
+    xmin, ymin, xmax, ymax = register.total_bounds
+    res = CANOPY_RES_M
+    left = np.floor((xmin - CANOPY_MARGIN_M) / res) * res
+    top = np.ceil((ymax + CANOPY_MARGIN_M) / res) * res
+    width = int(np.ceil((xmax + CANOPY_MARGIN_M - left) / res))
+    height = int(np.ceil((top - (ymin - CANOPY_MARGIN_M)) / res))
+    return rasterio.transform.from_origin(left, top, res, res), width, height
+
+
+def canopy_rasters(
+    rng: np.random.Generator,
+    register: gpd.GeoDataFrame,
+    truth: pd.DataFrame,
+    nodata_box: shapely.Polygon,
+) -> dict[str, np.ndarray]:
+    """Canopy height [m] and cover [0-1] rasters at CANOPY_RES_M (NaN = nodata).
+
+    Stands are drawn CANOPY_SUBPIXELS times finer and averaged, so pixels on a stand boundary mix
+    both stands (or the open land around them); pixel heights scatter around the stand's
+    dominant height so that their 95th percentile is the top height; a few percent are canopy
+    gaps; sensor noise is added; the nodata box is missing in all three rasters.
+    """
+    import rasterio.features
+    import rasterio.transform
+
+    transform, width, height = canopy_grid(register)
+    k = CANOPY_SUBPIXELS
+    fine = rasterio.transform.from_origin(
+        transform.c, transform.f, CANOPY_RES_M / k, CANOPY_RES_M / k
+    )
+    index = rasterio.features.rasterize(
+        ((g, i + 1) for i, g in enumerate(register.geometry)),
+        out_shape=(height * k, width * k),
+        transform=fine,
+        fill=0,
+        dtype="int32",
+    )
+
+    def block_mean(per_stand: np.ndarray, open_land: float) -> np.ndarray:
+        values = np.concatenate([[open_land], per_stand])[index]
+        return values.reshape(height, k, width, k).mean(axis=(1, 3))
+
+    forest = block_mean(np.ones(len(register)), 0.0)
+    top = block_mean(truth["height_m"].to_numpy(), 0.3)
+    ratio = rng.normal(*PIXEL_HEIGHT_RATIO, size=top.shape)
+    chm = top * ratio + rng.normal(0.0, 0.3, top.shape)
+    gaps = (rng.random(top.shape) < 0.02) & (forest > 0.5)
+    chm[gaps] *= rng.uniform(0.0, 0.4, gaps.sum())
+    out = {"height": np.clip(chm, 0.0, None).round(1)}
+    for name in ("cover_before", "cover"):
+        cover = block_mean(truth[name].to_numpy(), 0.05) + rng.normal(0.0, 0.04, top.shape)
+        out[name] = np.clip(cover, 0.0, 1.0).round(2)
+    missing = rasterio.features.geometry_mask(
+        [nodata_box], out_shape=(height, width), transform=transform, invert=True
+    )
+    for name in out:
+        out[name] = np.where(missing, np.nan, out[name]).astype("float32")
+    return out
+
+
+def field_plots(
+    rng: np.random.Generator,
+    register: gpd.GeoDataFrame,
+    truth: pd.DataFrame,
+    avoid: list[str],
+) -> pd.DataFrame:
+    """About 60 field plots (0.04 ha circles) with their measured stem volume.
+
+    Plots lie in N_PLOT_STANDS standing stands (not felled, not in ``avoid``), some stands holding
+    two; each measured volume is the stand's true volume with PLOT_SD relative noise.
+    """
+    ids = register["stand_id"].to_numpy()
+    ok = (truth["age"].to_numpy() >= 10) & (register["species"] != "bamboo").to_numpy()
+    ok &= ~np.isin(ids, avoid) & (register.geometry.area.to_numpy() > 8000)
+    stands = np.sort(rng.choice(np.flatnonzero(ok), size=N_PLOT_STANDS, replace=False))
+    twice = rng.choice(stands, size=N_PLOTS - N_PLOT_STANDS, replace=False)
+    rows = []
+    for i in np.sort(np.concatenate([stands, twice])):
+        inner = register.geometry.iloc[i].buffer(-15.0)
+        xmin, ymin, xmax, ymax = inner.bounds
+        while True:
+            point = shapely.Point(rng.uniform(xmin, xmax), rng.uniform(ymin, ymax))
+            if inner.contains(point):
+                break
+        measured = truth["volume_m3_ha"].iloc[i] * rng.normal(1.0, PLOT_SD)
+        day = date(2023, int(rng.integers(6, 12)), int(rng.integers(1, 29)))
+        rows.append(
+            (ids[i], round(point.x, 1), round(point.y, 1), round(max(measured, 0.0), 1), day)
+        )
+    plots = pd.DataFrame(rows, columns=["stand_id", "x", "y", "volume_m3_ha", "date"])
+    plots.insert(0, "plot_id", [f"P{i + 1:03d}" for i in range(len(plots))])
+    plots["date"] = plots["date"].map(date.isoformat)
+    return plots
+
+
+def _write_geotiff(path: Path, data: np.ndarray, transform) -> None:
+    """A tiled, DEFLATE-compressed single-band float32 GeoTIFF in EPSG:6673 (NaN = nodata)."""
+    import rasterio
+
+    tmp = path.with_name(path.name + ".tmp.tif")
+    profile = {
+        "driver": "GTiff",
+        "width": data.shape[1],
+        "height": data.shape[0],
+        "count": 1,
+        "dtype": "float32",
+        "crs": CRS,
+        "transform": transform,
+        "nodata": np.nan,
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+        "compress": "deflate",
+        "predictor": 3,
+    }
+    with rasterio.open(tmp, "w", **profile) as ds:
+        ds.write(data, 1)
+    os.replace(tmp, path)
+
+
+def generate_canopy(
+    register: gpd.GeoDataFrame, operations: pd.DataFrame, seed: int = SEED
+) -> tuple[dict[str, np.ndarray], pd.DataFrame, dict[str, list[str]], pd.DataFrame]:
+    """Canopy rasters, field plots and the planted problems of the sample.
+
+    A generator of its own (seeded from ``seed``) keeps the rest of the sample unchanged.
+
+    Returns
+    -------
+    rasters : dict
+        ``height`` [m], ``cover_before`` and ``cover`` [0-1] arrays (NaN = nodata).
+    plots : DataFrame
+        plots.csv rows.
+    problems : dict
+        Planted problem -> stand ids (see CANOPY_PROBLEMS).
+    truth : DataFrame
+        The true state of every stand (:func:`canopy_truth`).
+    """
+    rng = np.random.default_rng([seed, 5])
+    problems = planted_canopy_problems(rng, register, operations)
+    box = canopy_nodata_box(register, rng)
+    inside = register.geometry.intersection(box).area / register.geometry.area
+    problems["no_data"] = sorted(register.loc[inside > 0.5, "stand_id"])
+    truth = canopy_truth(rng, register, operations, problems)
+    rasters = canopy_rasters(rng, register, truth, box)
+    avoid = [sid for ids in problems.values() for sid in ids]
+    avoid += list(register.loc[inside > 0, "stand_id"])
+    plots = field_plots(rng, register, truth, avoid)
+    return rasters, plots, problems, truth
+
+
+def canopy_readme_text(problems: dict[str, list[str]], plots: pd.DataFrame) -> str:
+    """README section on the canopy rasters, plots and planted problems."""
+    lines = [
+        "",
+        "## Canopy rasters and field plots / 樹冠ラスタと現地プロット",
+        "",
+        "| file | content |",
+        "|---|---|",
+        f"| `{CANOPY_FILES['height']}` | canopy height model [m], {CANOPY_RES_M:.0f} m, "
+        f"{CANOPY_HEIGHT_DATE.isoformat()} (`[canopy] height_date`) |",
+        f"| `{CANOPY_FILES['cover_before']}` | canopy cover [0–1], "
+        f"{COVER_BEFORE_DATE.isoformat()} |",
+        f"| `{CANOPY_FILES['cover']}` | canopy cover [0–1], {CANOPY_HEIGHT_DATE.isoformat()} |",
+        f"| `{CANOPY_FILES['plots']}` | {len(plots)} field plots in "
+        f"{plots['stand_id'].nunique()} stands: plot_id, stand_id, x, y (EPSG:6673), "
+        "measured volume_m3_ha, date |",
+        "",
+        "Rasters are tiled DEFLATE GeoTIFFs in EPSG:6673 (NaN = nodata), generated from the yield "
+        "table's heights: pixel heights scatter around each stand's dominant height (true site "
+        f"class = register's ± {SITE_INDEX_SD} class), boundary pixels mix neighbouring stands, "
+        "2% are canopy gaps, cover opens after each thinning and closes again at 0.025 a year.",
+        "",
+        "Planted problems (the register is wrong; `forestcarbon canopy` should flag each):",
+        "",
+        "| problem | 区分 | rasters show | flag | stand_id |",
+        "|---|---|---|---|---|",
+    ]
+    for problem, label_ja, shows, flag in CANOPY_PROBLEMS:
+        ids = ", ".join(f"`{sid}`" for sid in problems[problem])
+        lines.append(f"| `{problem}` | {label_ja} | {shows} | `{flag}` | {ids} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def write_canopy_sample(
+    out: Path, register: gpd.GeoDataFrame, operations: pd.DataFrame, *, seed: int = SEED
+) -> None:
+    """Write the canopy rasters and plots.csv; add the [canopy] settings to program.toml and a
+    section to README.md (both already written by :func:`write_sample`)."""
+    rasters, plots, problems, _ = generate_canopy(register, operations, seed)
+    transform, _, _ = canopy_grid(register)
+    for name in ("height", "cover_before", "cover"):
+        _write_geotiff(out / CANOPY_FILES[name], rasters[name], transform)
+    _write_atomic(out / CANOPY_FILES["plots"], _csv_text(plots).encode("utf-8"))
+    toml = (out / "program.toml").read_text(encoding="utf-8")
+    _write_atomic(out / "program.toml", (toml + CANOPY_TOML).encode("utf-8"))
+    readme = (out / "README.md").read_text(encoding="utf-8")
+    section = canopy_readme_text(problems, plots)
+    _write_atomic(out / "README.md", (readme.rstrip("\n") + "\n" + section).encode("utf-8"))
+
+
 def write_sample(out_dir: str | Path, *, seed: int = SEED) -> Path:
     """Write the bundled sample program folder.
 
@@ -1253,7 +1753,8 @@ def write_sample(out_dir: str | Path, *, seed: int = SEED) -> Path:
     -------
     Path
         The folder written, holding program.toml, stands.gpkg, operations.csv, growth.csv,
-        README.md and the energy files of :func:`forestcarbon.sample_energy.write_energy_sample`.
+        README.md, the energy files of :func:`forestcarbon.sample_energy.write_energy_sample`
+        and the canopy rasters and plots of :func:`write_canopy_sample`.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -1264,6 +1765,7 @@ def write_sample(out_dir: str | Path, *, seed: int = SEED) -> Path:
     _write_atomic(out / "README.md", readme_text(register, operations, seed).encode("utf-8"))
     _write_stands(out / "stands.gpkg", register)
     write_energy_sample(out, seed=seed)
+    write_canopy_sample(out, register, operations, seed=seed)
     return out
 
 

@@ -96,7 +96,9 @@ def test_provenance_records_inputs_settings_and_tables(sample_run):
     out, _ = sample_run
     prov = json.loads((out / "provenance.json").read_text(encoding="utf-8"))
     assert set(prov["inputs"]) == {"settings", "stands", "operations", "growth", "solar",
-                                   "solar_readings", "aircon", "aircon_readings"}
+                                   "solar_readings", "aircon", "aircon_readings",
+                                   "canopy_height", "canopy_cover", "canopy_cover_before",
+                                   "plots"}
     assert len(prov["inputs"]["stands"]["sha256"]) == 64
     assert prov["settings"]["fo001"]["bef_convention"] == "increment"
     assert prov["settings"]["fo001"]["operations_since"] == "1990-04-01"
