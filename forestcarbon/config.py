@@ -229,9 +229,9 @@ class PlanSettings:
     thinning_volume_share: float = _setting(
         0.25,
         "Share of the standing volume a planned thinning removes [0-1]; used only with "
-        "[fo001] thinning_accounting = 'explicit'.",
+        "[fo001] thinning_accounting = 'explicit'. A planning assumption: it never changes "
+        "credited quantities.",
         bounds=(0.0, 1.0),
-        verified=False,
     )
     forecast_method: str = _setting(
         "greedy",

@@ -42,7 +42,7 @@ from .fo001 import (
 from .inputs import ProgramInputs
 from .io import csv_bytes, read_table, write_gpkg
 from .params import load_table
-from .program import credited_tonnes, decimal_text, exact_sum
+from .program import credit_lower_bound, credited_tonnes, decimal_text, exact_sum
 from .schemas import Column, TableSpec, parse_int, parse_species, validate
 
 log = logging.getLogger("forestcarbon")
@@ -734,10 +734,40 @@ def plan_value(value: np.ndarray, chosen: np.ndarray) -> float:
 # --- forecast -------------------------------------------------------------------------------------
 
 UncertaintyBand = Callable[[pd.DataFrame], tuple[np.ndarray, np.ndarray]]
-"""Hook for an uncertainty band: given the per-year forecast table (fiscal_year, baseline_tco2,
-added_tco2, total_tco2, ...), return the low and high total [t-CO2] per row. No model exists yet
-(yield-table and area errors are not quantified), so the forecast leaves ``total_low_tco2`` and
-``total_high_tco2`` empty unless a function is passed to :func:`forecast`."""
+"""Uncertainty band of a forecast: given the forecast net per stand and fiscal year (columns
+stand_id, fiscal_year, period, species, site_class, eligible, net_tco2 [t-CO2], planned thinning
+included), return the low and high program total [t-CO2] of each forecast year, in year order.
+:func:`monte_carlo_band` is the one built from ``[uncertainty]``; another error model (e.g. of
+areas or of the growth after thinning) can be passed to :func:`forecast` the same way."""
+
+
+def monte_carlo_band(settings) -> UncertaintyBand | None:
+    """The program's Monte Carlo interval (``[uncertainty]`` draws, seed, coverage;
+    :func:`forestcarbon.uncertainty.simulate`) as a forecast band; None when draws = 0."""
+    u = settings.uncertainty
+    if u.draws == 0:
+        return None
+
+    def band(per_stand: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        from .uncertainty import interval, simulate
+
+        _, totals = simulate(
+            per_stand,
+            None,
+            draws=u.draws,
+            seed=u.seed,
+            coverage=u.coverage,
+            carbon_fraction=settings.fo001.carbon_fraction,
+        )
+        labels = per_stand.drop_duplicates("fiscal_year").sort_values("fiscal_year")["period"]
+        low, high = [], []
+        for label in labels:
+            _, lo, hi = interval(np.asarray(totals[("FO-001", label)]), u.coverage)
+            low.append(float(lo))
+            high.append(float(hi))
+        return np.array(low), np.array(high)
+
+    return band
 
 
 @dataclasses.dataclass
@@ -760,7 +790,7 @@ def forecast(
     years: int,
     budget_ha: float,
     method: str = "greedy",
-    band: UncertaintyBand | None = None,
+    band: UncertaintyBand | str | None = "settings",
     compare_exact: bool = True,
 ) -> Forecast:
     """Forecast creditable removals per fiscal year with a thinning plan chosen within a budget.
@@ -776,8 +806,10 @@ def forecast(
     budget_ha : float
         Thinning area per fiscal year [ha].
     method : {"greedy", "exact"}
-    band : callable, optional
-        Uncertainty band hook (:data:`UncertaintyBand`); none exists yet.
+    band : callable, "settings" or None
+        Uncertainty band (:data:`UncertaintyBand`); "settings" (default): the program's Monte
+        Carlo model (:func:`monte_carlo_band`, off when ``[uncertainty] draws = 0``); None: no
+        band.
     compare_exact : bool
         With the greedy method, also solve the exact problem (when scipy is available) and
         report the optimum, so the gap is visible.
@@ -787,7 +819,8 @@ def forecast(
     Forecast
         ``years``: fiscal_year, in_crediting_period, baseline_tco2 (stands credited without new
         thinning), added_tco2 (from the planned thinnings), total_tco2, credits_t (whole
-        t-CO2, truncated once per year, buffer applied; 0 outside the crediting period),
+        t-CO2, truncated once per year, buffer applied, from the lower bound of the band when
+        ``[uncertainty] credit_basis = "lower_bound"``; 0 outside the crediting period),
         thinned_ha, n_thinned, total_low_tco2, total_high_tco2. ``schedule``: stand_id,
         fiscal_year, species, age, thinning_area_ha, added_tco2, added_tco2_per_ha.
     """
@@ -859,14 +892,39 @@ def forecast(
                 "added_tco2": decimal_text(plus),
                 "total_tco2": decimal_text(total),
                 "credits_t": credited_tonnes(total, buffer) if credited[j] else 0,
+                "buffer_rate": buffer,
                 "thinned_ha": round(float(area[in_year].sum()), 4),
                 "n_thinned": len(in_year),
             }
         )
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows).drop(columns="buffer_rate")
     low = high = np.full(len(table), np.nan)
+    if isinstance(band, str):
+        band = monte_carlo_band(inputs.settings)
     if band is not None:
-        low, high = (np.asarray(a, dtype=float) for a in band(table))
+        net = base.copy()
+        for p in picked:
+            net[cand[p]] += gains[p, chosen[p]]
+        per_stand = pd.DataFrame(
+            {
+                "stand_id": np.tile(stands["stand_id"].to_numpy(), len(horizon)),
+                "fiscal_year": np.repeat(horizon, n),
+                "period": np.repeat([fiscal_year_period(y).label for y in horizon], n),
+                "species": np.tile(stands["species"].to_numpy(), len(horizon)),
+                "site_class": np.tile(stands["site_class"].to_numpy(), len(horizon)),
+                "eligible": True,
+                "net_tco2": net.T.reshape(-1),
+            }
+        )
+        low, high = (np.asarray(a, dtype=float) for a in band(per_stand))
+        if inputs.settings.uncertainty.credit_basis == "lower_bound":
+            rows = credit_lower_bound(
+                [{**r, "methodology": "FO-001", "period": r["fiscal_year"]} for r in rows],
+                pd.DataFrame({"methodology": "FO-001", "period": horizon, "total_low_tco2": low}),
+            )
+            table["credits_t"] = [
+                r["credits_t"] if c else 0 for r, c in zip(rows, credited, strict=True)
+            ]
     table["total_low_tco2"] = low
     table["total_high_tco2"] = high
     sel = stands.iloc[cand[picked]]
@@ -916,9 +974,19 @@ def forecast_text(result: Forecast, inputs: ProgramInputs, crediting: tuple[int,
         )
     if t["total_low_tco2"].isna().all():
         lines.append(
-            "  uncertainty band 不確実性: not available yet (no error model for yield tables and "
-            "areas; hook: forestcarbon.plan.forecast(band=...))"
+            "  uncertainty band 不確実性: off ([uncertainty] draws = 0; or pass "
+            "forestcarbon.plan.forecast(band=...))"
         )
+    else:
+        u = inputs.settings.uncertainty
+        lines.append(
+            f"  uncertainty band 不確実性 ({u.coverage:.0%}, Monte Carlo {u.draws} draws, seed "
+            f"{u.seed}; parameters and yield tables only, not the choice of stands):"
+        )
+        for r in t.itertuples():
+            lines.append(
+                f"    FY{r.fiscal_year}: {r.total_low_tco2:,.1f} - {r.total_high_tco2:,.1f} t-CO2"
+            )
     return "\n".join(line for line in lines if line) + "\n"
 
 
