@@ -1025,6 +1025,11 @@ def program_map(
             zoom_start=12,
         )
     m.add_child(MetricScale(), name="fc_scale")
+    if tiles and tiles not in TILES and not all(k in tiles for k in ("{z}", "{x}", "{y}")):
+        raise ValueError(
+            f"tiles must be one of {', '.join(TILES)} or a {{z}}/{{x}}/{{y}} URL template, "
+            f"got {tiles!r}"
+        )
     tile = TILES.get(tiles, (tiles, "")) if tiles else None
     if tile is not None:
         url, attr = tile

@@ -242,6 +242,8 @@ def test_map_name_is_the_folder_slug(tmp_path):
 def test_unknown_edition_is_refused(program):
     with pytest.raises(ValueError, match="edition"):
         program_map(program["stands"], edition="secret")
+    with pytest.raises(ValueError, match="tiles"):
+        program_map(program["stands"], tiles="googlemaps")
 
 
 def test_run_and_map_commands_write_both_editions(tmp_path, capsys):
