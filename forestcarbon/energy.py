@@ -67,6 +67,8 @@ KWH_DIGITS = 6
 """Output kWh are rounded to 1e-6 kWh; tonnes are computed from the unrounded values."""
 MAX_READING_KWH = 1e8
 """Largest plausible kWh of one reading row (a large public building uses ~1e7 kWh/yr)."""
+MAX_LISTED = 20
+"""Most problems of one kind listed per file (the rest would repeat the same fix)."""
 LONLAT_CRS = "EPSG:4326"
 """CRS of lon/lat columns (JGD2011 and WGS 84 agree within about a metre in Japan)."""
 
@@ -474,17 +476,8 @@ def fiscal_year_days(start: dt.date, end: dt.date) -> list[tuple[int, int]]:
     >>> fiscal_year_days(dt.date(2023, 10, 1), dt.date(2024, 9, 30))
     [(2023, 183), (2024, 183)]
     """
-    out = []
-    if end < start:
-        return out
-    fy = start.year - (start.month < 4)
-    while True:
-        fy_start, fy_end = dt.date(fy, 4, 1), dt.date(fy + 1, 3, 31)
-        lo, hi = max(start, fy_start), min(end, fy_end)
-        out.append((fy, (hi - lo).days + 1))
-        if fy_end >= end:
-            return out
-        fy += 1
+    _, fy, days = fiscal_year_pieces(_days([start]), _days([end]))
+    return [(int(y), int(d)) for y, d in zip(fy, days, strict=True)]
 
 
 # --- reading the inputs --------------------------------------------------------------------------
@@ -678,7 +671,7 @@ def _outside_area_of_use(points, working: pyproj.CRS, file, kind, numbers, ids) 
     lon, lat = lonlat.x.to_numpy(), lonlat.y.to_numpy()
     inside = (lon >= area.west) & (lon <= area.east) & (lat >= area.south) & (lat <= area.north)
     problems = []
-    for i in np.flatnonzero(~inside)[:20]:
+    for i in np.flatnonzero(~inside)[:MAX_LISTED]:
         problems.append(
             Problem(
                 file,
@@ -711,6 +704,9 @@ def _readings(
     """Readings from their own table, or from the sites table's columns; checked against periods."""
     id_col = sites_spec.id_column
     in_sites = [c for c in kwh_columns if c in sites.columns]
+    no_readings = pd.DataFrame(
+        columns=[id_col, "period", "period_start", "period_end", *kwh_columns, "source_row"]
+    )
     if readings_path is not None:
         file = str(readings_path)
         if in_sites:
@@ -723,15 +719,16 @@ def _readings(
                 )
             )
             return None
-        readings, p = validate(read_table(readings_path), readings_spec, file)
+        readings, p = validate(read_table(readings_path), readings_spec, file, allow_empty=True)
         problems += p
         if p:
             return None
+        if readings.empty:  # a header-only table: no site has readings
+            return no_readings.assign(file=file)
     else:
         file = site_file
         if not in_sites:
-            columns = [id_col, "period", "period_start", "period_end", *kwh_columns, "source_row"]
-            return pd.DataFrame(columns=columns).assign(file=file)
+            return no_readings.assign(file=file)
         has = sites[in_sites].notna().any(axis=1)
         columns = [id_col, "period_start", "period_end", *kwh_columns, "source_row"]
         readings = pd.DataFrame(sites.reindex(columns=columns)[has.to_numpy()]).reset_index(
@@ -814,23 +811,30 @@ def _readings(
 
 
 def _overlaps(readings: pd.DataFrame, id_col: str, file: str) -> list[Problem]:
+    """Readings of one site or unit that share a day: each names the earlier reading it overlaps."""
+    if readings.empty:
+        return []
+    r = readings.sort_values([id_col, "period_start", "source_row"], kind="stable")
+    r = r.reset_index(drop=True)
+    ids = r[id_col]
+    end = pd.Series(_days(r["period_end"]))
+    running = end.groupby(ids).cummax()  # latest end so far within the id
+    holder = pd.Series(np.arange(len(r)), dtype=float).where(end == running).groupby(ids).ffill()
+    before = holder.groupby(ids).shift()  # the reading that reaches furthest before this one
+    previous_end = running.groupby(ids).shift()
+    clash = (pd.Series(_days(r["period_start"])) <= previous_end).to_numpy()
     problems = []
-    ordered = readings.sort_values([id_col, "period_start", "source_row"], kind="stable")
-    for ident, g in ordered.groupby(id_col, sort=True):
-        prev = None
-        for r in g.itertuples(index=False):
-            if prev is not None and r.period_start <= prev.period_end:
-                problems.append(
-                    Problem(
-                        file,
-                        f"rows {prev.source_row} and {r.source_row} ({ident})",
-                        "period_start/period_end",
-                        f"readings overlap ({prev.period_start}/{prev.period_end} and "
-                        f"{r.period_start}/{r.period_end}); each day may be read once",
-                    )
-                )
-            if prev is None or r.period_end > prev.period_end:
-                prev = r
+    for i in np.flatnonzero(clash)[:MAX_LISTED]:
+        a, b = r.iloc[int(before.iloc[i])], r.iloc[i]
+        problems.append(
+            Problem(
+                file,
+                f"rows {a['source_row']} and {b['source_row']} ({b[id_col]})",
+                "period_start/period_end",
+                f"readings overlap ({a['period_start']}/{a['period_end']} and "
+                f"{b['period_start']}/{b['period_end']}); each day may be read once",
+            )
+        )
     return problems
 
 
@@ -1164,132 +1168,114 @@ def load_energy(program_dir: str | Path, settings: Settings | None = None) -> En
     return inputs
 
 
-# --- EN-R-002 ------------------------------------------------------------------------------------
+# --- fiscal-year pieces (vectorised) -------------------------------------------------------------
 
 
-def _kwh_out(value: float) -> float:
-    """kWh as written to the outputs: to 1e-6 kWh, hiding binary noise (45000.00000000001)."""
-    return round(float(value), KWH_DIGITS)
+def _days(values) -> np.ndarray:
+    """Dates (datetime.date; anything else is none) -> datetime64[D] array (NaT for none)."""
+    return np.array([v if isinstance(v, dt.date) else None for v in values], dtype="datetime64[D]")
 
 
-def _t(value: float) -> float:
+def _fiscal_year_of(days: np.ndarray) -> np.ndarray:
+    months = days.astype("datetime64[M]").astype(np.int64)  # months since 1970-01
+    return (months - 3) // 12 + 1970
+
+
+def _fiscal_year_start(fy: np.ndarray) -> np.ndarray:
+    return (
+        ((np.asarray(fy, dtype=np.int64) - 1970) * 12 + 3)
+        .astype("datetime64[M]")
+        .astype("datetime64[D]")
+    )
+
+
+def fiscal_year_pieces(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Split inclusive date ranges at 1 April (vectorised :func:`fiscal_year_days`).
+
+    Parameters
+    ----------
+    lo, hi : ndarray of datetime64[D]
+        First and last day of each range; a range with ``hi < lo`` has no piece.
+
+    Returns
+    -------
+    (range index, fiscal year, days) : three int arrays, one entry per piece.
+    """
+    first, last = _fiscal_year_of(lo), _fiscal_year_of(hi)
+    n = np.where(hi >= lo, last - first + 1, 0)
+    index = np.repeat(np.arange(len(lo)), n)
+    fy = first[index] + np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+    start = np.maximum(lo[index], _fiscal_year_start(fy))
+    end = np.minimum(hi[index], _fiscal_year_start(fy + 1) - np.timedelta64(1, "D"))
+    return index, fy, (end - start).astype(np.int64) + 1
+
+
+def _grid(n_items: int, periods: tuple[Period, ...]) -> tuple[np.ndarray, ...]:
+    """Item and period index of every (period, item) row, period-major; period bounds per row."""
+    item = np.tile(np.arange(n_items), len(periods))
+    period = np.repeat(np.arange(len(periods)), n_items)
+    starts = _days([p.start for p in periods])
+    ends = _days([p.end for p in periods])
+    return item, period, starts[period], ends[period]
+
+
+def _reading_rows(readings: pd.DataFrame, ids: pd.Series, id_col: str, periods) -> np.ndarray:
+    """Grid row of every reading (see :func:`_grid`)."""
+    item = pd.Index(ids).get_indexer(readings[id_col])
+    period = pd.Index([p.label for p in periods]).get_indexer(readings["period"])
+    return period * len(ids) + item
+
+
+def _sum(rows: np.ndarray, values, n: int) -> np.ndarray:
+    return np.bincount(rows, weights=np.asarray(values, dtype=float), minlength=n)
+
+
+def _factor(factors: EmissionFactors, fy: np.ndarray) -> np.ndarray:
+    return pd.Series(fy).map(factors.by_year).to_numpy(dtype=float)
+
+
+def _n_fiscal_years(rows: np.ndarray, fy: np.ndarray, days: np.ndarray, n: int) -> np.ndarray:
+    """Number of distinct fiscal years with counted days per grid row."""
+    pairs = np.unique(np.stack([rows[days > 0], fy[days > 0]]), axis=1)
+    return np.bincount(pairs[0], minlength=n)
+
+
+def _join_flags(flags: dict[str, np.ndarray], n: int) -> list[str]:
+    names = [name for name in FLAGS if name in flags]
+    columns = [flags[name] for name in names]
+    return [
+        ";".join(nm for nm, col in zip(names, columns, strict=True) if col[i]) for i in range(n)
+    ]
+
+
+def _as_dates(days: np.ndarray) -> np.ndarray:
+    """datetime64[D] -> datetime.date objects (None for NaT)."""
+    return np.array([None if np.isnat(d) else d.item() for d in days], dtype=object)
+
+
+def _t(values) -> np.ndarray:
     """t-CO2 kept to 1e-9 t, the exact unit of the program totals."""
-    return round(float(value), NANO_DIGITS)
+    return np.round(np.asarray(values, dtype=float), NANO_DIGITS)
 
 
-def _eligible_from(*dates) -> dt.date | None:
-    known = [d for d in dates if isinstance(d, dt.date)]
-    return max(known) if known else None
+def _kwh_out(values) -> np.ndarray:
+    """kWh as written to the outputs: to 1e-6 kWh, hiding binary noise (45000.00000000001)."""
+    return np.round(np.asarray(values, dtype=float), KWH_DIGITS)
 
 
-def _counted_pieces(
-    start: dt.date, end: dt.date, eligible_from: dt.date | None
-) -> tuple[list[tuple[int, int]], int]:
-    """(fiscal year, counted days) of a reading's eligible part, and the reading's days."""
-    lo = max(start, eligible_from) if eligible_from else start
-    return fiscal_year_days(lo, end), (end - start).days + 1
+def _blocked_reason(detail: pd.Series) -> np.ndarray:
+    base = "ineligible: subsidy forbids J-Credit registration (補助金の条件)"
+    detail = detail.fillna("").map(normalize_text)
+    return np.where(detail != "", base + ": " + detail, base).astype(object)
 
 
-def _solar_site_period(site, period: Period, rs: pd.DataFrame, es: EnergySettings, ef) -> dict:
-    """One row of ``solar_sites.csv``: EN-R-002 for one site and period (see module docstring)."""
-    elig_from = _eligible_from(site["commissioned"], site["joined"])
-    window = fiscal_year_days(max(period.start, elig_from), period.end)
-    eligible_days = sum(d for _, d in window)
-    flags: list[str] = []
-    generated = sold = self_kwh = np.nan
-    counted_kwh = t = 0.0
-    counted_days = 0
-    years: set[int] = set()
-    if len(rs):
-        method = "measured"
-        generated, sold = float(rs["generated_kwh"].sum()), float(rs["sold_kwh"].sum())
-        self_kwh = generated - sold
-        for r in rs.itertuples(index=False):
-            pieces, days = _counted_pieces(r.period_start, r.period_end, elig_from)
-            if r.period_start < elig_from <= r.period_end:
-                flags.append("prorated_to_eligibility")
-            for fy, d in pieces:
-                kwh = (r.generated_kwh - r.sold_kwh) * d / days
-                counted_kwh += kwh
-                t += kwh * ef(fy)
-                counted_days += d
-                years.add(fy)
-        if 0 < counted_days < eligible_days:
-            flags.append("partial_readings")
-    elif es.estimate_missing and eligible_days > 0:
-        method = "estimated"
-        flags.append("estimated")
-        per_day = site["capacity_kw"] * es.pv_yield_kwh_per_kw / DAYS_PER_YEAR
-        generated = per_day * eligible_days
-        self_kwh = generated * es.self_consumption_ratio
-        keep = es.self_consumption_ratio * (1 - es.estimated_discount)
-        for fy, d in window:
-            kwh = per_day * d * keep
-            counted_kwh += kwh
-            t += kwh * ef(fy)
-            years.add(fy)
-        counted_days = eligible_days
-    else:
-        method = "none"
-    if len(years) > 1:
-        flags.append("fiscal_year_split")
-    gross = _t(t)
-    rate = gross / counted_days * DAYS_PER_YEAR if counted_days else 0.0
-    over_cap = rate > es.activity_cap_tco2_per_yr
-    if over_cap:
-        flags.append("over_activity_cap")
-    if elig_from > period.end:
-        reason = (
-            f"ineligible: not yet in the program in this period (eligible from {elig_from}, the "
-            "later of commissioning and joining)"
-        )
-    elif site["jcredit_blocked"]:
-        detail = normalize_text(site["block_reason"])
-        reason = "ineligible: subsidy forbids J-Credit registration (補助金の条件)" + (
-            f": {detail}" if detail else ""
-        )
-    elif site["fit_status"] == "full":
-        reason = "ineligible: FIT full purchase (全量買取): no self-consumed electricity"
-    elif method == "none":
-        reason = "ineligible: no readings in the period and [energy] estimate_missing = false"
-    elif over_cap:
-        reason = (
-            f"ineligible: {rate:.3f} t-CO2/yr exceeds the per-activity limit of "
-            f"{es.activity_cap_tco2_per_yr:g} t-CO2/yr of a program-type project"
-        )
-    elif method == "estimated":
-        reason = (
-            "eligible: estimated (no readings): capacity x yield x self-consumption ratio x "
-            f"days/365, less {es.estimated_discount:.0%}"
-        )
-    else:
-        reason = "eligible: measured self-consumption (generated - sold)"
-    eligible = reason.startswith("eligible")
-    reduction = gross if eligible else 0.0
-    return {
-        "site_id": site["site_id"],
-        "period": period.label,
-        "eligible": eligible,
-        "reason": reason,
-        "method": method,
-        "capacity_kw": site["capacity_kw"],
-        "fit_status": site["fit_status"],
-        "commissioned": site["commissioned"],
-        "joined": site["joined"],
-        "eligible_from": elig_from,
-        "eligible_days": eligible_days,
-        "counted_days": counted_days,
-        "generated_kwh": _kwh_out(generated),
-        "sold_kwh": _kwh_out(sold),
-        "self_consumed_kwh": _kwh_out(self_kwh),
-        "counted_kwh": _kwh_out(counted_kwh),
-        "ef_t_per_kwh": t / counted_kwh if counted_kwh else np.nan,
-        "reduction_kgco2": round(reduction * KG_PER_T, NANO_DIGITS - 3),
-        "reduction_tco2": reduction,
-        "gross_reduction_tco2": gross,
-        "annual_rate_tco2_yr": rate,
-        "flags": ";".join(dict.fromkeys(flags)),
-    }
+def _late_reason(eligible_from: np.ndarray, suffix: str = "") -> np.ndarray:
+    text = pd.Series(eligible_from.astype(str))
+    late = "ineligible: not yet in the program in this period (eligible from " + text + suffix + ")"
+    return late.to_numpy(object)
+
+
+# --- EN-R-002 ------------------------------------------------------------------------------------
 
 
 def compute_solar(
@@ -1317,24 +1303,134 @@ def compute_solar(
     -------
     GeoDataFrame
         One row per site and period (sorted by period, then site id in natural order) with the
-        columns :data:`SOLAR_COLUMNS` and the site's point: self_consumed_kwh, counted_kwh [kWh],
-        ef_t_per_kwh [t-CO2/kWh] (day-weighted), reduction_kgco2 [kg-CO2], reduction_tco2 and
-        gross_reduction_tco2 [t-CO2] (before the eligibility decision), annual_rate_tco2_yr.
+        columns :data:`SOLAR_COLUMNS` and the site's point. generated_kwh, sold_kwh and
+        self_consumed_kwh [kWh] are the period's readings (for estimated sites: the estimate over
+        the eligible days, before the discount); counted_kwh [kWh] is the self-consumption
+        credited (eligible days only; discounted when estimated); ef_t_per_kwh [t-CO2/kWh] the
+        day-weighted factor; reduction_kgco2 [kg-CO2] and reduction_tco2 [t-CO2] the reduction
+        (0 when ineligible); gross_reduction_tco2 [t-CO2] the reduction before the eligibility
+        decision; annual_rate_tco2_yr [t-CO2/yr] the reduction per counted day x 365.
 
     Notes
     -----
     EN-R-002_EN-S-004.md, "EN-R-002" and "Common". A reading is spread evenly over its days; only
-    the days from the later of commissioning and joining count.
+    the days from the later of commissioning and joining count, each with its fiscal year's
+    factor.
     """
-    groups = {key: g for key, g in readings.groupby(["site_id", "period"], sort=False)}
-    empty = readings.iloc[:0]
-    rows, geoms = [], []
-    for period in periods:
-        for _, site in sites.iterrows():
-            rs = groups.get((site["site_id"], period.label), empty)
-            rows.append(_solar_site_period(site, period, rs, settings, factors))
-            geoms.append(site.geometry)
-    return _ordered(pd.DataFrame(rows, columns=SOLAR_COLUMNS), geoms, sites.crs, "site_id")
+    s = sites.reset_index(drop=True)
+    es = settings
+    n = len(s) * len(periods)
+    item, _, p_start, p_end = _grid(len(s), periods)
+    eligible_from = np.maximum(_days(s["commissioned"]), _days(s["joined"]))
+    e_from = eligible_from[item]
+    window_lo = np.maximum(p_start, e_from)
+    eligible_days = np.maximum((p_end - window_lo).astype(np.int64) + 1, 0)
+
+    # measured: each reading's eligible days, split by fiscal year
+    r = readings.reset_index(drop=True)
+    rows = _reading_rows(r, s["site_id"], "site_id", periods)
+    r_start, r_end = _days(r["period_start"]), _days(r["period_end"])
+    self_kwh = r["generated_kwh"].to_numpy(float) - r["sold_kwh"].to_numpy(float)
+    read_days = (r_end - r_start).astype(np.int64) + 1
+    idx, fy, days = fiscal_year_pieces(np.maximum(r_start, e_from[rows]), r_end)
+    piece_kwh = self_kwh[idx] * days / read_days[idx]
+    n_read = np.bincount(rows, minlength=n)
+    measured_kwh = _sum(rows[idx], piece_kwh, n)
+    measured_t = _sum(rows[idx], piece_kwh * _factor(factors, fy), n)
+    measured_days = np.bincount(rows[idx], weights=days, minlength=n).astype(np.int64)
+    straddles = (r_start < e_from[rows]) & (e_from[rows] <= r_end)
+    n_fy_measured = _n_fiscal_years(rows[idx], fy, days, n)
+
+    # estimated: capacity x yield x self-consumption ratio x days/365, discounted
+    has = n_read > 0
+    estimate = ~has & es.estimate_missing & (eligible_days > 0)
+    per_day = s["capacity_kw"].to_numpy(float)[item] * es.pv_yield_kwh_per_kw / DAYS_PER_YEAR
+    keep = es.self_consumption_ratio * (1 - es.estimated_discount)
+    grid_rows = np.flatnonzero(estimate)
+    e_idx, e_fy, e_days = fiscal_year_pieces(window_lo[grid_rows], p_end[grid_rows])
+    e_kwh = per_day[grid_rows][e_idx] * e_days * keep
+    estimated_kwh = _sum(grid_rows[e_idx], e_kwh, n)
+    estimated_t = _sum(grid_rows[e_idx], e_kwh * _factor(factors, e_fy), n)
+    n_fy_estimated = _n_fiscal_years(grid_rows[e_idx], e_fy, e_days, n)
+
+    generated_est = per_day * eligible_days
+    generated = np.where(has, _sum(rows, r["generated_kwh"], n), np.nan)
+    generated = np.where(estimate, generated_est, generated)
+    sold = np.where(has, _sum(rows, r["sold_kwh"], n), np.nan)
+    self_consumed = np.where(has, generated - sold, np.nan)
+    self_consumed = np.where(estimate, generated_est * es.self_consumption_ratio, self_consumed)
+    counted_kwh = np.where(has, measured_kwh, estimated_kwh)
+    t = np.where(has, measured_t, estimated_t)
+    counted_days = np.where(has, measured_days, np.where(estimate, eligible_days, 0))
+    method = np.select([has, estimate], ["measured", "estimated"], "none")
+
+    gross = _t(t)
+    rate = _t(
+        np.divide(gross * DAYS_PER_YEAR, counted_days, out=np.zeros(n), where=counted_days > 0)
+    )
+    over_cap = rate > es.activity_cap_tco2_per_yr
+    late = e_from > p_end
+    blocked = s["jcredit_blocked"].to_numpy(bool)[item]
+    full = s["fit_status"].to_numpy(object)[item] == "full"
+    rate_text = pd.Series(rate).map("{:.3f}".format).to_numpy(object)
+    reason = np.select(
+        [late, blocked, full, method == "none", over_cap, estimate],
+        [
+            _late_reason(
+                e_from.astype("datetime64[D]"), ", the later of commissioning and joining"
+            ),
+            _blocked_reason(s["block_reason"].iloc[item].reset_index(drop=True)),
+            "ineligible: FIT full purchase (全量買取): no self-consumed electricity",
+            "ineligible: no readings in the period and [energy] estimate_missing = false",
+            "ineligible: " + rate_text + " t-CO2/yr exceeds the per-activity limit of "
+            f"{es.activity_cap_tco2_per_yr:g} t-CO2/yr of a program-type project",
+            "eligible: estimated (no readings): capacity x yield x self-consumption ratio x "
+            f"days/365, less {es.estimated_discount:.0%}",
+        ],
+        "eligible: measured self-consumption (generated - sold)",
+    )
+    eligible = ~(late | blocked | full | (method == "none") | over_cap)
+    reduction = np.where(eligible, gross, 0.0)
+    flags = _join_flags(
+        {
+            "estimated": estimate,
+            "prorated_to_eligibility": np.bincount(rows, straddles, minlength=n) > 0,
+            "partial_readings": has & (measured_days > 0) & (measured_days < eligible_days),
+            "fiscal_year_split": np.maximum(n_fy_measured, n_fy_estimated) > 1,
+            "over_activity_cap": over_cap,
+        },
+        n,
+    )
+    table = pd.DataFrame(
+        {
+            "site_id": s["site_id"].to_numpy()[item],
+            "period": np.repeat([p.label for p in periods], len(s)),
+            "eligible": eligible,
+            "reason": reason,
+            "method": method,
+            "capacity_kw": s["capacity_kw"].to_numpy(float)[item],
+            "fit_status": s["fit_status"].to_numpy(object)[item],
+            "commissioned": s["commissioned"].to_numpy(object)[item],
+            "joined": s["joined"].to_numpy(object)[item],
+            "eligible_from": _as_dates(e_from),
+            "eligible_days": eligible_days,
+            "counted_days": counted_days,
+            "generated_kwh": _kwh_out(generated),
+            "sold_kwh": _kwh_out(sold),
+            "self_consumed_kwh": _kwh_out(self_consumed),
+            "counted_kwh": _kwh_out(counted_kwh),
+            "ef_t_per_kwh": np.divide(
+                t, counted_kwh, out=np.full(n, np.nan), where=counted_kwh > 0
+            ),
+            "reduction_kgco2": np.round(reduction * KG_PER_T, NANO_DIGITS - 3),
+            "reduction_tco2": reduction,
+            "gross_reduction_tco2": gross,
+            "annual_rate_tco2_yr": rate,
+            "flags": flags,
+        },
+        columns=SOLAR_COLUMNS,
+    )
+    return _ordered(table, s.geometry.to_numpy()[item], sites.crs, "site_id")
 
 
 def _ordered(df: pd.DataFrame, geoms, crs, id_col: str) -> gpd.GeoDataFrame:
@@ -1346,88 +1442,6 @@ def _ordered(df: pd.DataFrame, geoms, crs, id_col: str) -> gpd.GeoDataFrame:
 
 
 # --- EN-S-004 ------------------------------------------------------------------------------------
-
-
-def _aircon_unit_period(unit, period: Period, rs: pd.DataFrame, cops: UnitCops, ef) -> dict:
-    """One row of ``aircon_units.csv`` before the facility cap (see module docstring)."""
-    elig_from = _eligible_from(unit["installed"], unit["joined"])
-    start = max(period.start, elig_from) if elig_from else period.start
-    eligible_days = sum(d for _, d in fiscal_year_days(start, period.end))
-    flags: list[str] = []
-    cooling = heating = np.nan
-    project = baseline = t_bl = t_pj = 0.0
-    counted_days = 0
-    years: set[int] = set()
-    for r in rs.itertuples(index=False):
-        pieces, days = _counted_pieces(r.period_start, r.period_end, elig_from)
-        if elig_from and r.period_start < elig_from <= r.period_end:
-            flags.append("prorated_to_eligibility")
-        for fy, d in pieces:
-            share = d / days
-            if r.split:
-                c, h = r.cooling_kwh * share, r.heating_kwh * share
-                cooling = np.nansum([cooling, c])
-                heating = np.nansum([heating, h])
-                pj, bl = c + h, c * cops.ratio_cooling + h * cops.ratio_heating
-            else:
-                pj = r.electricity_kwh * share
-                bl = pj * cops.ratio_single
-            project += pj
-            baseline += bl
-            t_bl += bl * ef(fy)
-            t_pj += pj * ef(fy)
-            counted_days += d
-            years.add(fy)
-    if len(rs) == 0:
-        method = "none"
-    elif rs["split"].all():
-        method = "split"
-    elif not rs["split"].any():
-        method = (
-            "single_ratio" if cops.ratio_cooling == cops.ratio_heating else "conservative_ratio"
-        )
-    else:
-        method = "mixed"
-    if len(rs) and 0 < counted_days < eligible_days:
-        flags.append("partial_readings")
-    if len(years) > 1:
-        flags.append("fiscal_year_split")
-    if min(cops.ratio_cooling, cops.ratio_heating) <= 1:
-        flags.append("cop_not_improved")
-    bl_t, pj_t = _t(t_bl), _t(t_pj)
-    return {
-        "unit_id": unit["unit_id"],
-        "facility": unit["facility"],
-        "period": period.label,
-        "eligible": True,
-        "reason": "",
-        "method": method,
-        "baseline_source": cops.baseline_source,
-        "cop_baseline_cooling": cops.baseline_cooling,
-        "cop_baseline_heating": cops.baseline_heating,
-        "cop_project_cooling": cops.project_cooling,
-        "cop_project_heating": cops.project_heating,
-        "cop_ratio_cooling": cops.ratio_cooling,
-        "cop_ratio_heating": cops.ratio_heating,
-        "cop_ratio_single": cops.ratio_single,
-        "eligible_from": elig_from,
-        "eligible_days": eligible_days,
-        "counted_days": counted_days,
-        "cooling_kwh": _kwh_out(cooling),
-        "heating_kwh": _kwh_out(heating),
-        "project_kwh": _kwh_out(project),
-        "baseline_kwh": _kwh_out(baseline),
-        "ef_t_per_kwh": t_pj / project if project else np.nan,
-        "baseline_tco2": bl_t,
-        "project_tco2": pj_t,
-        "reduction_tco2": 0.0,
-        "gross_reduction_tco2": _t(bl_t - pj_t),
-        "facility_annual_rate_tco2_yr": 0.0,
-        "flags": ";".join(dict.fromkeys(flags)),
-        "is_late": elig_from is not None and elig_from > period.end,
-        "is_blocked": bool(unit["jcredit_blocked"]),
-        "block_text": normalize_text(unit["block_reason"]),
-    }
 
 
 def compute_aircon(
@@ -1453,8 +1467,9 @@ def compute_aircon(
     -------
     GeoDataFrame
         One row per unit and period with the columns :data:`AIRCON_COLUMNS` and the unit's point:
-        project_kwh (measured EL_PJ) and baseline_kwh (EL_BL = EL_PJ x COP ratio) [kWh],
-        baseline_tco2 (EM_BL), project_tco2 (EM_PJ), reduction_tco2 (ER, 0 when ineligible) and
+        project_kwh (measured EL_PJ over the eligible days) and baseline_kwh (EL_BL = EL_PJ x COP
+        ratio) [kWh], cooling_kwh/heating_kwh [kWh] of split-metered readings, baseline_tco2
+        (EM_BL), project_tco2 (EM_PJ), reduction_tco2 (ER, 0 when ineligible) and
         gross_reduction_tco2 [t-CO2], facility_annual_rate_tco2_yr [t-CO2/yr].
 
     Notes
@@ -1462,20 +1477,106 @@ def compute_aircon(
     EN-S-004 in EN-R-002_EN-S-004.md. The activity whose size is capped is the facility: the
     annualised reductions of its eligible units are summed.
     """
-    groups = {key: g for key, g in readings.groupby(["unit_id", "period"], sort=False)}
-    empty = readings.iloc[:0]
+    u = units.reset_index(drop=True)
+    n = len(u) * len(periods)
+    item, _, p_start, p_end = _grid(len(u), periods)
     reference = periods[0].start
-    rows, geoms = [], []
-    for period in periods:
-        for _, unit in units.iterrows():
-            cops, _ = unit_cops(unit, settings, reference)
-            rs = groups.get((unit["unit_id"], period.label), empty)
-            rows.append(_aircon_unit_period(unit, period, rs, cops, factors))
-            geoms.append(unit.geometry)
-    df = pd.DataFrame(rows)
+    cops = [unit_cops(unit, settings, reference)[0] for _, unit in u.iterrows()]
+    bc, bh, pc, ph = (
+        np.array([getattr(c, name) for c in cops], dtype=float)
+        for name in ("baseline_cooling", "baseline_heating", "project_cooling", "project_heating")
+    )
+    rc, rh = pc / bc, ph / bh
+    single = np.minimum(rc, rh)
+    installed, joined = _days(u["installed"]), _days(u["joined"])
+    known = ~np.isnat(installed) | ~np.isnat(joined)
+    no_limit = np.datetime64("1900-01-01")  # neither date given: every day counts
+    dates = np.maximum(np.where(np.isnat(installed), no_limit, installed),
+                       np.where(np.isnat(joined), no_limit, joined))  # fmt: skip
+    e_from = dates[item]
+    window_lo = np.maximum(p_start, e_from)
+    eligible_days = np.maximum((p_end - window_lo).astype(np.int64) + 1, 0)
+
+    r = readings.reset_index(drop=True)
+    rows = _reading_rows(r, u["unit_id"], "unit_id", periods)
+    r_item = item[rows] if len(rows) else rows
+    split = r["split"].to_numpy(bool)
+    c_kwh = r["cooling_kwh"].to_numpy(float)
+    h_kwh = r["heating_kwh"].to_numpy(float)
+    e_kwh = r["electricity_kwh"].to_numpy(float)
+    r_start, r_end = _days(r["period_start"]), _days(r["period_end"])
+    read_days = (r_end - r_start).astype(np.int64) + 1
+    idx, fy, days = fiscal_year_pieces(np.maximum(r_start, e_from[rows]), r_end)
+    share = days / read_days[idx]
+    ri, sp = r_item[idx], split[idx]
+    cool = np.where(sp, c_kwh[idx] * share, 0.0)
+    heat = np.where(sp, h_kwh[idx] * share, 0.0)
+    pj = np.where(sp, cool + heat, np.nan_to_num(e_kwh[idx]) * share)
+    bl = np.where(sp, cool * rc[ri] + heat * rh[ri], pj * single[ri])
+    ef = _factor(factors, fy)
+    n_read = np.bincount(rows, minlength=n)
+    n_split = np.bincount(rows, split, minlength=n)
+    project = _sum(rows[idx], pj, n)
+    t_pj = _sum(rows[idx], pj * ef, n)
+    bl_t, pj_t = _t(_sum(rows[idx], bl * ef, n)), _t(t_pj)
+    counted_days = np.bincount(rows[idx], weights=days, minlength=n).astype(np.int64)
+    has_split = n_split > 0
+    method = np.select(
+        [n_read == 0, n_split == n_read, n_split == 0],
+        ["none", "split", np.where(rc[item] == rh[item], "single_ratio", "conservative_ratio")],
+        "mixed",
+    )
+    straddles = known[r_item] & (r_start < e_from[rows]) & (e_from[rows] <= r_end)
+    df = pd.DataFrame(
+        {
+            "unit_id": u["unit_id"].to_numpy()[item],
+            "facility": u["facility"].to_numpy()[item],
+            "period": np.repeat([p.label for p in periods], len(u)),
+            "eligible": True,
+            "reason": "",
+            "method": method,
+            "baseline_source": np.array([c.baseline_source for c in cops], dtype=object)[item],
+            "cop_baseline_cooling": bc[item],
+            "cop_baseline_heating": bh[item],
+            "cop_project_cooling": pc[item],
+            "cop_project_heating": ph[item],
+            "cop_ratio_cooling": rc[item],
+            "cop_ratio_heating": rh[item],
+            "cop_ratio_single": single[item],
+            "eligible_from": _as_dates(np.where(known[item], e_from, np.datetime64("NaT"))),
+            "eligible_days": eligible_days,
+            "counted_days": counted_days,
+            "cooling_kwh": np.where(has_split, _kwh_out(_sum(rows[idx], cool, n)), np.nan),
+            "heating_kwh": np.where(has_split, _kwh_out(_sum(rows[idx], heat, n)), np.nan),
+            "project_kwh": _kwh_out(project),
+            "baseline_kwh": _kwh_out(_sum(rows[idx], bl, n)),
+            "ef_t_per_kwh": np.divide(t_pj, project, out=np.full(n, np.nan), where=project > 0),
+            "baseline_tco2": bl_t,
+            "project_tco2": pj_t,
+            "reduction_tco2": 0.0,
+            "gross_reduction_tco2": _t(bl_t - pj_t),
+            "facility_annual_rate_tco2_yr": 0.0,
+            "flags": _join_flags(
+                {
+                    "prorated_to_eligibility": np.bincount(rows, straddles, minlength=n) > 0,
+                    "partial_readings": (n_read > 0)
+                    & (counted_days > 0)
+                    & (counted_days < eligible_days),
+                    "fiscal_year_split": _n_fiscal_years(rows[idx], fy, days, n) > 1,
+                    "cop_not_improved": single[item] <= 1,
+                },
+                n,
+            ),
+            "is_late": e_from > p_end,
+            "is_blocked": u["jcredit_blocked"].to_numpy(bool)[item],
+            "block_text": u["block_reason"].fillna("").map(normalize_text).to_numpy()[item],
+        }
+    )
     if len(df):
         df = _aircon_eligibility(df, settings)
-    return _ordered(df.reindex(columns=AIRCON_COLUMNS), geoms, units.crs, "unit_id")
+    return _ordered(
+        df.reindex(columns=AIRCON_COLUMNS), u.geometry.to_numpy()[item], units.crs, "unit_id"
+    )
 
 
 def _aircon_eligibility(df: pd.DataFrame, es: EnergySettings) -> pd.DataFrame:

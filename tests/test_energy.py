@@ -799,3 +799,12 @@ def test_sample_readme_energy_examples_match_the_data(sample_energy):
     assert set(rows) == set(cases)
     for case, ids in rows.items():
         assert ids and set(ids) <= set(cases[case]), case
+
+
+def test_header_only_readings_table_means_no_readings(tmp_path):
+    folder = energy_program(
+        tmp_path, solar=csv(SITES, site("S1", kw=4.0)), solar_readings=csv(READINGS)
+    )
+    row = compute(folder).solar.iloc[0]
+    assert row["method"] == "estimated"
+    assert row["reduction_tco2"] == pytest.approx(0.553194901, abs=1e-9)
