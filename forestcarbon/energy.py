@@ -1527,13 +1527,45 @@ def compute_aircon(
         "mixed",
     )
     straddles = known[r_item] & (r_start < e_from[rows]) & (e_from[rows] <= r_end)
-    df = pd.DataFrame(
+    gross = _t(bl_t - pj_t)
+    facility = u["facility"].to_numpy(object)[item]
+    label = np.repeat([p.label for p in periods], len(u))
+    late = e_from > p_end
+    blocked = u["jcredit_blocked"].to_numpy(bool)[item]
+    candidate = ~late & ~blocked & (n_read > 0)
+    unit_rate = np.divide(
+        gross * DAYS_PER_YEAR, counted_days, out=np.zeros(n), where=counted_days > 0
+    )
+    facility_rate = _t(
+        pd.Series(np.where(candidate, unit_rate, 0.0)).groupby([facility, label]).transform("sum")
+    )
+    over_cap = candidate & (facility_rate > settings.activity_cap_tco2_per_yr)
+    rate_text = pd.Series(facility_rate).map("{:.3f}".format).to_numpy(object)
+    reason = np.select(
+        [late, blocked, n_read == 0, over_cap, method == "split", method == "single_ratio",
+         method == "conservative_ratio"],
+        [
+            _late_reason(e_from),
+            _blocked_reason(u["block_reason"].iloc[item].reset_index(drop=True)),
+            "ineligible: no readings in the period",
+            "ineligible: facility " + facility.astype(str) + " reduces " + rate_text
+            + f" t-CO2/yr, above the per-activity limit of {settings.activity_cap_tco2_per_yr:g} "
+            "t-CO2/yr of a program-type project",
+            "eligible: cooling and heating metered separately, one COP ratio each",
+            "eligible: measured electricity x COP ratio",
+            "eligible: measured electricity x the conservative single COP ratio "
+            "min(cooling, heating)",
+        ],
+        "eligible: split and total readings, each with its COP ratio rule",
+    )  # fmt: skip
+    eligible = candidate & ~over_cap
+    table = pd.DataFrame(
         {
             "unit_id": u["unit_id"].to_numpy()[item],
-            "facility": u["facility"].to_numpy()[item],
-            "period": np.repeat([p.label for p in periods], len(u)),
-            "eligible": True,
-            "reason": "",
+            "facility": facility,
+            "period": label,
+            "eligible": eligible,
+            "reason": reason,
             "method": method,
             "baseline_source": np.array([c.baseline_source for c in cops], dtype=object)[item],
             "cop_baseline_cooling": bc[item],
@@ -1553,9 +1585,9 @@ def compute_aircon(
             "ef_t_per_kwh": np.divide(t_pj, project, out=np.full(n, np.nan), where=project > 0),
             "baseline_tco2": bl_t,
             "project_tco2": pj_t,
-            "reduction_tco2": 0.0,
-            "gross_reduction_tco2": _t(bl_t - pj_t),
-            "facility_annual_rate_tco2_yr": 0.0,
+            "reduction_tco2": np.where(eligible, gross, 0.0),
+            "gross_reduction_tco2": gross,
+            "facility_annual_rate_tco2_yr": facility_rate,
             "flags": _join_flags(
                 {
                     "prorated_to_eligibility": np.bincount(rows, straddles, minlength=n) > 0,
@@ -1563,75 +1595,15 @@ def compute_aircon(
                     & (counted_days > 0)
                     & (counted_days < eligible_days),
                     "fiscal_year_split": _n_fiscal_years(rows[idx], fy, days, n) > 1,
+                    "over_activity_cap": over_cap,
                     "cop_not_improved": single[item] <= 1,
                 },
                 n,
             ),
-            "is_late": e_from > p_end,
-            "is_blocked": u["jcredit_blocked"].to_numpy(bool)[item],
-            "block_text": u["block_reason"].fillna("").map(normalize_text).to_numpy()[item],
-        }
+        },
+        columns=AIRCON_COLUMNS,
     )
-    if len(df):
-        df = _aircon_eligibility(df, settings)
-    return _ordered(
-        df.reindex(columns=AIRCON_COLUMNS), u.geometry.to_numpy()[item], units.crs, "unit_id"
-    )
-
-
-def _aircon_eligibility(df: pd.DataFrame, es: EnergySettings) -> pd.DataFrame:
-    df = df.copy()
-    no_data = df["method"].eq("none")
-    candidate = ~df["is_late"] & ~df["is_blocked"] & ~no_data
-    unit_rate = np.where(
-        df["counted_days"] > 0,
-        df["gross_reduction_tco2"] / df["counted_days"].clip(lower=1) * DAYS_PER_YEAR,
-        0.0,
-    )
-    rate = (
-        pd.Series(np.where(candidate, unit_rate, 0.0))
-        .groupby([df["facility"], df["period"]])
-        .transform("sum")
-    )
-    df["facility_annual_rate_tco2_yr"] = rate.to_numpy()
-    over = candidate & (rate > es.activity_cap_tco2_per_yr)
-    reasons = []
-    for r, is_over in zip(df.itertuples(index=False), over, strict=True):
-        if r.is_late:
-            reasons.append(
-                "ineligible: not yet in the program in this period (eligible from "
-                f"{r.eligible_from})"
-            )
-        elif r.is_blocked:
-            reasons.append(
-                "ineligible: subsidy forbids J-Credit registration (補助金の条件)"
-                + (f": {r.block_text}" if r.block_text else "")
-            )
-        elif r.method == "none":
-            reasons.append("ineligible: no readings in the period")
-        elif is_over:
-            reasons.append(
-                f"ineligible: facility {r.facility} reduces {r.facility_annual_rate_tco2_yr:.3f} "
-                f"t-CO2/yr, above the per-activity limit of {es.activity_cap_tco2_per_yr:g} "
-                "t-CO2/yr of a program-type project"
-            )
-        else:
-            reasons.append(
-                {
-                    "split": "eligible: cooling and heating metered separately, one COP ratio each",
-                    "single_ratio": "eligible: measured electricity x COP ratio",
-                    "conservative_ratio": "eligible: measured electricity x the conservative "
-                    "single COP ratio min(cooling, heating)",
-                    "mixed": "eligible: split and total readings, each with its COP ratio rule",
-                }[r.method]
-            )
-    df["reason"] = reasons
-    df["eligible"] = df["reason"].str.startswith("eligible")
-    df.loc[over.to_numpy(), "flags"] = [
-        ";".join(filter(None, [f, "over_activity_cap"])) for f in df.loc[over.to_numpy(), "flags"]
-    ]
-    df["reduction_tco2"] = np.where(df["eligible"], df["gross_reduction_tco2"], 0.0)
-    return df
+    return _ordered(table, u.geometry.to_numpy()[item], units.crs, "unit_id")
 
 
 # --- results -------------------------------------------------------------------------------------
