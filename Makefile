@@ -31,6 +31,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
 	$(BIN)/python benchmarks/bench_fo001.py
+	$(BIN)/python benchmarks/bench_zonal.py
 
 clean:
 	rm -rf runs build *.egg-info .pytest_cache

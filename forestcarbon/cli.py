@@ -135,15 +135,19 @@ def _print_summary(result) -> None:
 
 
 def cmd_validate(args) -> int:
+    from .canopy import load_canopy_inputs
     from .inputs import load_program
 
     inputs = load_program(args.program_dir)
+    canopy = load_canopy_inputs(inputs)
     energy = inputs.energy
     counts = "".join(
         f", {len(table)} {label}"
         for table, label in ((energy.solar, "PV sites"), (energy.aircon, "air-conditioning units"))
         if table is not None
     )
+    if canopy is not None:
+        counts += ", canopy " + " ".join(p.name for p in canopy.files.values())
     print(
         f"{args.program_dir}: ok ({len(inputs.stands)} stands, {len(inputs.operations)} "
         f"operations{counts}, {len(inputs.settings.periods)} period(s))"

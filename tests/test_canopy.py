@@ -282,7 +282,7 @@ def test_register_source_keeps_fo001_and_still_reports_the_effect(program):
     assert result.changes.loc[0, "net_tco2_canopy"] == pytest.approx(12 * factor)
 
 
-def test_bad_canopy_inputs_are_listed_at_once(program):
+def test_bad_canopy_inputs_are_listed_at_once(program, capsys):
     folder = tiny_canopy_program(program)
     toml = (folder / "program.toml").read_text(encoding="utf-8")
     toml = toml.replace("height_date = 2024-06-01\n", "").replace(
@@ -298,6 +298,8 @@ def test_bad_canopy_inputs_are_listed_at_once(program):
     assert "[canopy] cover_before_date" in text and "'2021-06-01'" in text
     assert "cover_2024.tif" in text and "no CRS" in text
     assert "field.csv not found" in text
+    assert main(["-q", "validate", str(folder)]) == 1  # validate checks the canopy inputs too
+    assert "[canopy] height_date" in capsys.readouterr().err
 
 
 def test_plots_are_checked_and_located(program, tmp_path):
