@@ -131,11 +131,14 @@ def _combine(g: pd.DataFrame, methodology: str, period: str) -> dict:
         return decimal_text(sum((Decimal(v) for v in g[col]), Decimal(0)))
 
     rates = set(g["buffer_rate"])
+    # removals/emissions mean EM_BL/EM_PJ for energy rows: their sum over methodologies means
+    # nothing, so a row mixing methodologies carries only the total
+    single = g["methodology"].nunique() == 1
     return {
         "methodology": methodology,
         "period": period,
-        "removals_tco2": total("removals_tco2"),
-        "emissions_tco2": total("emissions_tco2"),
+        "removals_tco2": total("removals_tco2") if single else "",
+        "emissions_tco2": total("emissions_tco2") if single else "",
         "total_tco2": total("total_tco2"),
         "buffer_rate": rates.pop() if len(rates) == 1 else np.nan,
         "buffer_tco2": total("buffer_tco2"),

@@ -192,7 +192,7 @@ def _cell(value):
 
 def _number(text) -> float | None:
     """Exact decimal text (as in ``program_summary.csv``) -> number."""
-    if text is None or (isinstance(text, float) and math.isnan(text)):
+    if text is None or text == "" or (isinstance(text, float) and math.isnan(text)):
         return None
     return float(Decimal(str(text)))
 
