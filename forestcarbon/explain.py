@@ -8,11 +8,13 @@ and one crop at a time. The result is compared with the toolkit's figure.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from .energy import DAYS_PER_YEAR
 from .fo001 import BEF_SWITCH_AGE, build_cohorts, fiscal_year_fractions
 from .params import CO2_PER_C, load_table
 
@@ -22,7 +24,11 @@ TOLERANCE_TCO2 = 1e-6
 
 @dataclass
 class Explanation:
-    """Lines of a hand calculation, its result and the toolkit's figure [t-CO2]."""
+    """Lines of a hand calculation, its result and the toolkit's figure [t-CO2].
+
+    ``stand_id`` holds the id of the activity explained: a stand, a PV site or an
+    air-conditioning unit.
+    """
 
     stand_id: str
     period: str
@@ -224,3 +230,382 @@ def pick_examples(fo001: pd.DataFrame, period_label: str) -> dict[str, str]:
         "ineligible": ~p["eligible"],
     }
     return {kind: p.loc[mask, "stand_id"].iloc[0] for kind, mask in kinds.items() if mask.any()}
+
+
+# --- EN-R-002 and EN-S-004 ------------------------------------------------------------------------
+
+
+def fiscal_year_pieces(start: dt.date, end: dt.date) -> list[tuple[int, dt.date, dt.date, int]]:
+    """An inclusive date range cut at 1 April: ``[(fiscal year, first, last, days), ...]``.
+
+    Plain date arithmetic, independent of the engine's vectorised split; empty when
+    ``end < start``.
+
+    >>> fiscal_year_pieces(dt.date(2013, 10, 1), dt.date(2014, 9, 30))[0]
+    (2013, datetime.date(2013, 10, 1), datetime.date(2014, 3, 31), 182)
+    """
+    pieces = []
+    day = start
+    while day <= end:
+        fy = day.year - (day.month < 4)
+        last = min(end, dt.date(fy + 1, 3, 31))
+        pieces.append((fy, day, last, (last - day).days + 1))
+        day = last + dt.timedelta(days=1)
+    return pieces
+
+
+def emission_factors_by_hand(setting, period) -> tuple[dict[int, float], list[str]]:
+    """Factor of each fiscal year of a period [t-CO2/kWh] read again, and lines citing it.
+
+    A number in ``[energy] emission_factor`` applies to every year; a kind is looked up in the
+    packaged ``emission_factors.csv``: its row of the fiscal year, else its row without a year.
+    """
+    years = [fy for fy, *_ in fiscal_year_pieces(period.start, period.end)]
+    if isinstance(setting, int | float) and not isinstance(setting, bool):
+        value = float(setting)
+        line = f"EF = {value:g} t-CO2/kWh every year (program.toml [energy] emission_factor)"
+        return dict.fromkeys(years, value), [line]
+    table = load_table("emission_factors")
+    mine = table[table["kind"] == setting]
+    by_year, lines = {}, []
+    for fy in years:
+        rows = mine[mine["fiscal_year"] == fy]
+        which = f"FY{fy} row"
+        if rows.empty:
+            rows, which = mine[mine["fiscal_year"].isna()], "row without a year"
+        r = rows.iloc[0]
+        by_year[fy] = float(r["value_t_per_kwh"])
+        lines.append(
+            f"EF(FY{fy}) = {by_year[fy]:g} [{r['unit']}] from emission_factors.csv, kind "
+            f"'{setting}', {which}, verified={r['verified']}: {r['source']}"
+        )
+    return by_year, lines
+
+
+def _period(settings, label: str):
+    return next(p for p in settings.periods if p.label == label)
+
+
+def _readings_in(readings: pd.DataFrame, id_col: str, ident: str, period) -> pd.DataFrame:
+    """The readings of one site or unit lying within a period (by their dates), in date order."""
+    mine = readings[readings[id_col] == ident]
+    inside = (mine["period_start"] >= period.start) & (mine["period_end"] <= period.end)
+    return mine[inside.astype(bool)].sort_values("period_start")
+
+
+def _toolkit_row(table: pd.DataFrame, id_col: str, ident: str, label: str) -> pd.Series:
+    return table[(table[id_col] == ident) & (table["period"] == label)].iloc[0]
+
+
+def _date(value) -> dt.date | None:
+    return value if isinstance(value, dt.date) else None
+
+
+def explain_site(energy, settings, solar: pd.DataFrame, site_id: str, period_label: str):
+    """Re-derive one household PV site's EN-R-002 reduction for one period by hand.
+
+    Parameters
+    ----------
+    energy : forestcarbon.energy.EnergyInputs
+        The validated sites and readings (``ProgramInputs.energy``).
+    settings : forestcarbon.config.Settings
+    solar : DataFrame
+        The toolkit's per-site results (``solar_sites.csv``).
+
+    Returns
+    -------
+    Explanation
+        ``recomputed_tco2`` is the credited reduction [t-CO2] (0 when ineligible), compared with
+        the toolkit's ``reduction_tco2``.
+
+    Notes
+    -----
+    EN-R-002_EN-S-004.md: ``EL_self = generated - sold``, counted from the later of commissioning
+    and joining, spread evenly over a reading's days, each day with its fiscal year's factor;
+    ``EM_PJ = 0``. No reading: ``capacity x yield x days/365 x self-consumption ratio``, less the
+    conservative discount.
+    """
+    es = settings.energy
+    period = _period(settings, period_label)
+    site = energy.solar.set_index("site_id").loc[site_id]
+    toolkit = _toolkit_row(solar, "site_id", site_id, period_label)
+    ex = Explanation(site_id, period_label, toolkit_tco2=float(toolkit["reduction_tco2"]))
+    counts_from = max(site["commissioned"], site["joined"])
+    ex.lines.append(
+        f"PV site {site_id}: {site['capacity_kw']:g} kW, FIT {site['fit_status']}, commissioned "
+        f"{site['commissioned']}, joined {site['joined']} -> counts from {counts_from} (the later)"
+    )
+    first = max(period.start, counts_from)
+    eligible_days = max((period.end - first).days + 1, 0)
+    ex.lines.append(
+        f"period {period.start} .. {period.end}: eligible days {first} .. {period.end} = "
+        f"{eligible_days}"
+    )
+    factor, lines = emission_factors_by_hand(es.emission_factor, period)
+    ex.lines += lines
+    readings = _readings_in(energy.solar_readings, "site_id", site_id, period)
+    total, counted_days = 0.0, 0
+    if len(readings):
+        method = "measured"
+        for r in readings.itertuples():
+            self_kwh = r.generated_kwh - r.sold_kwh
+            read_days = (r.period_end - r.period_start).days + 1
+            ex.lines.append(
+                f"reading {r.period_start} .. {r.period_end} ({read_days} days): EL_self = "
+                f"{r.generated_kwh:g} - {r.sold_kwh:g} = {self_kwh:g} kWh"
+            )
+            pieces = fiscal_year_pieces(max(r.period_start, counts_from), r.period_end)
+            if not pieces:
+                ex.lines.append(f"  no day from {counts_from} on: nothing counted")
+            for fy, a, b, days in pieces:
+                kwh = self_kwh * days / read_days
+                value = kwh * factor[fy]
+                ex.lines.append(
+                    f"  FY{fy} {a} .. {b}: {self_kwh:g} kWh x {days}/{read_days} days = "
+                    f"{kwh:.4f} kWh x {factor[fy]:g} t-CO2/kWh = {value:.6f} t-CO2"
+                )
+                total += value
+                counted_days += days
+    elif es.estimate_missing and eligible_days > 0:
+        method = "estimated"
+        keep = es.self_consumption_ratio * (1 - es.estimated_discount)
+        ex.lines.append(
+            f"no reading in the period: estimated EL_self = {site['capacity_kw']:g} kW x "
+            f"{es.pv_yield_kwh_per_kw:g} kWh/kW/yr x days/{DAYS_PER_YEAR} x "
+            f"{es.self_consumption_ratio:g} self-consumed x (1 - {es.estimated_discount:g}) "
+            "discount"
+        )
+        for fy, a, b, days in fiscal_year_pieces(first, period.end):
+            kwh = site["capacity_kw"] * es.pv_yield_kwh_per_kw * days / DAYS_PER_YEAR * keep
+            value = kwh * factor[fy]
+            ex.lines.append(
+                f"  FY{fy} {a} .. {b}: {site['capacity_kw']:g} x {es.pv_yield_kwh_per_kw:g} x "
+                f"{days}/{DAYS_PER_YEAR} x {keep:g} = {kwh:.4f} kWh x {factor[fy]:g} = "
+                f"{value:.6f} t-CO2"
+            )
+            total += value
+        counted_days = eligible_days
+    else:
+        method = "none"
+        ex.lines.append("no reading in the period and no estimate: nothing counted")
+    ex.lines.append(
+        f"ER = EM_BL - EM_PJ = {total:.9f} - 0 t-CO2 = {total * 1000:.6f} kg-CO2 ({method})"
+    )
+    rate = total * DAYS_PER_YEAR / counted_days if counted_days else 0.0
+    cap = es.activity_cap_tco2_per_yr
+    if counts_from > period.end:
+        why = f"not yet in the program (counts from {counts_from}, after the period)"
+    elif site["jcredit_blocked"]:
+        why = f"subsidy forbids J-Credit registration {site['block_reason']}".rstrip()
+    elif site["fit_status"] == "full":
+        why = "FIT full purchase: no self-consumed electricity"
+    elif method == "none":
+        why = "no readings and [energy] estimate_missing = false"
+    elif rate > cap:
+        why = f"{rate:.3f} t-CO2/yr is above the per-activity limit of {cap:g} t-CO2/yr"
+    else:
+        why = ""
+        ex.lines.append(
+            f"eligible: annual rate {total:.6f} x {DAYS_PER_YEAR}/{counted_days} days = "
+            f"{rate:.3f} t-CO2/yr <= {cap:g}"
+        )
+        ex.recomputed_tco2 = total
+    if why:
+        ex.lines.append(f"ineligible: {why}: nothing is credited")
+    return ex
+
+
+def _cops_by_hand(unit: pd.Series, es, reference: dt.date) -> tuple[dict, list[str]]:
+    """Baseline and project COPs [-] of a unit by the EN-S-004 baseline rule, with lines."""
+
+    def pair(base: str) -> tuple[float, float]:
+        single = unit[base]
+        c, h = unit[f"{base}_cooling"], unit[f"{base}_heating"]
+        return float(single if pd.isna(c) else c), float(single if pd.isna(h) else h)
+
+    pc, ph = pair("cop_project")
+    bc, bh = pair("cop_baseline")
+    lines = [f"project COP cooling {pc:g}, heating {ph:g}"]
+    when = _date(unit["installed"]) or reference
+    life = es.aircon_statutory_life_years
+    if np.isnan(bc) and np.isnan(bh):
+        why = "the old unit is unknown"
+    elif not pd.isna(unit["baseline_year"]) and when.year - int(unit["baseline_year"]) > 2 * life:
+        old = int(unit["baseline_year"])
+        why = (
+            f"the old unit from {old} is {when.year - old} years old at {when}, > 2 x {life} years"
+        )
+    else:
+        why = ""
+        lines.append(f"baseline: the replaced unit, COP cooling {bc:g}, heating {bh:g}")
+    if why:
+        bc = es.standard_cop_cooling or es.standard_cop_heating
+        bh = es.standard_cop_heating or es.standard_cop_cooling
+        lines.append(f"baseline: a standard unit ({why}), COP cooling {bc:g}, heating {bh:g}")
+    ratios = {"cooling": pc / bc, "heating": ph / bh}
+    ratios["single"] = min(ratios["cooling"], ratios["heating"])
+    lines.append(
+        f"COP ratios: cooling {pc:g}/{bc:g} = {ratios['cooling']:.6f}, heating {ph:g}/{bh:g} = "
+        f"{ratios['heating']:.6f}; single (conservative) min = {ratios['single']:.6f}"
+    )
+    return ratios, lines
+
+
+def _unit_by_hand(
+    energy, settings, unit_id: str, period, factor: dict, lines: list[str], factor_lines=()
+):
+    """EM_BL, EM_PJ [t-CO2], counted days and readings of one unit in a period (lines added)."""
+    unit = energy.aircon.set_index("unit_id").loc[unit_id]
+    ratios, cop_lines = _cops_by_hand(unit, settings.energy, settings.periods[0].start)
+    dates = [d for d in (_date(unit["installed"]), _date(unit["joined"])) if d is not None]
+    counts_from = max(dates) if dates else None
+    given = ("the first day (no dates given)", "{} (the date given)", "{} (the later)")
+    lines.append(
+        f"unit {unit_id} at {unit['facility']}: installed {_date(unit['installed']) or '-'}, "
+        f"joined {_date(unit['joined']) or '-'} -> counts from "
+        + given[len(dates)].format(counts_from)
+    )
+    lines += cop_lines
+    lines += factor_lines
+    readings = _readings_in(energy.aircon_readings, "unit_id", unit_id, period)
+    em_bl = em_pj = 0.0
+    counted_days = 0
+    for r in readings.itertuples():
+        read_days = (r.period_end - r.period_start).days + 1
+        split = not pd.isna(r.cooling_kwh)
+        metered = (
+            f"cooling {r.cooling_kwh:g} kWh, heating {r.heating_kwh:g} kWh metered apart"
+            if split
+            else f"{r.electricity_kwh:g} kWh"
+        )
+        lines.append(f"reading {r.period_start} .. {r.period_end} ({read_days} days): {metered}")
+        start = max(r.period_start, counts_from) if counts_from else r.period_start
+        pieces = fiscal_year_pieces(start, r.period_end)
+        if not pieces:
+            lines.append(f"  no day from {counts_from} on: nothing counted")
+        for fy, a, b, days in pieces:
+            ef = factor[fy]
+            if split:
+                cool, heat = r.cooling_kwh * days / read_days, r.heating_kwh * days / read_days
+                pj = cool + heat
+                bl = cool * ratios["cooling"] + heat * ratios["heating"]
+                text = (
+                    f"EL_PJ = ({r.cooling_kwh:g} + {r.heating_kwh:g}) x {days}/{read_days} = "
+                    f"{pj:.4f} kWh; EL_BL = {cool:.4f} x {ratios['cooling']:.6f} + {heat:.4f} x "
+                    f"{ratios['heating']:.6f} = {bl:.4f} kWh"
+                )
+            else:
+                pj = r.electricity_kwh * days / read_days
+                bl = pj * ratios["single"]
+                text = (
+                    f"EL_PJ = {r.electricity_kwh:g} x {days}/{read_days} = {pj:.4f} kWh; EL_BL = "
+                    f"{pj:.4f} x {ratios['single']:.6f} = {bl:.4f} kWh"
+                )
+            lines.append(
+                f"  FY{fy} {a} .. {b}: {text}; EM_BL = {bl:.4f} x {ef:g} = {bl * ef:.6f}, "
+                f"EM_PJ = {pj:.4f} x {ef:g} = {pj * ef:.6f} t-CO2"
+            )
+            em_bl += bl * ef
+            em_pj += pj * ef
+            counted_days += days
+    return em_bl, em_pj, counted_days, len(readings), counts_from, unit
+
+
+def explain_unit(energy, settings, aircon: pd.DataFrame, unit_id: str, period_label: str):
+    """Re-derive one air-conditioning unit's EN-S-004 reduction for one period by hand.
+
+    Parameters
+    ----------
+    energy : forestcarbon.energy.EnergyInputs
+        The validated units and readings (``ProgramInputs.energy``).
+    settings : forestcarbon.config.Settings
+    aircon : DataFrame
+        The toolkit's per-unit results (``aircon_units.csv``).
+
+    Returns
+    -------
+    Explanation
+        ``recomputed_tco2`` is the credited reduction [t-CO2] (0 when ineligible), compared with
+        the toolkit's ``reduction_tco2``.
+
+    Notes
+    -----
+    EN-R-002_EN-S-004.md: ``EL_BL = EL_PJ x COP_PJ / COP_BL``; cooling and heating metered apart
+    get one ratio each, total metering the conservative ``min`` of the two; a standard unit is
+    the baseline when the old one is unknown or older than twice its statutory life; the size
+    limit applies to the facility (the sum of its units' annual rates).
+    """
+    es = settings.energy
+    period = _period(settings, period_label)
+    toolkit = _toolkit_row(aircon, "unit_id", unit_id, period_label)
+    ex = Explanation(unit_id, period_label, toolkit_tco2=float(toolkit["reduction_tco2"]))
+    factor, lines = emission_factors_by_hand(es.emission_factor, period)
+    em_bl, em_pj, _, n_read, counts_from, unit = _unit_by_hand(
+        energy, settings, unit_id, period, factor, ex.lines, factor_lines=lines
+    )
+    gross = em_bl - em_pj
+    ex.lines.append(f"ER = EM_BL - EM_PJ = {em_bl:.9f} - {em_pj:.9f} = {gross:.9f} t-CO2")
+    if counts_from is not None and counts_from > period.end:
+        why = f"not yet in the program (counts from {counts_from}, after the period)"
+    elif unit["jcredit_blocked"]:
+        why = f"subsidy forbids J-Credit registration {unit['block_reason']}".rstrip()
+    elif n_read == 0:
+        why = "no readings in the period"
+    else:
+        rates = []
+        units = energy.aircon
+        for other in units.loc[units["facility"] == unit["facility"], "unit_id"]:
+            bl, pj, d, n, start, u = _unit_by_hand(energy, settings, other, period, factor, [])
+            late = start is not None and start > period.end
+            if n and d and not late and not u["jcredit_blocked"]:
+                rates.append((bl - pj) * DAYS_PER_YEAR / d)
+        rate = sum(rates)
+        cap = es.activity_cap_tco2_per_yr
+        terms = " + ".join(f"{x:.3f}" for x in rates)
+        ex.lines.append(
+            f"facility {unit['facility']} annual rate = {terms} = {rate:.3f} t-CO2/yr "
+            f"({'above' if rate > cap else '<='} the limit {cap:g})"
+        )
+        why = (
+            f"the facility is above the per-activity limit of {cap:g} t-CO2/yr"
+            if rate > cap
+            else ""
+        )
+    if why:
+        ex.lines.append(f"ineligible: {why}: nothing is credited")
+    else:
+        ex.lines.append("eligible")
+        ex.recomputed_tco2 = gross
+    return ex
+
+
+def pick_energy_examples(solar: pd.DataFrame, aircon: pd.DataFrame, period_label: str) -> dict:
+    """One site or unit id of each kind in a period's results (for notebooks and reports)."""
+    kinds = {}
+    if solar is not None:
+        p = solar[solar["period"] == period_label]
+        flags = p["flags"].fillna("")
+        masks = {
+            "PV measured": p["eligible"] & p["method"].eq("measured") & flags.eq(""),
+            "PV joined in the period": p["eligible"] & flags.str.contains("prorated"),
+            "PV crossing fiscal years": flags.str.contains("fiscal_year_split"),
+            "PV estimated": p["eligible"] & p["method"].eq("estimated"),
+            "PV blocked by subsidy": p["reason"].str.contains("subsidy"),
+            "PV not yet joined": p["reason"].str.contains("not yet"),
+        }
+        kinds |= {k: p.loc[m, "site_id"].iloc[0] for k, m in masks.items() if m.any()}
+    if aircon is not None:
+        p = aircon[aircon["period"] == period_label]
+        masks = {
+            "AC single ratio": p["eligible"] & p["method"].eq("single_ratio"),
+            "AC cooling/heating metered apart": p["eligible"] & p["method"].eq("split"),
+            "AC conservative ratio": p["eligible"]
+            & p["method"].eq("conservative_ratio")
+            & p["baseline_source"].eq("replaced"),
+            "AC standard unit (old unit unknown)": p["baseline_source"].eq("standard_unknown_unit"),
+            "AC standard unit (old unit too old)": p["baseline_source"].eq("standard_old_unit"),
+            "AC crossing fiscal years": p["flags"].fillna("").str.contains("fiscal_year_split"),
+            "AC ineligible": ~p["eligible"],
+        }
+        kinds |= {k: p.loc[m, "unit_id"].iloc[0] for k, m in masks.items() if m.any()}
+    return kinds
