@@ -136,3 +136,149 @@ def save_png(fig, path) -> None:
 
     fig.savefig(path, dpi=150, metadata={"Software": None})
     plt.close(fig)
+
+
+SITE_CLASS_COLOURS = {1: "tab:green", 2: "tab:orange", 3: "tab:purple"}
+"""Colour of site class (地位) I, II, III in the canopy figures."""
+
+
+def canopy_top_heights(canopy: pd.DataFrame, yields, species: str):
+    """Canopy top height [m] against crop age, with the yield table's dominant-height curves.
+
+    Parameters
+    ----------
+    canopy : DataFrame
+        ``canopy_stands.csv`` (:func:`forestcarbon.canopy.canopy_table`): species, age_years,
+        top_height_m, site_class_register, flags.
+    yields : YieldTable
+        With dominant heights (``height_m``) per species and site class.
+    species : str
+
+    Notes
+    -----
+    A stand drawn in its register class's colour but lying on another class's curve is what
+    ``site_class_disagrees`` flags (circled); stands far below their curve are flagged
+    ``canopy_below_expected`` (crossed).
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    ages = np.arange(0, 101)
+    for i, (sp, site) in enumerate(yields.keys):
+        if sp == species:
+            ax.plot(
+                ages,
+                yields.height_at(np.full(ages.shape, i), ages),
+                color=SITE_CLASS_COLOURS.get(site, "grey"),
+                label=f"地位 site class {site} (収穫表 yield table)",
+            )
+    p = canopy[(canopy["species"] == species) & np.isfinite(canopy["top_height_m"])]
+    flags = p["flags"].fillna("")
+    for site, colour in SITE_CLASS_COLOURS.items():
+        mine = p[p["site_class_register"] == site]
+        ax.scatter(
+            mine["age_years"],
+            mine["top_height_m"],
+            s=14,
+            color=colour,
+            alpha=0.8,
+            label=f"小班 stands, register class {site}",
+        )
+    disagrees = p[flags.str.contains("site_class_disagrees")]
+    ax.scatter(
+        disagrees["age_years"],
+        disagrees["top_height_m"],
+        s=90,
+        facecolors="none",
+        edgecolors="black",
+        label="site_class_disagrees 地位が不一致",
+    )
+    low = p[flags.str.contains("canopy_below_expected")]
+    ax.scatter(
+        low["age_years"],
+        low["top_height_m"],
+        s=60,
+        marker="x",
+        color="tab:red",
+        label="canopy_below_expected 樹高が低すぎる",
+    )
+    ax.set_xlabel("林齢 crop age at the raster date [years]")
+    ax.set_ylabel("上層樹高 canopy top height [m]")
+    ax.set_title(f"樹冠高と地位曲線 canopy top height vs site-class curves: {species}")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def volume_table_vs_model(canopy: pd.DataFrame):
+    """Yield-table volume of each stand against the canopy volume model's prediction [m3/ha].
+
+    Bars are the model's prediction interval; stands flagged ``volume_differs`` are red.
+    """
+    plt = _pyplot()
+    p = canopy[
+        np.isfinite(canopy["volume_model_m3_ha"]) & np.isfinite(canopy["volume_table_m3_ha"])
+    ]
+    differs = p["flags"].fillna("").str.contains("volume_differs")
+    fig, ax = plt.subplots(figsize=(6, 5.5))
+    for mask, colour, label in (
+        (~differs, "tab:blue", "小班 stands"),
+        (differs, "tab:red", "volume_differs 材積が不一致"),
+    ):
+        q = p[mask]
+        model = q["volume_model_m3_ha"].to_numpy()
+        ax.errorbar(
+            q["volume_table_m3_ha"],
+            model,
+            yerr=[model - q["volume_model_low_m3_ha"], q["volume_model_high_m3_ha"] - model],
+            fmt="o",
+            markersize=3,
+            elinewidth=0.5,
+            color=colour,
+            alpha=0.7,
+            label=label,
+        )
+    top = float(np.nanmax([p["volume_table_m3_ha"].max(), p["volume_model_high_m3_ha"].max()]))
+    ax.plot([0, top], [0, top], color="black", linewidth=0.7, label="1:1")
+    ax.set_xlabel("収穫表 yield-table volume (register) [m3/ha]")
+    ax.set_ylabel("モデル model volume from the canopy [m3/ha]")
+    ax.set_title("材積: 収穫表 vs 樹冠モデル volume: yield table vs canopy model")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def flagged_stands_map(stands, canopy: pd.DataFrame, *, flags=None):
+    """Static map of the stands: grey, those with canopy flags coloured by their first flag.
+
+    Parameters
+    ----------
+    stands : GeoDataFrame
+        Stand polygons (``stand_id``) in a metric CRS.
+    canopy : DataFrame
+        ``canopy_stands.csv``: stand_id, flags.
+    flags : sequence of str, optional
+        Flag names in order of precedence (default :data:`forestcarbon.canopy.FLAGS`).
+    """
+    from .canopy import FLAGS
+
+    plt = _pyplot()
+    order = list(flags or FLAGS)
+    of_stand = canopy.set_index("stand_id")["flags"].fillna("").map(lambda f: set(f.split(";")))
+    first = of_stand.map(lambda s: next((f for f in order if f in s), ""))
+    shown = stands.assign(flag=first.reindex(stands["stand_id"]).fillna("").to_numpy())
+    fig, ax = plt.subplots(figsize=(10, 7))
+    shown.plot(ax=ax, color="#dddddd", edgecolor="#999999", linewidth=0.2)
+    colours = plt.get_cmap("tab10")
+    for i, name in enumerate(order):
+        mine = shown[shown["flag"] == name]
+        if len(mine):
+            mine.plot(ax=ax, color=colours(i), edgecolor="black", linewidth=0.4)
+            ax.plot([], [], "s", color=colours(i), label=f"{name} ({len(mine)})")
+    ax.set_aspect("equal")
+    ax.set_xlabel(f"x [m] ({stands.crs.to_string() if stands.crs else 'no CRS'})")
+    ax.set_ylabel("y [m]")
+    ax.set_title("樹冠ラスタの警告がある小班 stands flagged by the canopy rasters")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    return fig

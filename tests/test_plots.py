@@ -49,3 +49,34 @@ def test_growth_curves_draw_every_stand_of_the_species(sample):
     fo = result.fo001
     assert len(points) == ((fo["period"] == PERIOD) & (fo["species"] == "hinoki")).sum()
     assert len(fig.axes[0].lines) == 3  # site classes I-III
+
+
+def test_canopy_top_heights_draw_every_stand_of_the_species_and_the_flags(sample):
+    inputs, result = sample
+    table = result.canopy.table
+    fig = plots.canopy_top_heights(table, inputs.yields, "hinoki")
+    ax = fig.axes[0]
+    assert len(ax.lines) == 3  # site-class curves I-III
+    mine = table[(table["species"] == "hinoki") & table["top_height_m"].notna()]
+    by_class = [len(c.get_offsets()) for c in ax.collections[:3]]
+    assert sum(by_class) == len(mine)
+    circled = len(ax.collections[3].get_offsets())
+    assert circled == mine["flags"].str.contains("site_class_disagrees").sum() > 0
+
+
+def test_flagged_stands_map_counts_each_stand_once(sample):
+    inputs, result = sample
+    table = result.canopy.table
+    fig = plots.flagged_stands_map(inputs.stands, table)
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    counts = [int(label.rsplit("(", 1)[1].rstrip(")")) for label in labels]
+    assert sum(counts) == (table["flags"].fillna("") != "").sum()
+    assert labels[0].startswith("canopy_below_expected")
+
+
+def test_volume_table_vs_model_marks_the_volume_flag(sample):
+    _, result = sample
+    table = result.canopy.table
+    fig = plots.volume_table_vs_model(table)
+    red = fig.axes[0].containers[1]  # errorbar container of the flagged stands
+    assert len(red.lines[0].get_xdata()) == table["flags"].str.contains("volume_differs").sum()
