@@ -1,4 +1,8 @@
-"""Figures shared by the report and the notebooks (matplotlib, Agg backend; nothing is shown).
+"""Figures shared by the report and the notebooks (matplotlib).
+
+Each function returns a :class:`matplotlib.figure.Figure` made without pyplot: nothing is shown,
+no window opens and no figure is kept open, whatever the backend; :func:`save_png` writes one. In
+a Jupyter notebook, run ``%matplotlib inline`` once and a returned figure displays inline.
 
 Labels are bilingual (Japanese / English); a CJK font is used when one is installed (Noto Sans
 CJK from Debian's fonts-noto-cjk), otherwise matplotlib's default font draws the English part.
@@ -12,20 +16,22 @@ import pandas as pd
 AGE_CLASS_YEARS = 5
 """Width of an age class (齢級) [years]: class 1 = ages 1-5."""
 
+CJK_FONTS = ("Noto Sans CJK JP", "Noto Sans JP", "IPAexGothic", "IPAGothic")
+"""Fonts for the Japanese labels, first installed one wins."""
 
-def _pyplot():
+
+def _new_figure(figsize: tuple[float, float]):
+    """A new figure and its axes (not managed by pyplot), with a CJK font when one is installed."""
     import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib import font_manager
+    from matplotlib.figure import Figure
 
     names = {f.name for f in font_manager.fontManager.ttflist}
-    for cjk in ("Noto Sans CJK JP", "Noto Sans JP", "IPAexGothic", "IPAGothic"):
-        if cjk in names:
-            plt.rcParams["font.family"] = [cjk, "DejaVu Sans"]
-            break
-    return plt
+    cjk = next((name for name in CJK_FONTS if name in names), None)
+    if cjk:
+        matplotlib.rcParams["font.family"] = [cjk, "DejaVu Sans"]
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots()
 
 
 def age_class(age) -> np.ndarray:
@@ -33,14 +39,18 @@ def age_class(age) -> np.ndarray:
     return (np.asarray(age) - 1) // AGE_CLASS_YEARS + 1
 
 
+def age_class_table(fo001: pd.DataFrame, period: str, value: str = "net_tco2") -> pd.DataFrame:
+    """Sum of ``value`` [t-CO2] over the eligible stands of a period: age class x species."""
+    p = fo001[(fo001["period"] == period) & fo001["eligible"]]
+    return p.assign(age_class=age_class(p["age_end"])).pivot_table(
+        index="age_class", columns="species", values=value, aggfunc="sum", fill_value=0.0
+    )
+
+
 def removals_by_age_class(fo001: pd.DataFrame, period: str):
     """Stacked bars: net t-CO2 of eligible stands by age class and species, for one period."""
-    plt = _pyplot()
-    p = fo001[(fo001["period"] == period) & fo001["eligible"]]
-    table = p.assign(age_class=age_class(p["age_end"])).pivot_table(
-        index="age_class", columns="species", values="net_tco2", aggfunc="sum", fill_value=0.0
-    )
-    fig, ax = plt.subplots(figsize=(9, 4.5))
+    table = age_class_table(fo001, period)
+    fig, ax = _new_figure((9, 4.5))
     bottom = np.zeros(len(table))
     for species in table.columns:
         ax.bar(table.index, table[species], bottom=bottom, label=species)
@@ -56,8 +66,7 @@ def removals_by_age_class(fo001: pd.DataFrame, period: str):
 
 def growth_curves(yields, fo001: pd.DataFrame, species: str, period: str):
     """Yield curves of one species (one per site class) with the stands at their ages."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = _new_figure((8, 4.5))
     ages = np.arange(0, 101)
     for (sp, site), i in zip(yields.keys, range(len(yields.keys)), strict=True):
         if sp != species:
@@ -83,7 +92,6 @@ def growth_curves(yields, fo001: pd.DataFrame, species: str, period: str):
 
 def totals_waterfall(summary: pd.DataFrame, period: str):
     """Waterfall of a period's program total: FO-001 removals, harvest emissions, solar, aircon."""
-    plt = _pyplot()
     rows = summary[summary["period"] == period].set_index("methodology")
     steps = []
     if "FO-001" in rows.index:
@@ -97,7 +105,7 @@ def totals_waterfall(summary: pd.DataFrame, period: str):
     ):
         if method in rows.index:
             steps.append((label, float(rows.loc[method, "total_tco2"])))
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = _new_figure((8, 4.5))
     level = 0.0
     for i, (_label, value) in enumerate(steps):
         ax.bar(i, value, bottom=level, color="tab:green" if value >= 0 else "tab:red")
@@ -131,11 +139,11 @@ def totals_waterfall(summary: pd.DataFrame, period: str):
 
 
 def save_png(fig, path) -> None:
-    """Write a figure as PNG [150 dpi] and close it."""
-    import matplotlib.pyplot as plt
+    """Write a figure as PNG [150 dpi] (no software tag, so the same figure gives the same bytes).
 
-    fig.savefig(path, dpi=150, metadata={"Software": None})
-    plt.close(fig)
+    ``path`` may be a file name or a binary file object.
+    """
+    fig.savefig(path, format="png", dpi=150, metadata={"Software": None})
 
 
 SITE_CLASS_COLOURS = {1: "tab:green", 2: "tab:orange", 3: "tab:purple"}
@@ -160,8 +168,7 @@ def canopy_top_heights(canopy: pd.DataFrame, yields, species: str):
     ``site_class_disagrees`` flags (circled); stands far below their curve are flagged
     ``canopy_below_expected`` (crossed).
     """
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = _new_figure((8, 4.5))
     ages = np.arange(0, 101)
     for i, (sp, site) in enumerate(yields.keys):
         if sp == species:
@@ -214,12 +221,11 @@ def volume_table_vs_model(canopy: pd.DataFrame):
 
     Bars are the model's prediction interval; stands flagged ``volume_differs`` are red.
     """
-    plt = _pyplot()
     p = canopy[
         np.isfinite(canopy["volume_model_m3_ha"]) & np.isfinite(canopy["volume_table_m3_ha"])
     ]
     differs = p["flags"].fillna("").str.contains("volume_differs")
-    fig, ax = plt.subplots(figsize=(6, 5.5))
+    fig, ax = _new_figure((6, 5.5))
     for mask, colour, label in (
         (~differs, "tab:blue", "小班 stands"),
         (differs, "tab:red", "volume_differs 材積が不一致"),
@@ -259,16 +265,17 @@ def flagged_stands_map(stands, canopy: pd.DataFrame, *, flags=None):
     flags : sequence of str, optional
         Flag names in order of precedence (default :data:`forestcarbon.canopy.FLAGS`).
     """
+    import matplotlib
+
     from .canopy import FLAGS
 
-    plt = _pyplot()
     order = list(flags or FLAGS)
     of_stand = canopy.set_index("stand_id")["flags"].fillna("").map(lambda f: set(f.split(";")))
     first = of_stand.map(lambda s: next((f for f in order if f in s), ""))
     shown = stands.assign(flag=first.reindex(stands["stand_id"]).fillna("").to_numpy())
-    fig, ax = plt.subplots(figsize=(10, 7))
+    fig, ax = _new_figure((10, 7))
     shown.plot(ax=ax, color="#dddddd", edgecolor="#999999", linewidth=0.2)
-    colours = plt.get_cmap("tab10")
+    colours = matplotlib.colormaps["tab10"]
     for i, name in enumerate(order):
         mine = shown[shown["flag"] == name]
         if len(mine):

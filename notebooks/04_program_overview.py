@@ -1,0 +1,106 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: -all
+#     notebook_metadata_filter: kernelspec,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Program overview / プログラムの概要
+#
+# The whole bundled sample program (synthetic data): totals by methodology with their Monte Carlo
+# intervals, FO-001 removals by species and age class, the yield curves with the stands on them,
+# and the program's interactive map.
+#
+# The notebook only calls the package; every rule it shows lives in `forestcarbon/`.
+
+# %%
+# %matplotlib inline
+from forestcarbon import plots
+from forestcarbon.cli import SAMPLE_DIR
+from forestcarbon.inputs import load_program
+from forestcarbon.run import compute, fo001_layer, summary_text
+from forestcarbon.webmap import energy_layers, program_map
+
+inputs = load_program(SAMPLE_DIR)
+result = compute(inputs)
+period = inputs.settings.periods[-1].label
+print(summary_text(result))
+
+# %% [markdown]
+# ## Totals by methodology and period / 方法論別の合計
+#
+# `total_tco2` is exact (decimal); credits are whole tonnes, truncated once per methodology and
+# period. The interval columns come from the seeded Monte Carlo over the uncertain inputs
+# (`[uncertainty]` settings; ranges and their basis in `forestcarbon/data/uncertainty.csv`).
+
+# %%
+inputs.settings.uncertainty
+
+# %%
+result.summary
+
+# %%
+plots.totals_waterfall(result.summary, period)
+
+# %% [markdown]
+# ## FO-001 by species and age class / 樹種・齢級別の純吸収量
+#
+# Net removals [t-CO2] of the eligible stands in the last period, age class (齢級, 5 years) by
+# species.
+
+# %%
+by_age_class = plots.age_class_table(result.fo001, period)
+by_age_class
+
+# %%
+by_age_class.sum().rename("net t-CO2 by species 樹種別")
+
+# %%
+plots.removals_by_age_class(result.fo001, period)
+
+# %%
+plots.growth_curves(inputs.yields, result.fo001, "hinoki", period)
+
+# %%
+plots.growth_curves(inputs.yields, result.fo001, "sugi", period)
+
+# %% [markdown]
+# ## Uncertainty per stand / 小班ごとの不確実性
+#
+# The stands with the largest net removals in the last period, with the Monte Carlo mean and
+# interval of each.
+
+# %%
+in_period = result.fo001[result.fo001["period"] == period]
+columns = ["net_tco2", "net_mean_tco2", "net_low_tco2", "net_high_tco2"]
+in_period.nlargest(10, "net_tco2")[["stand_id", "species", "age_end", *columns]]
+
+# %% [markdown]
+# ## The program map / プログラム地図
+#
+# The public edition: stands coloured by net removal rate, household solar only as JIS mesh
+# aggregates with at least `[map] privacy_k` households per cell, facilities, totals. The
+# JavaScript is inlined; the basemap tiles load when the notebook is viewed online.
+
+# %%
+solar, aircon = energy_layers(result)
+program_map(
+    fo001_layer(result),
+    result.summary,
+    solar=solar,
+    aircon=aircon,
+    title=inputs.settings.program.name,
+    privacy_k=inputs.settings.map.privacy_k,
+    mesh_level=inputs.settings.map.mesh_level,
+    tiles=inputs.settings.map.tiles,
+    self_contained=True,
+)
