@@ -164,6 +164,15 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_fo001(args) -> int:
+    from .run import run_program
+
+    result = run_program(args.program_dir, args.out, overwrite=args.overwrite, fo001_only=True)
+    _print_summary(result)
+    print(f"outputs in {args.out}")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from .run import run_program
 
@@ -249,7 +258,7 @@ COMMANDS = {
     "demo": cmd_demo,
     "validate": cmd_validate,
     "run": cmd_run,
-    "fo001": cmd_run,
+    "fo001": cmd_fo001,
     "energy": cmd_energy,
     "report": cmd_report,
     "map": cmd_map,

@@ -36,8 +36,13 @@ class RunResult:
     canopy: CanopyResult | None = None
 
 
-def compute(inputs: ProgramInputs) -> RunResult:
-    """Compute FO-001 results and the program summary (pure: writes nothing)."""
+def compute(inputs: ProgramInputs, *, fo001_only: bool = False) -> RunResult:
+    """Compute every step the program has (pure: writes nothing).
+
+    FO-001 (refined by the canopy rasters when they exist), EN-R-002/EN-S-004 when the program has
+    solar or air-conditioning inputs, the Monte Carlo intervals, the summary and the report tables.
+    ``fo001_only`` leaves out energy and the report (``forestcarbon fo001``).
+    """
     s = inputs.settings
     log.info("FO-001: %d stands x %d period(s)", len(inputs.stands), len(s.periods))
 
@@ -55,7 +60,7 @@ def compute(inputs: ProgramInputs) -> RunResult:
         inputs = dataclasses.replace(inputs, files={**inputs.files, **canopy.inputs.files})
     rows = fo001_summary(fo, s.fo001.buffer_rate)
     energy = None
-    if not inputs.energy.empty:
+    if not inputs.energy.empty and not fo001_only:
         energy = compute_energy(inputs.energy, s)
         rows += energy.summary_rows()
     fo, summary = _with_uncertainty(fo, rows, energy, s)
@@ -64,9 +69,10 @@ def compute(inputs: ProgramInputs) -> RunResult:
         result.extra.update(energy.tables())
     if canopy is not None:
         result.extra.update(canopy.tables())
-    from .report import report_files
+    if not fo001_only:
+        from .report import report_files
 
-    result.extra.update(report_files(result))
+        result.extra.update(report_files(result))
     return result
 
 
@@ -143,12 +149,22 @@ def _map_files(result: RunResult) -> dict:
 
 
 def run_program(
-    program_dir: str | Path, out_dir: str | Path, *, overwrite: bool = True
+    program_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    overwrite: bool = True,
+    fo001_only: bool = False,
 ) -> RunResult:
-    """Validate, compute and write the outputs of a program folder (nothing is written on error)."""
+    """Validate, compute and write the outputs of a program folder (nothing is written on error).
+
+    ``fo001_only``: FO-001 outputs, the summary and provenance only (no energy, report or maps).
+    """
     inputs = load_program(program_dir)
-    result = compute(inputs)
-    written = write_outputs(out_dir, output_files(result), overwrite=overwrite)
+    result = compute(inputs, fo001_only=fo001_only)
+    files = output_files(result)
+    if fo001_only:
+        files = {k: v for k, v in files.items() if not k.startswith("maps/")}
+    written = write_outputs(out_dir, files, overwrite=overwrite)
     log.info("wrote %s", ", ".join(p.name for p in written))
     return result
 

@@ -95,10 +95,20 @@ def test_same_inputs_give_byte_identical_outputs(sample_run, tmp_path):
 def test_provenance_records_inputs_settings_and_tables(sample_run):
     out, _ = sample_run
     prov = json.loads((out / "provenance.json").read_text(encoding="utf-8"))
-    assert set(prov["inputs"]) == {"settings", "stands", "operations", "growth", "solar",
-                                   "solar_readings", "aircon", "aircon_readings",
-                                   "canopy_height", "canopy_cover", "canopy_cover_before",
-                                   "plots"}
+    assert set(prov["inputs"]) == {
+        "settings",
+        "stands",
+        "operations",
+        "growth",
+        "solar",
+        "solar_readings",
+        "aircon",
+        "aircon_readings",
+        "canopy_height",
+        "canopy_cover",
+        "canopy_cover_before",
+        "plots",
+    }
     assert len(prov["inputs"]["stands"]["sha256"]) == 64
     assert prov["settings"]["fo001"]["bef_convention"] == "increment"
     assert prov["settings"]["fo001"]["operations_since"] == "1990-04-01"
@@ -143,3 +153,17 @@ def test_demo_prints_species_and_program_totals(tmp_path, capsys):
 def test_validate_command(capsys):
     assert main(["validate", str(SAMPLE_DIR)]) == 0
     assert "410 stands" in capsys.readouterr().out
+
+
+def test_fo001_command_writes_only_the_forest_outputs(tmp_path, capsys):
+    assert main(["-q", "fo001", str(SAMPLE_DIR), "--out", str(tmp_path)]) == 0
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {
+        "fo001_stands.csv",
+        "fo001_stands.gpkg",
+        "program_summary.csv",
+        "provenance.json",
+    } <= names
+    assert not names & {"solar_sites.csv", "aircon_units.csv", "monitoring_report.xlsx", "maps"}
+    summary = pd.read_csv(tmp_path / "program_summary.csv")
+    assert set(summary["methodology"]) == {"FO-001", "program"}
