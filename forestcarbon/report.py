@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import importlib.util
 import io
 import math
 import re
@@ -47,6 +48,7 @@ SHEETS = {
     "aircon": "排出削減活動リスト EN-S-004",
     "stands": "FO-001 小班 Stands",
     "parameters": "パラメータ Parameters",
+    "figures": "図 Figures",
 }
 """Sheet key -> sheet name (Japanese + English; Excel allows at most 31 characters)."""
 
@@ -445,7 +447,69 @@ def workbook(result: RunResult) -> Workbook:
         _write_sheet(wb, SHEETS["aircon"], AIRCON_COLS, _records(energy.aircon), freeze="B2")
     _write_sheet(wb, SHEETS["stands"], STAND_COLS, _records(result.fo001), freeze="B2")
     _write_sheet(wb, SHEETS["parameters"], PARAMETER_COLS, _parameter_records(result))
+    _write_figures(wb, figures(result))
     return wb
+
+
+FIGURE_SCALE = 0.5
+"""Figures are drawn at 150 dpi and shown at this scale in the workbook (about screen size)."""
+PIXELS_PER_ROW = 20
+"""Height of a default worksheet row (15 pt) [px], to place figures one below another."""
+
+
+def figures(result: RunResult) -> list[tuple[str, bytes]]:
+    """Caption and PNG bytes of the report's figures, for the last period (:mod:`.plots`).
+
+    The program waterfall; with eligible FO-001 stands, removals by age class and species and
+    the yield curves of the species with the largest net removals, with its stands. None when
+    matplotlib is not installed (the ``notebooks`` extra).
+    """
+    if importlib.util.find_spec("matplotlib") is None:
+        return []
+    from . import plots
+
+    period = result.inputs.settings.periods[-1].label
+    fo = result.fo001
+    drawn = [
+        (f"プログラム合計 Program total, {period}", plots.totals_waterfall(result.summary, period))
+    ]
+    eligible = fo[(fo["period"] == period) & fo["eligible"]]
+    if len(eligible):
+        main = eligible.groupby("species")["net_tco2"].sum().idxmax()
+        drawn += [
+            (
+                f"FO-001 齢級・樹種別の純吸収量 Net removals by age class and species, {period}",
+                plots.removals_by_age_class(fo, period),
+            ),
+            (
+                f"収穫表と小班 Yield curves and stands: {main}, {period}",
+                plots.growth_curves(result.inputs.yields, fo, main, period),
+            ),
+        ]
+    out = []
+    for caption, fig in drawn:
+        buffer = io.BytesIO()
+        plots.save_png(fig, buffer)
+        out.append((caption, buffer.getvalue()))
+    return out
+
+
+def _write_figures(wb: Workbook, pngs: list[tuple[str, bytes]]) -> None:
+    """A sheet of captioned figures, one below another (nothing without figures)."""
+    if not pngs:
+        return
+    from openpyxl.drawing.image import Image
+
+    ws = wb.create_sheet(SHEETS["figures"])
+    row = 1
+    for caption, png in pngs:
+        ws.cell(row=row, column=1, value=caption).font = Font(bold=True)
+        image = Image(io.BytesIO(png))
+        image.width = round(image.width * FIGURE_SCALE)
+        image.height = round(image.height * FIGURE_SCALE)
+        image.anchor = f"A{row + 1}"
+        ws.add_image(image)
+        row += math.ceil(image.height / PIXELS_PER_ROW) + 3
 
 
 def workbook_bytes(wb: Workbook) -> bytes:

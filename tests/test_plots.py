@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+
+import openpyxl
 import pytest
 
-from forestcarbon import plots
+from forestcarbon import plots, report
 from forestcarbon.cli import SAMPLE_DIR
 from forestcarbon.inputs import load_program
 from forestcarbon.run import compute
@@ -80,3 +83,19 @@ def test_volume_table_vs_model_marks_the_volume_flag(sample):
     fig = plots.volume_table_vs_model(table)
     red = fig.axes[0].containers[1]  # errorbar container of the flagged stands
     assert len(red.lines[0].get_xdata()) == table["flags"].str.contains("volume_differs").sum()
+
+
+def test_the_report_shows_the_shared_figures(sample):
+    _, result = sample
+    figures = report.figures(result)
+    assert [caption.split(" ")[0] for caption, _ in figures] == [
+        "プログラム合計",
+        "FO-001",
+        "収穫表と小班",
+    ]
+    assert all(png.startswith(b"\x89PNG\r\n\x1a\n") for _, png in figures)
+    assert report.figures(result) == figures  # same figures, same bytes
+    wb = openpyxl.load_workbook(io.BytesIO(result.extra[report.REPORT_FILE]))
+    ws = wb[report.SHEETS["figures"]]
+    assert [ws.cell(row=r, column=1).value for r in (1, 21, 41)] == [c for c, _ in figures]
+    assert [image._data() for image in ws._images] == [png for _, png in figures]

@@ -185,7 +185,8 @@ def test_report_of_a_forest_only_program(tmp_path):
     out = tmp_path / "out"
     assert main(["-q", "report", str(folder), "--out", str(out)]) == 0
     wb = openpyxl.load_workbook(out / "monitoring_report.xlsx")
-    assert wb.sheetnames == [SHEETS[k] for k in ("summary", "monitoring", "stands", "parameters")]
+    keys = ("summary", "monitoring", "stands", "parameters", "figures")
+    assert wb.sheetnames == [SHEETS[k] for k in keys]
 
 
 def test_demo_prints_every_total_and_writes_the_report(tmp_path, capsys):
