@@ -13,7 +13,8 @@ recorded. This module compares it with canopy rasters (a canopy height model [m]
    2021).
 3. :func:`fit_volume_model`: a scikit-learn model of stand volume [m3/ha] from raster metrics, age
    and species, fitted to field plots and scored by cross-validation grouped by stand.
-4. :func:`canopy_flags`: stands whose raster contradicts the register.
+4. :func:`canopy_table`: all of it per stand, with :data:`FLAGS` where the rasters contradict the
+   register (low canopy, invisible thinning, site class, too few pixels, volume).
 
 :func:`compute_canopy` does all of it for a program folder; :meth:`CanopyResult.refine_fo001` makes
 FO-001 use the derived site class when ``[canopy] site_class_source = "canopy"`` and reports the
@@ -135,7 +136,7 @@ def open_raster(raster, *, name: str | None = None) -> Iterator[_Raster]:
         The raster has no CRS (the message says how to assign one).
     """
     import rasterio
-    from exactextract.raster import RasterioRasterSource, XArrayRasterSource
+    from exactextract.raster import XArrayRasterSource
     from pyproj import CRS
 
     if _is_dataarray(raster):
@@ -180,12 +181,32 @@ def open_raster(raster, *, name: str | None = None) -> Iterator[_Raster]:
             )
         res_x, res_y = ds.res
         yield _Raster(
-            RasterioRasterSource(ds),
+            _rasterio_source(ds),
             CRS.from_user_input(ds.crs.to_wkt()),
             res_x * res_y,
             tuple(ds.bounds),
             name,
         )
+
+
+def _rasterio_source(ds):
+    """exactextract source of band 1; windows read as plain arrays when the nodata value says all.
+
+    exactextract's own source reads numpy masked arrays; building them costs about a third of the
+    run on a large raster. When the band's validity is given by its nodata value (or every pixel
+    is valid) and no scale/offset applies, the plain array with the nodata value is equivalent.
+    """
+    from exactextract.raster import RasterioRasterSource
+    from rasterio.enums import MaskFlags
+    from rasterio.windows import Window
+
+    class PlainRasterioSource(RasterioRasterSource):
+        def read_window(self, x0, y0, nx, ny):
+            return self.ds.read(self.band_idx, window=Window(x0, y0, nx, ny))
+
+    plain = ds.mask_flag_enums[0] in ([MaskFlags.nodata], [MaskFlags.all_valid])
+    unscaled = ds.scales[0] == 1.0 and ds.offsets[0] == 0.0
+    return PlainRasterioSource(ds) if plain and unscaled else RasterioRasterSource(ds)
 
 
 def _check_bands(count: int, name: str) -> None:
@@ -266,7 +287,6 @@ def _extract(
     raster,
     ops: dict[str, str],
     *,
-    name: str | None,
     strategy: str,
     max_cells_in_memory: int,
     cache_mb: int,
@@ -275,7 +295,7 @@ def _extract(
     import rasterio
     from exactextract import exact_extract
 
-    with open_raster(raster, name=name) as r:
+    with open_raster(raster) as r:
         geoms = _stands_in_crs(stands, r.crs, r.name).geometry.to_numpy()
         if not shapely.intersects(geoms, shapely.box(*r.bounds)).any():
             raise InputError(
@@ -376,7 +396,7 @@ def zonal_stats(
     the stand's area in pixels: nodata pixels and parts outside the raster lower it.
     """
     options = dict(strategy=strategy, max_cells_in_memory=max_cells_in_memory, cache_mb=cache_mb)
-    out = _extract(stands, height, HEIGHT_STATS, name=None, **options)
+    out = _extract(stands, height, HEIGHT_STATS, **options)
     too_few = (out["valid_pixels"] < min_valid_pixels) | (
         out["valid_fraction"] < min_valid_fraction
     )
@@ -404,7 +424,6 @@ def zonal_mean(
         stands,
         raster,
         {"mean": "mean"},
-        name=None,
         strategy=strategy,
         max_cells_in_memory=max_cells_in_memory,
         cache_mb=cache_mb,
@@ -1116,8 +1135,9 @@ def canopy_table(
         The ``canopy_stands.csv`` table: the DESIGN.md columns first, then species, age_years
         (crop age at the height raster date), canopy_median_m, canopy_p90_m, top_height_m,
         expected_height_m [m], valid_pixels, site_index_canopy (continuous site class),
-        cover_before_mean, cover_change [0-1], thinned_share [0-1], volume_table_m3_ha,
-        volume_model_low_m3_ha, volume_model_high_m3_ha [m3/ha].
+        cover_before_mean, cover_change [0-1], thinned_share [0-1], volume_table_m3_ha (register
+        class), volume_canopy_site_m3_ha (yield table at the canopy's continuous site class),
+        volume_model_low_m3_ha, volume_model_high_m3_ha [m3/ha] (the prediction interval).
     model : VolumeModel or None
         None without enough field plots (MIN_PLOTS plots in MIN_PLOT_STANDS stands).
 
