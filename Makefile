@@ -18,15 +18,17 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 demo: $(STAMP)
 	$(BIN)/forestcarbon demo --out runs/demo
+	cp runs/demo/maps/*.html maps/
+	@echo "maps: open maps/tsuyama-sample.html (public) or maps/tsuyama-sample_internal.html"
 
 test: $(STAMP)
-	$(BIN)/ruff check forestcarbon tests benchmarks
-	$(BIN)/ruff format --check forestcarbon tests benchmarks
+	$(BIN)/ruff check forestcarbon tests benchmarks notebooks
+	$(BIN)/ruff format --check forestcarbon tests benchmarks notebooks
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check forestcarbon tests benchmarks
-	$(BIN)/ruff format forestcarbon tests benchmarks
+	$(BIN)/ruff check forestcarbon tests benchmarks notebooks
+	$(BIN)/ruff format forestcarbon tests benchmarks notebooks
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
