@@ -422,3 +422,23 @@ def test_canopy_command_writes_byte_identical_tables(tmp_path, capsys):
     (program / "canopy_height.tif").unlink()
     assert main(["-q", "canopy", str(program), "--out", str(tmp_path / "c")]) == 1
     assert "no canopy height raster" in capsys.readouterr().err
+
+
+def test_run_includes_the_canopy_step_when_the_raster_exists(program):
+    from forestcarbon.run import compute
+
+    folder = tiny_canopy_program(program, source="canopy")
+    result = compute(load_program(folder))
+    fo = result.fo001.set_index("stand_id")
+    assert "canopy_below_expected" in fo.loc["s1", "flags"]
+    assert fo.loc["s0", "site_class"] == 1
+    assert {"canopy_stands.csv", "canopy_site_class_changes.csv"} <= set(result.extra)
+    assert "canopy_height" in result.inputs.files  # hashed into provenance.json
+    (folder / "canopy_height.tif").unlink()
+    toml = (folder / "program.toml").read_text(encoding="utf-8")
+    with pytest.raises(InputError, match="site_class_source = 'canopy' needs it"):
+        compute(load_program(folder))
+    toml = toml.replace('site_class_source = "canopy"', 'site_class_source = "register"')
+    (folder / "program.toml").write_text(toml, encoding="utf-8")
+    plain = compute(load_program(folder))
+    assert "canopy_stands.csv" not in plain.extra and plain.canopy is None
