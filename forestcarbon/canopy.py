@@ -901,21 +901,24 @@ def load_canopy_inputs(inputs) -> CanopyInputs | None:
     if height.is_file():
         _require_raster_extra()
     else:
-        if s.height != _default("height") or s.site_class_source == "canopy":
-            problems.append(
+        needed_by = [
+            f"{key} = {getattr(s, key)!r}"
+            for key, default in (
+                ("site_class_source", "register"),
+                ("volume_source", "yield_table"),
+            )
+            if getattr(s, key) != default
+        ]
+        if s.height != _default("height") or needed_by:
+            why = f" ({' and '.join(needed_by)} needs it)" if needed_by else ""
+            raise InputError(
                 Problem(
                     CONFIG_FILE,
                     "",
                     "[canopy] height",
-                    f"canopy height raster {height} not found"
-                    + (
-                        " (site_class_source = 'canopy' needs it)"
-                        if s.site_class_source == "canopy"
-                        else ""
-                    ),
+                    f"canopy height raster {height} not found{why}",
                 )
             )
-            raise InputError(problems)
         return None
     height_date = _date_setting(s, "height_date", s.height, problems)
     cover = _optional_file(program_dir, s, "cover", problems)
