@@ -1425,9 +1425,10 @@ class CanopyResult:
     def volume_scales(self, stands: pd.DataFrame, yields: YieldTable) -> np.ndarray:
         """Factor [-] taking each stand's yield curve through the model volume at the raster date.
 
-        ``volume_model_m3_ha / V(species, site class, age)`` where the model predicts, the crop at
-        the raster date is the register's (no replanting since) and the yield-table volume is at
-        least MIN_SCALED_VOLUME_M3_HA; NaN (no scaling) elsewhere.
+        ``min(1, volume_model_m3_ha / V(species, site class, age))`` where the model predicts,
+        the crop at the raster date is the register's (no replanting since) and the yield-table
+        volume is at least MIN_SCALED_VOLUME_M3_HA; NaN (no scaling) elsewhere. The scale never
+        exceeds 1: a learned model may lower a stand's credits, never raise them (conservative).
         """
         t = self.table.set_index("stand_id").reindex(stands["stand_id"])
         age = t["age_years"].to_numpy(dtype=int)
@@ -1443,7 +1444,7 @@ class CanopyResult:
                 & np.isfinite(model)
                 & (v_table >= MIN_SCALED_VOLUME_M3_HA)
             )
-        return np.where(ok, model / np.where(ok, v_table, 1.0), np.nan)
+        return np.where(ok, np.minimum(1.0, model / np.where(ok, v_table, 1.0)), np.nan)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Output file name -> table (canopy values rounded to what the rasters can tell)."""

@@ -281,14 +281,18 @@ class CanopySettings:
     site_class_source: str = _setting(
         "register",
         "register: FO-001 uses the register's 地位; canopy: the site class derived from canopy "
-        "top height and age (allowed since 2021 for airborne/drone laser data).",
+        "top height and age (the 2021 rule allows it for airborne or drone laser data only, not "
+        "for satellite canopy heights).",
         choices=("register", "canopy"),
+        verified=False,
     )
     volume_source: str = _setting(
         "yield_table",
         "yield_table: FO-001 volumes from the yield table; model: each stand's yield curve is "
-        "scaled so that it passes through the volume model's prediction at the raster date.",
+        "scaled down so that it passes through the volume model's prediction at the raster date "
+        "(never up: scale at most 1).",
         choices=("yield_table", "model"),
+        verified=False,
     )
     top_height: str = _setting(
         "p95", "Canopy height quantile used as top height [m].", choices=("p90", "p95")

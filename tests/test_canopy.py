@@ -399,6 +399,9 @@ def test_volume_source_model_scales_the_yield_curves(sample_canopy, tmp_path):
     np.testing.assert_allclose(ratio, scale[sid])
     unscaled = scale[scale.isna()].index
     assert (fo.loc[unscaled, "net_tco2"] == plain.loc[unscaled, "net_tco2"]).all()
+    # a learned model may lower credits, never raise them
+    assert scale.dropna().max() <= 1.0 and (scale.dropna() < 1.0).any()
+    assert (fo["removals_tco2"] <= plain["removals_tco2"] + 1e-9).all()
     effect = result.volume_effect
     assert effect["change_tco2"].to_numpy() == pytest.approx(
         (fo["net_tco2"] - plain["net_tco2"]).groupby(level="period").sum().to_numpy()
