@@ -26,9 +26,13 @@ def _setting(
     *,
     choices: tuple | None = None,
     bounds: tuple | None = None,
-    verified: bool = True,
+    verified: bool | tuple = True,
 ):
-    """A documented setting: default, description, allowed choices or numeric bounds (inclusive)."""
+    """A documented setting: default, description, allowed choices or numeric bounds (inclusive).
+
+    ``verified``: True when the rule is confirmed against the official methodology text, False
+    when it is not, or the tuple of choices that are not (the others being the standard rule).
+    """
     return field(
         default=default,
         metadata={"doc": doc, "choices": choices, "bounds": bounds, "verified": verified},
@@ -284,7 +288,7 @@ class CanopySettings:
         "top height and age (the 2021 rule allows it for airborne or drone laser data only, not "
         "for satellite canopy heights).",
         choices=("register", "canopy"),
-        verified=False,
+        verified=("canopy",),
     )
     volume_source: str = _setting(
         "yield_table",
@@ -292,7 +296,7 @@ class CanopySettings:
         "scaled down so that it passes through the volume model's prediction at the raster date "
         "(never up: scale at most 1).",
         choices=("yield_table", "model"),
-        verified=False,
+        verified=("model",),
     )
     top_height: str = _setting(
         "p95", "Canopy height quantile used as top height [m].", choices=("p90", "p95")
@@ -362,7 +366,7 @@ class UncertaintySettings:
         "central: credits from the computed total; lower_bound: from the lower end of the "
         "interval (conservative), when it is lower.",
         choices=("central", "lower_bound"),
-        verified=False,
+        verified=("lower_bound",),
     )
 
 
@@ -390,9 +394,16 @@ class Settings:
         for section in SECTIONS:
             obj = getattr(self, section)
             for f in dataclasses.fields(obj):
-                if not f.metadata.get("verified", True):
+                if not _is_verified(f, getattr(obj, f.name)):
                     out.append((f"{section}.{f.name}", getattr(obj, f.name)))
         return out
+
+
+def _is_verified(f: dataclasses.Field, value) -> bool:
+    verified = f.metadata.get("verified", True)
+    if isinstance(verified, tuple):
+        return value not in verified
+    return verified
 
 
 SECTIONS = {
@@ -569,6 +580,13 @@ def settings_doc() -> str:
             default = f.default.isoformat() if isinstance(f.default, dt.date) else f.default
             choices = f.metadata.get("choices")
             doc = f.metadata["doc"] + (f" Choices: {', '.join(choices)}." if choices else "")
-            ver = "yes" if f.metadata.get("verified", True) else "**no**"
+            verified = f.metadata.get("verified", True)
+            ver = (
+                "yes"
+                if verified is True
+                else "**no**"
+                if verified is False
+                else "**no** for " + ", ".join(verified)
+            )
             lines.append(f"| `[{name}] {f.name}` | `{default!r}` | {ver} | {doc} |")
     return "\n".join(lines)
