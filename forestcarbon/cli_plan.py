@@ -108,9 +108,9 @@ def add_parsers(sub) -> None:
     )
     p.add_argument(
         "--method",
-        choices=("greedy", "exact"),
+        choices=("greedy", "milp"),
         default=None,
-        help="greedy, or exact integer programming (default: [plan] forecast_method)",
+        help="greedy, or integer programming with HiGHS (default: [plan] forecast_method)",
     )
     _plan_out(p)
 

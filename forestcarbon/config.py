@@ -240,8 +240,10 @@ class PlanSettings:
     forecast_method: str = _setting(
         "greedy",
         "How plan forecast chooses stands within the yearly budget: greedy (most credits per "
-        "ha first; no extra dependency) or exact (integer programming with scipy's HiGHS).",
-        choices=("greedy", "exact"),
+        "ha first; instant, no extra dependency) or milp (integer programming with scipy's "
+        "HiGHS: optimal when proven within a node limit, else the best plan found and its "
+        "proven bound).",
+        choices=("greedy", "milp"),
     )
 
 

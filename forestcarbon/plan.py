@@ -641,6 +641,23 @@ def candidates_text(candidates: pd.DataFrame, fy: int, *, top: int = 20) -> str:
 # --- choosing within a budget ---------------------------------------------------------------------
 
 
+MILP_NODE_LIMIT = 500
+"""Branch-and-bound nodes the integer program may explore (a work limit, not a time limit, so
+the plan found is the same on every run). Small programs are solved to proven optimality well
+within it; for hundreds of candidate stands it stops with the best plan found and a proven
+bound (see benchmarks/bench_plan.py)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class MilpPlan:
+    """Result of :func:`solve_milp`: the plan, its value and the proven upper bound [t-CO2]."""
+
+    chosen: np.ndarray
+    value_tco2: float
+    bound_tco2: float
+    optimal: bool
+
+
 def choose_thinning(
     value: np.ndarray, area_ha: np.ndarray, budget_ha: float, *, method: str = "greedy"
 ) -> np.ndarray:
@@ -656,33 +673,50 @@ def choose_thinning(
         Area each thinning uses from the budget [ha].
     budget_ha : float
         Thinning area per year [ha].
-    method : {"greedy", "exact"}
-        ``greedy``: take (stand, year) pairs by creditable removals per ha, then by value, and
-        keep each if the stand is still free and the year's budget allows. ``exact``: the
-        integer program (binary x[s, t]; one year per stand; area per year <= budget) solved to
-        optimality with scipy's HiGHS (:func:`scipy.optimize.milp`).
+    method : {"greedy", "milp"}
+        ``greedy``: take (stand, year) pairs in order and keep each if the stand is still free
+        and the year's budget allows; once ordered by creditable removals per ha, once by
+        creditable removals, and the better plan is returned. ``milp``: the integer program
+        (:func:`solve_milp`), optimal when proven within :data:`MILP_NODE_LIMIT` nodes.
 
     Returns
     -------
     ndarray of int, shape (n_stands,): year index chosen, -1 for not thinned.
     """
-    value = np.asarray(value, dtype=float)
-    area = np.asarray(area_ha, dtype=float)
-    allowed = np.isfinite(value) & (value > 0) & (area[:, None] <= budget_ha + 1e-9)
     if method == "greedy":
-        return _greedy(value, area, budget_ha, allowed)
-    if method == "exact":
-        return _exact(value, area, budget_ha, allowed)
-    raise ValueError(f"method must be 'greedy' or 'exact', got {method!r}")
+        value = np.asarray(value, dtype=float)
+        area = np.asarray(area_ha, dtype=float)
+        return _greedy(value, area, budget_ha, _allowed(value, area, budget_ha))
+    if method == "milp":
+        return solve_milp(value, area_ha, budget_ha).chosen
+    raise ValueError(f"method must be 'greedy' or 'milp', got {method!r}")
+
+
+def _allowed(value: np.ndarray, area: np.ndarray, budget: float) -> np.ndarray:
+    return np.isfinite(value) & (value > 0) & (area[:, None] <= budget + 1e-9)
 
 
 def _greedy(value, area, budget, allowed) -> np.ndarray:
+    """The better of two greedy passes: by t-CO2 per ha, and by t-CO2 (the second keeps a large
+    stand that small dense ones would crowd out; together the classic knapsack safeguard)."""
     s_idx, t_idx = np.nonzero(allowed)
-    v = value[s_idx, t_idx]
-    density = np.round(v / area[s_idx], 6)  # ties broken by value, not by rounding noise
-    order = np.lexsort((t_idx, s_idx, -np.round(v, 6), -density))
-    used = np.zeros(value.shape[1])
-    chosen = np.full(value.shape[0], -1, dtype=np.int64)
+    v = np.round(value[s_idx, t_idx], 6)  # ties are broken by stand and year, not by noise
+    density = np.round(v / area[s_idx], 6)
+    best, best_total = None, -1.0
+    for order in (
+        np.lexsort((t_idx, s_idx, -v, -density)),
+        np.lexsort((t_idx, s_idx, -density, -v)),
+    ):
+        chosen = _first_fit(order, s_idx, t_idx, area, budget, value.shape)
+        total = plan_value(value, chosen)
+        if total > best_total + 1e-9:
+            best, best_total = chosen, total
+    return best
+
+
+def _first_fit(order, s_idx, t_idx, area, budget, shape) -> np.ndarray:
+    used = np.zeros(shape[1])
+    chosen = np.full(shape[0], -1, dtype=np.int64)
     for k in order:
         s, t = s_idx[k], t_idx[k]
         if chosen[s] < 0 and used[t] + area[s] <= budget + 1e-9:
@@ -691,20 +725,35 @@ def _greedy(value, area, budget, allowed) -> np.ndarray:
     return chosen
 
 
-def _exact(value, area, budget, allowed) -> np.ndarray:
+def solve_milp(
+    value: np.ndarray,
+    area_ha: np.ndarray,
+    budget_ha: float,
+    *,
+    node_limit: int = MILP_NODE_LIMIT,
+    relax: bool = False,
+) -> MilpPlan:
+    """The thinning choice as an integer program, solved with scipy's HiGHS
+    (:func:`scipy.optimize.milp`): binary x[s, t] for each allowed (stand, year); at most one
+    year per stand; thinned area per year <= ``budget_ha``; maximise the value.
+
+    ``relax=True`` solves the linear relaxation instead (an upper bound, in milliseconds).
+    """
     try:
         from scipy.optimize import Bounds, LinearConstraint, milp
         from scipy.sparse import coo_array
     except ImportError:  # pragma: no cover - scipy comes with scikit-learn
         raise ForestCarbonError(
-            "method 'exact' needs scipy: pip install 'forestcarbon[plan]'"
+            "the integer program needs scipy: pip install 'forestcarbon[plan]'"
         ) from None
+    value = np.asarray(value, dtype=float)
+    area = np.asarray(area_ha, dtype=float)
     n, n_years = value.shape
     chosen = np.full(n, -1, dtype=np.int64)
-    s_idx, t_idx = np.nonzero(allowed)
+    s_idx, t_idx = np.nonzero(_allowed(value, area, budget_ha))
     m = len(s_idx)
     if m == 0:
-        return chosen
+        return MilpPlan(chosen, 0.0, 0.0, True)
     cols = np.arange(m)
     one_year = coo_array((np.ones(m), (s_idx, cols)), shape=(n, m)).tocsr()
     per_year = coo_array((area[s_idx], (t_idx, cols)), shape=(n_years, m)).tocsr()
@@ -712,17 +761,22 @@ def _exact(value, area, budget, allowed) -> np.ndarray:
         -value[s_idx, t_idx],
         constraints=[
             LinearConstraint(one_year, -np.inf, 1),
-            LinearConstraint(per_year, -np.inf, budget),
+            LinearConstraint(per_year, -np.inf, budget_ha),
         ],
-        integrality=np.ones(m),
+        integrality=np.zeros(m) if relax else np.ones(m),
         bounds=Bounds(0, 1),
-        options={"mip_rel_gap": 0.0},
+        options={"mip_rel_gap": 0.0, "node_limit": node_limit},
     )
-    if not result.success:
-        raise ForestCarbonError(f"the exact thinning plan was not found: {result.message}")
+    if result.x is None:
+        raise ForestCarbonError(f"the integer program found no plan: {result.message}")
+    if relax:
+        return MilpPlan(chosen, -result.fun, -result.fun, result.status == 0)
     pick = result.x > 0.5
     chosen[s_idx[pick]] = t_idx[pick]
-    return chosen
+    best = plan_value(value, chosen)
+    bound = getattr(result, "mip_dual_bound", None)
+    bound = best if result.status == 0 or bound is None else max(best, -bound)
+    return MilpPlan(chosen, best, bound, result.status == 0)
 
 
 def plan_value(value: np.ndarray, chosen: np.ndarray) -> float:
@@ -770,6 +824,73 @@ def monte_carlo_band(settings) -> UncertaintyBand | None:
     return band
 
 
+@dataclasses.dataclass(frozen=True)
+class ThinningOptions:
+    """What thinning each candidate stand in each forecast year would add.
+
+    Attributes
+    ----------
+    horizon : list of int
+        Forecast fiscal years.
+    credited : ndarray of bool
+        Whether each forecast year lies in the crediting period.
+    candidates : ndarray of int
+        Register positions of the stands the rules allow to thin in at least one year.
+    ages : ndarray, shape (n_stands, n_years)
+        Age of every stand in every forecast year [years].
+    base : ndarray, shape (n_stands, n_years)
+        Credited net removals [t-CO2] of every stand without new thinning (engine run).
+    gains : ndarray, shape (n_candidates, n_years, n_years)
+        Added credited net [t-CO2] in year j (last axis) of a thinning in year k (middle axis).
+    value : ndarray, shape (n_candidates, n_years)
+        Added creditable removals [t-CO2] over the forecast years in the crediting period of a
+        thinning in year k; NaN where the rules do not allow it.
+    area : ndarray
+        Thinning area of each candidate [ha] (register area, else the stand area).
+    """
+
+    horizon: list
+    credited: np.ndarray
+    candidates: np.ndarray
+    ages: np.ndarray
+    base: np.ndarray
+    gains: np.ndarray
+    value: np.ndarray
+    area: np.ndarray
+
+
+def thinning_options(inputs: ProgramInputs, *, start_fy: int, years: int) -> ThinningOptions:
+    """Engine runs for the forecast: each year's candidates (:func:`candidate_mask`) and what
+    a whole-stand thinning of each would add (with-minus-without, as :func:`added_credits`)."""
+    horizon = list(range(start_fy, start_fy + years))
+    first, last = crediting_years(inputs)
+    credited = np.array([first <= y <= last for y in horizon])
+    cohorts = program_cohorts(inputs)
+    rules = thinning_rules(inputs)
+    n = len(inputs.stands)
+    allowed = np.zeros((n, len(horizon)), dtype=bool)
+    ages = np.zeros((n, len(horizon)), dtype=np.int64)
+    for k, fy in enumerate(horizon):
+        mask, detail = candidate_mask(inputs, fy, rules, cohorts=cohorts)
+        allowed[:, k], ages[:, k] = mask, detail["age"].to_numpy()
+    cand = np.flatnonzero(allowed.any(axis=1))
+    log.info("forecast FY%d-FY%d: %d candidate stands", horizon[0], horizon[-1], len(cand))
+    base = _net_by_year(inputs, np.arange(n), horizon)
+    gains = np.zeros((len(cand), len(horizon), len(horizon)))
+    value = np.full((len(cand), len(horizon)), np.nan)
+    for k, fy in enumerate(horizon):
+        rows = np.flatnonzero(allowed[cand, k])
+        if len(rows) == 0:
+            continue
+        idx = cand[rows]
+        extra = _planned_thinning(inputs, idx, fy, cohorts)
+        gain = _net_by_year(inputs, idx, horizon[k:], extra) - base[idx, k:]
+        gains[rows, k, k:] = gain
+        value[rows, k] = (gain * credited[k:]).sum(axis=1)
+    area = reference_area(inputs.stands.iloc[cand]) if len(cand) else np.zeros(0)
+    return ThinningOptions(horizon, credited, cand, ages, base, gains, value, area)
+
+
 @dataclasses.dataclass
 class Forecast:
     """A credit forecast: per fiscal year, the thinning schedule, and how it was chosen."""
@@ -779,7 +900,9 @@ class Forecast:
     method: str
     budget_ha: float
     value_tco2: float
-    optimum_tco2: float | None
+    best_tco2: float | None
+    bound_tco2: float | None
+    optimal: bool | None
     text: str = ""
 
 
@@ -791,7 +914,7 @@ def forecast(
     budget_ha: float,
     method: str = "greedy",
     band: UncertaintyBand | str | None = "settings",
-    compare_exact: bool = True,
+    compare: bool = True,
 ) -> Forecast:
     """Forecast creditable removals per fiscal year with a thinning plan chosen within a budget.
 
@@ -805,14 +928,14 @@ def forecast(
     ----------
     budget_ha : float
         Thinning area per fiscal year [ha].
-    method : {"greedy", "exact"}
+    method : {"greedy", "milp"}
     band : callable, "settings" or None
         Uncertainty band (:data:`UncertaintyBand`); "settings" (default): the program's Monte
         Carlo model (:func:`monte_carlo_band`, off when ``[uncertainty] draws = 0``); None: no
         band.
-    compare_exact : bool
-        With the greedy method, also solve the exact problem (when scipy is available) and
-        report the optimum, so the gap is visible.
+    compare : bool
+        With the greedy method, also solve the integer program (:func:`solve_milp`, when scipy
+        is available) and report its plan and proven bound, so the gap is visible.
 
     Returns
     -------
@@ -835,44 +958,19 @@ def forecast(
         )
     if problems:
         raise InputError(problems)
-    horizon = list(range(start_fy, start_fy + years))
+    o = thinning_options(inputs, start_fy=start_fy, years=years)
+    horizon, credited, stands, n = o.horizon, o.credited, inputs.stands, len(inputs.stands)
+    cand, base, gains, value, area, ages = o.candidates, o.base, o.gains, o.value, o.area, o.ages
     first, last = crediting_years(inputs)
-    credited = np.array([first <= y <= last for y in horizon])
-    cohorts = program_cohorts(inputs)
-    rules = thinning_rules(inputs)
-    stands = inputs.stands
-    n = len(stands)
-    allowed = np.zeros((n, len(horizon)), dtype=bool)
-    ages = np.zeros((n, len(horizon)), dtype=np.int64)
-    for k, fy in enumerate(horizon):
-        mask, detail = candidate_mask(inputs, fy, rules, cohorts=cohorts)
-        allowed[:, k], ages[:, k] = mask, detail["age"].to_numpy()
-    cand = np.flatnonzero(allowed.any(axis=1))
-    log.info("forecast FY%d-FY%d: %d candidate stands", horizon[0], horizon[-1], len(cand))
-    base = _net_by_year(inputs, np.arange(n), horizon)
-    gains = np.zeros((len(cand), len(horizon), len(horizon)))  # stand, thinning year, year
-    value = np.full((len(cand), len(horizon)), np.nan)
-    for k, fy in enumerate(horizon):
-        rows = np.flatnonzero(allowed[cand, k])
-        if len(rows) == 0:
-            continue
-        idx = cand[rows]
-        extra = _planned_thinning(inputs, idx, fy, cohorts)
-        with_thinning = _net_by_year(inputs, idx, horizon[k:], extra)
-        gain = with_thinning - base[idx, k:]
-        gains[rows, k, k:] = gain
-        value[rows, k] = (gain * credited[k:]).sum(axis=1)
-    area = reference_area(stands.iloc[cand]) if len(cand) else np.zeros(0)
-    chosen = choose_thinning(value, area, budget_ha, method=method)
-    total_value = plan_value(value, chosen) if len(cand) else 0.0
-    optimum = None
-    if method == "exact":
-        optimum = total_value
-    elif compare_exact and len(cand):
+    milp = None
+    if len(cand) and (method == "milp" or compare):
         try:
-            optimum = plan_value(value, choose_thinning(value, area, budget_ha, method="exact"))
+            milp = solve_milp(value, area, budget_ha)
         except ForestCarbonError:
-            optimum = None
+            if method == "milp":
+                raise
+    chosen = milp.chosen if method == "milp" else choose_thinning(value, area, budget_ha)
+    total_value = plan_value(value, chosen) if len(cand) else 0.0
     picked = np.flatnonzero(chosen >= 0)
     added = np.array([gains[picked, chosen[picked], j] for j in range(len(horizon))]).reshape(
         len(horizon), len(picked)
@@ -941,7 +1039,16 @@ def forecast(
     schedule["added_tco2_per_ha"] = schedule["added_tco2"] / schedule["thinning_area_ha"]
     order = np.lexsort((natural_key_rank(schedule["stand_id"]), schedule["fiscal_year"]))
     schedule = schedule.iloc[order].reset_index(drop=True)
-    result = Forecast(table, schedule, method, budget_ha, total_value, optimum)
+    result = Forecast(
+        table,
+        schedule,
+        method,
+        budget_ha,
+        total_value,
+        milp.value_tco2 if milp else None,
+        milp.bound_tco2 if milp else None,
+        milp.optimal if milp else None,
+    )
     result.text = forecast_text(result, inputs, (first, last))
     return result
 
@@ -956,12 +1063,22 @@ def forecast_text(result: Forecast, inputs: ProgramInputs, crediting: tuple[int,
         f"  thinning budget 間伐面積: {result.budget_ha:g} ha/year; method: {result.method}",
         f"  creditable removals added by the plan: {result.value_tco2:,.1f} t-CO2",
     ]
-    if result.optimum_tco2 is not None and result.method == "greedy":
-        share = result.value_tco2 / result.optimum_tco2 if result.optimum_tco2 > 0 else 1.0
-        lines.append(
-            f"  exact optimum (integer program): {result.optimum_tco2:,.1f} t-CO2; the greedy "
-            f"plan reaches {share:.2%} of it"
+    if result.best_tco2 is not None:
+        proof = (
+            "proven optimal"
+            if result.optimal
+            else f"the optimum is at most {result.bound_tco2:,.1f} t-CO2 (proven bound after "
+            f"{MILP_NODE_LIMIT} nodes)"
         )
+        lines.append(f"  integer program (HiGHS): {result.best_tco2:,.1f} t-CO2, {proof}")
+        if result.method == "greedy":
+            best = max(result.best_tco2, result.value_tco2)
+            share = result.value_tco2 / best if best > 0 else 1.0
+            floor = result.value_tco2 / result.bound_tco2 if result.bound_tco2 > 0 else 1.0
+            lines.append(
+                f"  the greedy plan reaches {share:.2%} of the best plan found and at least "
+                f"{floor:.2%} of the optimum"
+            )
     lines.append(
         f"  {'FY':<6}{'baseline t':>13}{'added t':>11}{'total t':>13}{'credits':>9}"
         f"{'thinned ha':>12}"

@@ -59,7 +59,7 @@ import pandas as pd
 import pyogrio
 
 from .config import CONFIG_FILE, Settings, load_settings
-from .exceptions import ForestCarbonError, InputError, Problem
+from .exceptions import ForestCarbonError, InputError, OutputError, Problem
 from .fo001 import OPERATION_JA, build_cohorts, fiscal_year
 from .io import read_table
 from .schemas import MAX_PROBLEMS_PER_COLUMN, OPERATIONS_SPEC, validate
@@ -675,13 +675,18 @@ def _change(path: Path, apply: Callable[[sqlite3.Connection], int], *, create: b
     if path.exists() or not create:
         with _open(path) as con, _transaction(con):
             return apply(con)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".gpkg", dir=path.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".gpkg", dir=path.parent)
+    except OSError as e:
+        raise OutputError(f"cannot create the record store in {path.parent}: {e}") from None
     os.close(fd)
     tmp = Path(tmp_name)
     tmp.unlink()
     try:
-        _create(tmp)
+        try:
+            _create(tmp)
+        except Exception as e:  # GDAL and the file system raise many types
+            raise OutputError(f"cannot create the record store in {path.parent}: {e}") from None
         with _open(tmp) as con, _transaction(con):
             change = apply(con)
         try:
