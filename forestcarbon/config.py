@@ -238,7 +238,7 @@ class PlanSettings:
         bounds=(0.0, 1.0),
     )
     forecast_method: str = _setting(
-        "greedy",
+        "milp",
         "How plan forecast chooses stands within the yearly budget: greedy (most credits per "
         "ha first; instant, no extra dependency) or milp (integer programming with scipy's "
         "HiGHS: optimal when proven within a node limit, else the best plan found and its "

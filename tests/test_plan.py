@@ -3,6 +3,7 @@ within a budget, credit forecast. Expected values are worked by hand in the comm
 
 from __future__ import annotations
 
+import io
 import itertools
 import shutil
 from pathlib import Path
@@ -324,7 +325,13 @@ def test_forecast_cli_outputs_are_deterministic(program, tmp_path, capsys):
     assert runs[0]["credit_forecast.png"][:8] == b"\x89PNG\r\n\x1a\n"
     text = runs[0]["credit_forecast.txt"].decode()
     assert "99.3 t-CO2, proven optimal" in text
-    assert "the greedy plan reaches 90.91% of the best plan found" in text
+    assert "greedy (most credits per ha first): 90.3 t-CO2, 90.91% of the best plan" in text
+    schedule = pd.read_csv(io.BytesIO(runs[0]["thinning_schedule.csv"]), encoding="utf-8-sig")
+    assert sorted(zip(schedule["stand_id"], schedule["fiscal_year"], strict=True)) == [
+        ("A", 2026),
+        ("B", 2025),
+        ("C", 2025),
+    ]  # [plan] forecast_method = "milp" by default: the hand optimum
     capsys.readouterr()
     assert main(["-q", "plan", "forecast", str(folder), "--years", "0"]) == 1
     err = capsys.readouterr().err
