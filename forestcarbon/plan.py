@@ -1153,7 +1153,7 @@ def forecast_chart(result: Forecast, path: str | Path, *, title: str = "") -> No
     ja = font is not None
     rc = {"font.family": [font, "DejaVu Sans"]} if ja else {}
     with plt.rc_context(rc):
-        fig, ax = plt.subplots(figsize=(9, 5), dpi=100)
+        fig, ax = plt.subplots(figsize=(9, 5.5), dpi=100)
         x = t["fiscal_year"].to_numpy()
         base = t["baseline_tco2"].astype(float).to_numpy()
         added = t["added_tco2"].astype(float).to_numpy()
@@ -1170,21 +1170,23 @@ def forecast_chart(result: Forecast, path: str | Path, *, title: str = "") -> No
             x, credits, "o-", color="#1b3d24", label="クレジット credits [t]" if ja else "credits"
         )
         if t["total_low_tco2"].notna().any():
-            ax.fill_between(
+            total = t["total_tco2"].astype(float).to_numpy()
+            ax.errorbar(
                 x,
-                t["total_low_tco2"],
-                t["total_high_tco2"],
-                color="grey",
-                alpha=0.3,
-                label="不確実性 uncertainty" if ja else "uncertainty",
+                total,
+                yerr=[total - t["total_low_tco2"], t["total_high_tco2"] - total],
+                fmt="none",
+                ecolor="#555555",
+                capsize=4,
+                label="不確実性 uncertainty interval" if ja else "uncertainty interval",
             )
         ax.set_xlabel("年度 fiscal year" if ja else "fiscal year")
         ax.set_ylabel("t-CO2")
         ax.set_xticks(x)
         ax.set_title(title or ("クレジット見込み Credit forecast" if ja else "Credit forecast"))
-        ax.legend(loc="upper left")
         ax.grid(axis="y", alpha=0.3)
-        fig.tight_layout()
+        fig.legend(loc="lower center", ncol=2, frameon=False)
+        fig.tight_layout(rect=(0, 0.12, 1, 1))
         fig.savefig(path, format="png", metadata={"Software": None})
         plt.close(fig)
 
