@@ -156,6 +156,8 @@ def _ops(args) -> int:
 
 
 def _history(program_dir: Path) -> int:
+    import pandas as pd
+
     from . import store
     from .config import load_settings
 
@@ -164,11 +166,7 @@ def _history(program_dir: Path) -> int:
     print(f"{path}: {len(history)} change(s)")
     print(f"{'change':>6}  {'time (UTC)':<20}  {'action':<7}{'added':>8}{'removed':>8}  note")
     for r in history.itertuples():
-        undone = (
-            f"  [undone by change {r.undone_by}]"
-            if r.undone_by is not None and (str(r.undone_by) != "<NA>")
-            else ""
-        )
+        undone = f"  [undone by change {r.undone_by}]" if pd.notna(r.undone_by) else ""
         print(
             f"{r.change:>6}  {r.time:<20}  {r.action:<7}{r.n_added:>8}{r.n_removed:>8}  "
             f"{r.note}{undone}"
