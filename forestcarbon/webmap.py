@@ -23,7 +23,7 @@ Safety: every string from the inputs reaches the page only as JSON data (``<``, 
 escaped) and is HTML-escaped in the browser when a popup or tooltip is built; texts rendered in
 Python (program name, methodology names) are HTML-escaped there.
 
-Offline: ``self_contained=True`` inlines Leaflet, topojson-client and Leaflet.markercluster from the
+Offline: ``self_contained=True`` inlines Leaflet and Leaflet.markercluster from the
 copies vendored in ``forestcarbon/static/`` (from the npm registry, with their licences); otherwise
 the page links to the same versions on a CDN. Nothing is fetched when the map is built.
 """
@@ -55,8 +55,10 @@ DEFAULT_MESH_LEVEL = 3
 """The 1 km standard regional mesh (基準地域メッシュ): the level official statistics are published
 at, coarse enough that most populated cells hold ``privacy_k`` households."""
 
-DEFAULT_SIMPLIFY_M = 2.0
-"""Simplification tolerance [m]: below the ~2.5 m plotting accuracy of 1:5,000 forest plan maps."""
+DEFAULT_SIMPLIFY_M = 5.0
+"""Simplification tolerance [m] of stand boundaries: about two plotting widths of a 1:5,000 forest
+plan map, invisible below zoom 17; halves the vertices (and the first render) of a city map compared
+with 2 m. Officers needing exact boundaries use the GeoPackage outputs in QGIS."""
 
 COORD_STEP_DEG = 1e-5
 """Quantization step of map coordinates [degrees] (1e-5 degrees is about 1 m)."""
@@ -108,7 +110,6 @@ class Asset:
 ASSETS = {
     "leaflet": Asset("leaflet", "1.9.4", "dist/leaflet.js"),
     "leaflet_css": Asset("leaflet", "1.9.4", "dist/leaflet.css"),
-    "topojson": Asset("topojson-client", "3.1.0", "dist/topojson-client.min.js"),
     "markercluster": Asset("leaflet.markercluster", "1.5.3", "dist/leaflet.markercluster.js"),
     "markercluster_css": Asset("leaflet.markercluster", "1.5.3", "dist/MarkerCluster.css"),
     "markercluster_default_css": Asset(
@@ -618,17 +619,50 @@ var fc = (function () {
     return table(title, rows, note);
   }
 
+  // TopoJSON decoded straight to Leaflet LatLngs: each shared arc once, its LatLng objects
+  // shared by the neighbouring stands (fewer allocations than GeoJSON, so a faster first render)
+  function decodeArcs(topo) {
+    const s = topo.transform.scale, t = topo.transform.translate;
+    return topo.arcs.map(arc => {
+      let x = 0, y = 0;
+      return arc.map(p => {
+        x += p[0];
+        y += p[1];
+        return L.latLng(y * s[1] + t[1], x * s[0] + t[0]);
+      });
+    });
+  }
+
+  function ring(indices, arcs) {
+    const out = [];
+    indices.forEach(i => {
+      const a = i < 0 ? arcs[~i].slice().reverse() : arcs[i];
+      for (let k = out.length ? 1 : 0; k < a.length; k++) out.push(a[k]);
+    });
+    return out;
+  }
+
+  function shape(g, arcs) {
+    return g.type === 'Polygon' ? g.arcs.map(r => ring(r, arcs))
+                                : g.arcs.map(p => p.map(r => ring(r, arcs)));
+  }
+
   function stands(map, d, key) {
     const rows = d.rows[key];
-    const features = topojson.feature(d.topo, d.topo.objects[key]).features;
-    features.forEach((f, i) => { f.properties = {kind: 'stand', row: rows[i]}; });
+    const arcs = d.arcs || (d.arcs = decodeArcs(d.topo));
     const style = key === 'eligible'
       ? f => { const c = f.properties.row[10];
                return {color: '#4d4d4d', weight: 0.6, fillOpacity: 0.75,
                        fillColor: c < 0 ? d.negative : d.palette[c]}; }
       : () => ({color: '#616161', weight: 0.8, dashArray: '3 3', fillOpacity: 0.35,
                 fillColor: d.ineligible});
-    const layer = L.geoJSON({type: 'FeatureCollection', features: features}, {style: style});
+    const layer = L.featureGroup();
+    d.topo.objects[key].geometries.forEach((g, i) => {
+      const feature = {properties: {kind: 'stand', row: rows[i]}};
+      const polygon = L.polygon(shape(g, arcs), style(feature));
+      polygon.feature = feature;
+      layer.addLayer(polygon);
+    });
     layer.bindPopup(l => standPopup(l.feature.properties.row, d), popOpts);
     layer.bindTooltip(l => {
       const r = l.feature.properties.row;
@@ -642,7 +676,7 @@ var fc = (function () {
     cells.forEach(c => {
       L.rectangle([[c[0], c[1]], [c[2], c[3]]],
         {color: color, weight: 1, fillColor: color, fillOpacity: 0.25, cells: c})
-        .bindPopup(table('地域メッシュ Mesh cell ' + c[4], [
+        .bindPopup(() => table('地域メッシュ Mesh cell ' + c[4], [
           ['世帯数 Households', N(c[5], 0)],
           ['設備容量 Capacity [kW]', N(c[6], 1)],
           ['削減量 Reduction [t-CO2]', N(c[7], 2)]]), popOpts)
@@ -656,7 +690,7 @@ var fc = (function () {
     rows.forEach(r => {
       L.circleMarker([r[0], r[1]], {radius: 7, color: '#fff', weight: 1.5, fillColor: color,
                                      fillOpacity: 0.95})
-        .bindPopup(table('施設 Facility: ' + r[2], [
+        .bindPopup(() => table('施設 Facility: ' + r[2], [
           ['空調機 Units', r[3]],
           ['ベースライン Baseline [kWh]', N(r[4], 0)],
           ['実績 Project [kWh]', N(r[5], 0)],
@@ -723,18 +757,22 @@ def _element_classes():
             self.js = JS
 
     class Data(MacroElement):
-        """One JSON blob, written once and shared by the layers that use it."""
+        """One JSON blob, written once and shared by the layers that use it.
+
+        Written as ``JSON.parse("...")`` of a string literal: browsers parse a large JSON string
+        several times faster than the same data as a JavaScript object literal.
+        """
 
         _template = Template(
             "{% macro script(this, kwargs) %}"
-            "var {{ this.get_name() }} = {{ this.json }};"
+            "var {{ this.get_name() }} = JSON.parse({{ this.json }});"
             "{% endmacro %}"
         )
 
         def __init__(self, obj):
             super().__init__()
             self._name = "data"
-            self.json = script_json(obj)
+            self.json = script_json(script_json(obj))
 
     class DataLayer(Layer):
         """An overlay built in the browser by ``fc.<builder>(map, data, ...)``.
@@ -1035,7 +1073,7 @@ def program_map(
         url, attr = tile
         folium.TileLayer(url, attr=attr, name="basemap", control=False, max_zoom=18).add_to(m)
 
-    assets = ["leaflet", "leaflet_css", "topojson"]
+    assets = ["leaflet", "leaflet_css"]
     m.add_child(Helpers(), name="fc_helpers")
     data = Data(stand_data)
     m.add_child(data)
