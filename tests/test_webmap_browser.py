@@ -106,14 +106,28 @@ def _close_popup(page) -> None:
     page.wait_for_function("document.querySelectorAll('.leaflet-popup').length === 0")
 
 
-def _popup_after_click(page, lat, lon, zoom=17) -> str:
+def _popup_after_click(page, lat, lon, zoom=17, attempts: int = 3) -> str:
+    """Click a place and return the popup text.
+
+    The canvas renderer redraws and re-indexes its shapes for hit-testing a few animation frames
+    after a view change; on a loaded machine that can take longer, so the click is repeated (after
+    more frames) until the popup opens.
+    """
     _close_popup(page)
     x, y = _point_of(page, lat, lon, zoom)
-    _frames(page)
-    page.mouse.click(x, y)
     popup = page.locator(".leaflet-popup-content")
-    popup.wait_for(state="visible", timeout=5000)
-    return popup.inner_text()
+    for attempt in range(attempts):
+        _frames(page, 2 + 4 * attempt)
+        page.mouse.click(x, y)
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            popup.wait_for(state="visible", timeout=2000 + 3000 * attempt)
+            return popup.inner_text()
+        except PlaywrightTimeout:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 @pytest.mark.parametrize("key", ["public", "internal", "offline"])
