@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,16 @@ demo: $(STAMP)
 	cp runs/demo/maps/*.html maps/
 	@echo "maps: open maps/tsuyama-sample.html (public) or maps/tsuyama-sample_internal.html"
 
-test: $(STAMP)
+# Debian's chromium for the map's browser tests (installed when root with apt-get; else skipped)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	  else echo "chromium not found: the browser tests will be skipped" \
+	    "(apt-get install chromium fonts-noto-cjk)"; fi; }
+
+test: $(STAMP) browser
 	$(BIN)/ruff check forestcarbon tests benchmarks notebooks
 	$(BIN)/ruff format --check forestcarbon tests benchmarks notebooks
 	$(BIN)/python -m pytest -q
