@@ -85,8 +85,13 @@ SUMMARY_COLS = (
     Col("buffer_tco2", "バッファー Buffer [t-CO2]", T),
     Col("credits_t", "クレジット Credits [t-CO2]", INT),
     Col("n_activities", "活動数 Activities [-]", INT),
+    Col("total_mean_tco2", "モンテカルロ平均 Monte Carlo mean [t-CO2]", T),
+    Col("total_low_tco2", "区間下限 Interval low [t-CO2]", T),
+    Col("total_high_tco2", "区間上限 Interval high [t-CO2]", T),
+    Col("credit_basis", "クレジット算定基準 Credit basis"),
 )
-"""Columns of the summary sheet, one per column of ``program_summary.csv`` in the same order."""
+"""Columns of the summary sheet, one per column of ``program_summary.csv`` in the same order (the
+uncertainty interval columns stay empty when ``[uncertainty] draws = 0``)."""
 
 MONITORING_COLS = (
     Col("methodology", "方法論 Methodology"),

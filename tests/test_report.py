@@ -118,6 +118,9 @@ def test_summary_sheet_equals_program_summary_csv(run_out):
         assert total == pytest.approx(float(Decimal(r.total_tco2)), abs=1e-9)
         assert sheet_row[headers["credits_t"]] == r.credits_t
         assert sheet_row[headers["n_activities"]] == r.n_activities
+        for key in ("total_low_tco2", "total_high_tco2"):  # the Monte Carlo interval
+            assert sheet_row[headers[key]] == pytest.approx(getattr(r, key), rel=1e-12)
+        assert sheet_row[headers["credit_basis"]] == r.credit_basis
     by_key = csv_rows.set_index(["methodology", "period"])
     assert Decimal(by_key.loc[("EN-S-004", PERIOD), "total_tco2"]) == Decimal("6.7270")
     assert Decimal(by_key.loc[("EN-R-002", PERIOD), "total_tco2"]) > Decimal("0.69006")
