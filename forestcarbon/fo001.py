@@ -378,7 +378,7 @@ def _factors(params: pd.DataFrame, species: np.ndarray, age: np.ndarray) -> np.n
     return np.nan_to_num(factor, nan=0.0)
 
 
-def _standing_volume(yields, curve, cohorts: Cohorts, day: dt.date, *, inclusive: bool):
+def standing_volume(yields, curve, cohorts: Cohorts, day: dt.date, *, inclusive: bool):
     """Volume per ha of stand area [m3/ha] held by each cohort at the start (or end) of ``day``."""
     fy, share = _elapsed_share(day, inclusive=inclusive)
     a = fy - cohorts.origin_fy + 1
@@ -468,17 +468,17 @@ def compute_period(
     emissions = emissions_gross * share_counted
     net = removals - emissions
 
-    main = _main_cohort(c, n, p_end)
+    main = main_cohort(c, n, p_end)
     fy_start = period.start.year - (period.start.month < 4)
     fy_end = period.end.year - (period.end.month < 4)
     origin = c.origin_fy[main]
     vol_start = np.bincount(
         c.stand,
-        _standing_volume(yields, curve, c, period.start, inclusive=False) * scale,
+        standing_volume(yields, curve, c, period.start, inclusive=False) * scale,
         minlength=n,
     )
     vol_end = np.bincount(
-        c.stand, _standing_volume(yields, curve, c, period.end, inclusive=True) * scale, minlength=n
+        c.stand, standing_volume(yields, curve, c, period.end, inclusive=True) * scale, minlength=n
     )
 
     any_ = lambda mask: np.bincount(c.stand, mask.astype(float), minlength=n) > 0  # noqa: E731
@@ -527,7 +527,7 @@ def compute_period(
     )
 
 
-def _main_cohort(c: Cohorts, n: int, p_end) -> np.ndarray:
+def main_cohort(c: Cohorts, n: int, p_end) -> np.ndarray:
     """Per stand, the youngest cohort standing at the period end (else the register crop)."""
     standing = (np.isnat(c.planted) | (c.planted <= p_end)) & (
         np.isnat(c.harvested) | (c.harvested > p_end)

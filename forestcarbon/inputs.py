@@ -288,7 +288,7 @@ def _read_operations(program_dir: Path, settings: Settings):
     return ops, problems, file
 
 
-def _cross_check_operations(ops: pd.DataFrame, stands: pd.DataFrame, file: str) -> list[Problem]:
+def cross_check_operations(ops: pd.DataFrame, stands: pd.DataFrame, file: str) -> list[Problem]:
     problems = []
     indexed = stands.set_index("stand_id")
     area = np.fmax(indexed["area_ha"], indexed["geometry_area_ha"])  # register or map, the larger
@@ -384,7 +384,7 @@ def load_program(program_dir: str | Path, *, settings: Settings | None = None) -
             growth_file=str(growth_path),
         )
         if ops is not None and not p:
-            problems += _cross_check_operations(ops, stands, str(files.get("operations", "")))
+            problems += cross_check_operations(ops, stands, str(files.get("operations", "")))
     energy, energy_problems = read_energy_inputs(program_dir, settings)
     problems += energy_problems
     files.update(energy.files)

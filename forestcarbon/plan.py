@@ -34,13 +34,13 @@ from .exceptions import ForestCarbonError, InputError, Problem
 from .fo001 import (
     OPERATION_JA,
     Cohorts,
-    _main_cohort,
-    _standing_volume,
     build_cohorts,
     compute_fo001,
     fiscal_year,
+    main_cohort,
     natural_key_rank,
     reference_area,
+    standing_volume,
 )
 from .inputs import ProgramInputs
 from .io import csv_bytes, read_table, write_gpkg
@@ -139,7 +139,7 @@ def crop_state(inputs: ProgramInputs, fy: int, *, cohorts: Cohorts | None = None
     Notes
     -----
     FO-001.md §4: age ``a = Y - P + 1``; volume ``V(a)`` from the yield table (the engine's
-    ``_standing_volume`` at the last day of the year); a final harvest removes its crop, a
+    ``standing_volume`` at the last day of the year); a final harvest removes its crop, a
     replanting starts a new crop at age 1 in its fiscal year (:func:`~forestcarbon.fo001.
     build_cohorts`).
     """
@@ -149,7 +149,7 @@ def crop_state(inputs: ProgramInputs, fy: int, *, cohorts: Cohorts | None = None
     end = fiscal_year_end(fy)
     p_end = np.datetime64(end)
     curve = inputs.yields.curve_index(stands["species"], stands["site_class"])
-    per_cohort = _standing_volume(
+    per_cohort = standing_volume(
         inputs.yields, np.where(curve < 0, 0, curve)[c.stand], c, end, inclusive=True
     )
     volume_ha = np.where(curve >= 0, np.bincount(c.stand, per_cohort, minlength=n), np.nan)
@@ -160,7 +160,7 @@ def crop_state(inputs: ProgramInputs, fy: int, *, cohorts: Cohorts | None = None
     )
     standing_share = np.bincount(c.stand, np.where(standing, c.share, 0.0), minlength=n)
     n_standing = np.bincount(c.stand, standing.astype(float), minlength=n)
-    main = _main_cohort(c, n, p_end)
+    main = main_cohort(c, n, p_end)
     planted_year = c.origin_fy[main]
     age = np.where(standing_share > 1e-9, np.maximum(fy - planted_year + 1, 0), 0)
     status = np.select(

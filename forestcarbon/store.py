@@ -501,12 +501,12 @@ def check_new_records(
     ------
     InputError
         Every problem at once: unknown stand, area larger than the stand, implausible date
-        (:func:`forestcarbon.inputs._cross_check_operations`), exact duplicate, operation before
+        (:func:`forestcarbon.inputs.cross_check_operations`), exact duplicate, operation before
         planting, and harvest/replanting conflicts (:func:`forestcarbon.fo001.build_cohorts`).
     """
-    from .inputs import _cross_check_operations
+    from .inputs import cross_check_operations
 
-    problems = _relabel(_cross_check_operations(new, stands, ""), labels)
+    problems = _relabel(cross_check_operations(new, stands, ""), labels)
     problems += _duplicates(existing, new, labels)
     combined = pd.concat([existing, new], ignore_index=True)
     combined = combined.sort_values(["stand_id", "date", "source_row"], kind="stable")
