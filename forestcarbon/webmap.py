@@ -142,6 +142,7 @@ LAYER_NAMES = {
     "mesh": "家庭用太陽光 (メッシュ集計) · Household solar (mesh cells)",
     "sites": "家庭用太陽光 各戸 (内部用) · Household solar sites (internal)",
     "facilities": "公共施設の空調 · Public air conditioning",
+    "candidates": "間伐候補 (内部用) · Thinning candidates (internal)",
 }
 
 METHODOLOGY_LABELS = {
@@ -173,6 +174,7 @@ INELIGIBLE_COLOR = "#9e9e9e"
 NET_EMISSION_COLOR = "#d7301f"
 MESH_COLOR = "#e6550d"
 FACILITY_COLOR = "#08519c"
+CANDIDATE_COLOR = "#7b3294"
 
 
 def _folium():
@@ -512,6 +514,33 @@ def _rs(baseline_kwh: float, project_kwh: float, reduction_tco2: float) -> list[
     return [_r(baseline_kwh, 0), _r(project_kwh, 0), _r(reduction_tco2, 3)]
 
 
+def candidate_rows(candidates: pd.DataFrame) -> dict:
+    """Thinning candidates for the map: stand id -> [id, species, age, area [ha], added [t-CO2],
+    crediting years, rule], the fiscal year and the outline colour."""
+    rows = {
+        str(r.stand_id): [
+            str(r.stand_id),
+            str(r.species),
+            int(r.age),
+            _r(r.thinning_area_ha, 2),
+            _r(r.added_tco2, 1),
+            str(r.crediting_years),
+            str(r.rule),
+        ]
+        for r in candidates.itertuples()
+    }
+    fy = int(candidates["fiscal_year"].iloc[0])
+    return {"rows": rows, "fy": fy, "color": CANDIDATE_COLOR}
+
+
+def latest_candidates(program_dir) -> pd.DataFrame | None:
+    """The newest ``plan/thinning_candidates_fyYYYY.csv`` of a program folder, if any."""
+    files = sorted(Path(program_dir, "plan").glob("thinning_candidates_fy*.csv"))
+    if not files:
+        return None
+    return pd.read_csv(files[-1], encoding="utf-8-sig", dtype={"stand_id": str})
+
+
 def facility_totals(aircon: gpd.GeoDataFrame) -> list:
     """``[lat, lon, facility, units, baseline_kwh, project_kwh, reduction_tco2]`` per facility
     (sums over units and periods; the point of its first unit)."""
@@ -671,6 +700,28 @@ var fc = (function () {
     return layer;
   }
 
+  // thinning candidates: outlines of the stands listed in c.rows (stand id -> row)
+  function candidates(map, d, c) {
+    const arcs = d.arcs || (d.arcs = decodeArcs(d.topo));
+    const layer = L.featureGroup();
+    ['eligible', 'ineligible'].forEach(key => {
+      (d.topo.objects[key] ? d.topo.objects[key].geometries : []).forEach((g, i) => {
+        const r = c.rows[d.rows[key][i][0]];
+        if (!r) return;
+        L.polygon(shape(g, arcs), {color: c.color, weight: 2.5, fill: false})
+          .bindPopup(() => table('間伐候補 Thinning candidate FY' + c.fy + ': ' + r[0], [
+            ['樹種 Species', r[1]],
+            ['林齢 Age [yr]', r[2]],
+            ['間伐面積 Thinning area [ha]', N(r[3], 2)],
+            ['追加クレジット Added [t-CO2]', N(r[4], 1)],
+            ['期間 Crediting years', r[5]]], r[6]), popOpts)
+          .bindTooltip(E('間伐候補 candidate ' + r[0]))
+          .addTo(layer);
+      });
+    });
+    return layer;
+  }
+
   function mesh(map, cells, color) {
     const layer = L.featureGroup();
     cells.forEach(c => {
@@ -730,7 +781,8 @@ var fc = (function () {
     return control.addTo(map);
   }
 
-  return {stands: stands, mesh: mesh, facilities: facilities, sites: sites, panel: panel};
+  return {stands: stands, mesh: mesh, facilities: facilities, sites: sites, panel: panel,
+          candidates: candidates};
 })();
 """
 
@@ -979,6 +1031,7 @@ def program_map(
     *,
     solar: gpd.GeoDataFrame | None = None,
     aircon: gpd.GeoDataFrame | None = None,
+    candidates: pd.DataFrame | None = None,
     edition: str = "public",
     privacy_k: int = 5,
     mesh_level: int = DEFAULT_MESH_LEVEL,
@@ -1006,6 +1059,10 @@ def program_map(
     aircon : GeoDataFrame, optional
         Air-conditioning results per unit and period with the facility points: unit_id, facility,
         baseline_kwh, project_kwh [kWh], reduction_tco2 [t-CO2].
+    candidates : DataFrame, optional
+        Thinning candidates of ``forestcarbon plan candidates`` (stand_id, fiscal_year, species,
+        age, thinning_area_ha [ha], added_tco2 [t-CO2], crediting_years, rule), outlined on the
+        internal edition only.
     edition : {"public", "internal"}
         ``public`` shows households only as mesh aggregates; ``internal`` adds each site,
         clustered, and marks the page as internal.
@@ -1098,6 +1155,12 @@ def program_map(
         )
         layers.add("facilities")
 
+    if candidates is not None and len(candidates) and edition == "internal":
+        m.add_child(
+            DataLayer(LAYER_NAMES["candidates"], "candidates", data, candidate_rows(candidates))
+        )
+        layers.add("candidates")
+
     eligible_classes = [r[10] for r in stand_data["rows"]["eligible"]]
     m.add_child(
         Panel(
@@ -1178,6 +1241,7 @@ def map_files(result, *, self_contained: bool | None = None, tiles: str | None =
     names = inputs.stands.drop_duplicates("stand_id").set_index("stand_id")["name"]
     layer["name"] = names.reindex(layer["stand_id"]).fillna("").to_numpy()
     solar, aircon = energy_layers(result)
+    candidates = latest_candidates(inputs.program_dir)
     name = map_name(inputs.program_dir)
     files = {}
     for edition, suffix in (("public", ""), ("internal", "_internal")):
@@ -1186,6 +1250,7 @@ def map_files(result, *, self_contained: bool | None = None, tiles: str | None =
             result.summary,
             solar=solar,
             aircon=aircon,
+            candidates=candidates,
             edition=edition,
             privacy_k=settings.privacy_k,
             mesh_level=settings.mesh_level,

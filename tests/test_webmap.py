@@ -6,14 +6,17 @@ import re
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
 from forestcarbon.exceptions import InputError
 from forestcarbon.webmap import (
     COORD_STEP_DEG,
+    candidate_rows,
     classify_rates,
     facility_totals,
+    latest_candidates,
     map_html,
     map_name,
     mesh_cells,
@@ -273,3 +276,41 @@ def test_run_and_map_commands_write_both_editions(tmp_path, capsys):
     assert (out / "maps" / "tsuyama-sample.html").read_bytes() == (
         maps / "tsuyama-sample.html"
     ).read_bytes()
+
+
+def test_thinning_candidates_only_on_the_internal_edition(tmp_path):
+    program = small_program()
+    candidates = pd.DataFrame(
+        {
+            "stand_id": ["1-1-1"],
+            "fiscal_year": 2025,
+            "species": "sugi",
+            "age": [43],
+            "thinning_area_ha": [2.0],
+            "added_tco2": [120.44],
+            "crediting_years": "FY2025-FY2037",
+            "rule": "sugi age in 16-50",
+        }
+    )
+    html = {
+        edition: map_html(
+            program_map(
+                program["stands"], program["summary"], candidates=candidates, edition=edition
+            )
+        ).decode()
+        for edition in ("public", "internal")
+    }
+    assert "Thinning candidates" not in html["public"]
+    assert "sugi age in 16-50" not in html["public"]
+    assert "Thinning candidates (internal)" in html["internal"]
+    assert candidate_rows(candidates)["rows"]["1-1-1"][3:5] == [2.0, 120.4]
+
+
+def test_run_maps_pick_up_the_latest_candidates(tmp_path):
+    (tmp_path / "plan").mkdir()
+    for fy in (2024, 2025):
+        pd.DataFrame({"stand_id": ["1-1-1"], "fiscal_year": [fy]}).to_csv(
+            tmp_path / "plan" / f"thinning_candidates_fy{fy}.csv", index=False
+        )
+    assert latest_candidates(tmp_path)["fiscal_year"].item() == 2025
+    assert latest_candidates(tmp_path / "none") is None

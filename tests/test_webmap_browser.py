@@ -9,10 +9,11 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import shapely
 
-from forestcarbon.webmap import LAYER_NAMES, map_html, program_map
+from forestcarbon.webmap import CANDIDATE_COLOR, LAYER_NAMES, map_html, program_map
 
 from .map_browser import MAP_JS, chromium_path, in_ci, launch, open_page
 from .map_fixtures import ATTR, FACILITIES, IMG, SCRIPT, household_points, small_program
@@ -277,3 +278,44 @@ def test_screenshots_of_both_editions(browser, pages):
             assert log.console_errors == []
         finally:
             page.close()
+
+
+def test_thinning_candidates_are_outlined_on_the_internal_map(browser, tmp_path):
+    program = small_program()
+    candidates = pd.DataFrame(
+        {
+            "stand_id": ["1-1-1", "1-5-1"],
+            "fiscal_year": 2025,
+            "species": "sugi",
+            "age": [43, 30],
+            "thinning_area_ha": [2.0, 1.5],
+            "added_tco2": [120.44, 80.0],
+            "crediting_years": "FY2025-FY2037",
+            "rule": "sugi age in 16-50; never thinned",
+        }
+    )
+    path = tmp_path / "internal.html"
+    path.write_bytes(
+        map_html(
+            program_map(
+                program["stands"], program["summary"], candidates=candidates, edition="internal"
+            )
+        )
+    )
+    page, log = open_page(browser, path)
+    try:
+        outlines = (
+            f"Object.values({MAP_JS}._layers).filter(l => l instanceof L.Polygon"
+            f" && l.options.fill === false && l.options.color === '{CANDIDATE_COLOR}')"
+        )
+        assert page.evaluate(outlines + ".length") == 2
+        text = page.evaluate(
+            outlines + "[0].openPopup() && document.querySelector("
+            "'.leaflet-popup-content').innerText"
+        )
+        for expected in ("Thinning candidate FY2025: 1-1-1", "120.4", "2.00", "FY2025-FY2037"):
+            assert expected in text, (expected, text)
+        assert _stand_count(page) == 6
+        assert log.console_errors == [] and log.page_errors == []
+    finally:
+        page.close()
