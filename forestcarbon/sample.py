@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .fo001 import OPERATION_JA, QUALIFYING_OPERATIONS
 from .sample_energy import write_energy_sample
 
 SEED = 20141001
@@ -74,20 +75,6 @@ HISTORY_START = date(1985, 4, 1)
 HISTORY_END = date(2024, 3, 31)
 FY1990_START = date(1990, 4, 1)
 """Start of FY1990: silviculture since this day makes a planted stand eligible."""
-
-OPERATION_JA = {
-    "planting": "植栽",
-    "weeding": "下刈",
-    "cleaning": "除伐",
-    "thinning": "間伐",
-    "pruning": "枝打",
-    "final_harvest": "主伐",
-    "replanting": "再造林",
-}
-"""Canonical operation key -> Japanese name written to operations.csv."""
-
-QUALIFYING_OPERATIONS = frozenset({"planting", "weeding", "cleaning", "thinning", "replanting"})
-"""Operations that count as forest management since FY1990 (植栽・下刈・除伐・間伐, 再造林)."""
 
 OPERATIONS_HEADER = ("林班", "小班", "枝番", "施業", "実施日", "面積", "材積")
 GROWTH_HEADER = ("species", "site_class", "age", "volume_m3_ha", "height_m", "region", "source")
