@@ -20,7 +20,14 @@ from .energy import EnergyInputs, read_energy_inputs
 from .exceptions import CRSError, InputError, Problem
 from .growth import YieldTable, build_yield_table, missing_curves, packaged_growth_path, read_growth
 from .io import ensure_metric, read_layer, read_table
-from .schemas import OPERATIONS_SPEC, STAND_KEY_COLUMNS, STANDS, TableSpec, validate
+from .schemas import (
+    OPERATIONS_SPEC,
+    STAND_KEY_COLUMNS,
+    STANDS,
+    TableSpec,
+    empty_operations,
+    validate,
+)
 
 log = logging.getLogger("forestcarbon")
 
@@ -263,17 +270,7 @@ def _complete_stands(stands: gpd.GeoDataFrame, settings: Settings, file: str):
 
 def _read_operations(program_dir: Path, settings: Settings):
     if not settings.inputs.operations:
-        empty = pd.DataFrame(
-            {
-                "stand_id": pd.Series(dtype=str),
-                "date": pd.Series(dtype=object),
-                "operation": pd.Series(dtype=str),
-                "area_ha": pd.Series(dtype=float),
-                "volume_m3": pd.Series(dtype=float),
-                "source_row": [],
-            }
-        )
-        return empty, [], None
+        return empty_operations(), [], None
     file = _path(program_dir, settings.inputs.operations)
     if file.suffix.lower() == ".gpkg":  # the record store of `forestcarbon ops` (store.py)
         from .store import load_operations

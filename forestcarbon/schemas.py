@@ -290,6 +290,22 @@ OPERATIONS_SPEC = TableSpec(
     ),
 )
 
+
+def empty_operations() -> pd.DataFrame:
+    """A validated operations table with no rows (a program or store without records)."""
+    return pd.DataFrame(
+        {
+            "stand_id": pd.Series(dtype=object),
+            "date": pd.Series(dtype=object),
+            "operation": pd.Series(dtype=object),
+            "area_ha": pd.Series(dtype=float),
+            "volume_m3": pd.Series(dtype=float),
+            "note": pd.Series(dtype=object),
+            "source_row": pd.Series(dtype=np.int64),
+        }
+    )
+
+
 GROWTH = TableSpec(
     "growth",
     (

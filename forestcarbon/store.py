@@ -62,7 +62,7 @@ from .config import CONFIG_FILE, Settings, load_settings
 from .exceptions import ForestCarbonError, InputError, OutputError, Problem
 from .fo001 import OPERATION_JA, build_cohorts, fiscal_year
 from .io import read_table
-from .schemas import MAX_PROBLEMS_PER_COLUMN, OPERATIONS_SPEC, validate
+from .schemas import MAX_PROBLEMS_PER_COLUMN, OPERATIONS_SPEC, empty_operations, validate
 
 log = logging.getLogger("forestcarbon")
 
@@ -365,18 +365,7 @@ def load_operations(path: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
 def _load_operations(con: sqlite3.Connection, path: Path) -> tuple[pd.DataFrame, list[Problem]]:
     records = _records(con)
     if records.empty:
-        ops = pd.DataFrame(
-            {
-                "stand_id": pd.Series(dtype=object),
-                "date": pd.Series(dtype=object),
-                "operation": pd.Series(dtype=object),
-                "area_ha": pd.Series(dtype=float),
-                "volume_m3": pd.Series(dtype=float),
-                "note": pd.Series(dtype=object),
-                "source_row": pd.Series(dtype=np.int64),
-            }
-        )
-        return ops, []
+        return empty_operations(), []
     ops, problems = validate(_as_text(records), OPERATIONS_SPEC, str(path))
     fids = records["fid"].to_numpy()
     ops["source_row"] = fids
