@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import shutil
 import tempfile
 import time
@@ -62,24 +61,6 @@ def compare(label: str, options: plan.ThinningOptions, *, node_limits=(500, 5000
     print("  (* = proven optimal; bound = proven upper bound on the optimum)")
 
 
-def exhaustive(value, area, budget):
-    """Best total over every assignment of a year (or none) to each stand."""
-    n, t = value.shape
-    best = 0.0
-    for choice in itertools.product(range(-1, t), repeat=n):
-        used, total = np.zeros(t), 0.0
-        for s, y in enumerate(choice):
-            if y >= 0:
-                if not np.isfinite(value[s, y]):
-                    break
-                used[y] += area[s]
-                total += value[s, y]
-        else:
-            if (used <= budget + 1e-9).all():
-                best = max(best, total)
-    return best
-
-
 def random_cases(n_cases: int = 300, n: int = 7, years: int = 3) -> None:
     """Small cases solved exactly by enumeration ((years + 1) ** n plans each)."""
     rng = np.random.default_rng(20141001)
@@ -92,7 +73,7 @@ def random_cases(n_cases: int = 300, n: int = 7, years: int = 3) -> None:
         budget = float(rng.uniform(4, 16))
         g, tg = timed(plan.choose_thinning, value, area, budget)
         m, tm = timed(plan.solve_milp, value, area, budget)
-        best, te = timed(exhaustive, value, area, budget)
+        best, te = timed(plan.solve_exhaustive, value, area, budget)
         assert abs(m.value_tco2 - best) < 1e-6 and m.optimal
         t_greedy, t_milp, t_enum = t_greedy + tg, t_milp + tm, t_enum + te
         ratios.append(plan.plan_value(value, g) / best)

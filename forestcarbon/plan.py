@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import itertools
 import logging
 import os
 import sys
@@ -744,6 +745,30 @@ def _quiet_stderr():
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+def solve_exhaustive(value: np.ndarray, area_ha: np.ndarray, budget_ha: float) -> float:
+    """Best total value [t-CO2] over every assignment of a year (or none) to each stand.
+
+    Exact but exponential ((years + 1) ** stands): for checking the other solvers on small cases.
+    ``value[s, t]`` is NaN/inf where stand ``s`` may not be thinned in year ``t``.
+    """
+    n, t = value.shape
+    best = 0.0
+    for choice in itertools.product(range(-1, t), repeat=n):
+        used = np.zeros(t)
+        total = 0.0
+        for s, y in enumerate(choice):
+            if y < 0:
+                continue
+            if not np.isfinite(value[s, y]):
+                break
+            used[y] += area_ha[s]
+            total += value[s, y]
+        else:
+            if (used <= budget_ha + 1e-9).all():
+                best = max(best, total)
+    return best
 
 
 def solve_milp(

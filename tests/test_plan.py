@@ -4,7 +4,6 @@ within a budget, credit forecast. Expected values are worked by hand in the comm
 from __future__ import annotations
 
 import io
-import itertools
 import shutil
 from pathlib import Path
 
@@ -195,26 +194,6 @@ def test_candidates_cli_writes_a_layer_for_the_map(program, tmp_path, capsys):
 # --- choosing within a budget --------------------------------------------------------------------
 
 
-def exhaustive(value, area, budget):
-    """Best total over every assignment of a year (or none) to each stand."""
-    n, t = value.shape
-    best = 0.0
-    for choice in itertools.product(range(-1, t), repeat=n):
-        used = np.zeros(t)
-        total = 0.0
-        for s, y in enumerate(choice):
-            if y < 0:
-                continue
-            if not np.isfinite(value[s, y]):
-                break
-            used[y] += area[s]
-            total += value[s, y]
-        else:
-            if (used <= budget + 1e-9).all():
-                best = max(best, total)
-    return best
-
-
 # Three stands A 3 ha, B 2 ha, C 2 ha, each earning 9.0278925 t-CO2/ha per year once thinned;
 # two years; 4 ha per year. Thinning in year 1 earns 2 years, in year 2 one year.
 # Optimum: B + C in year 1 (4 ha x 2 years) and A in year 2 (3 ha x 1) = 11 ha-years
@@ -231,7 +210,7 @@ def test_greedy_and_milp_against_the_hand_optimum():
     assert greedy.tolist() == [0, 1, 1]
     assert plan.plan_value(VALUE, exact) == pytest.approx(11 * PER_HA_YEAR)  # 99.3068175
     assert plan.plan_value(VALUE, greedy) == pytest.approx(10 * PER_HA_YEAR)  # 90.278925
-    assert exhaustive(VALUE, AREA, 4.0) == pytest.approx(11 * PER_HA_YEAR)
+    assert plan.solve_exhaustive(VALUE, AREA, 4.0) == pytest.approx(11 * PER_HA_YEAR)
 
 
 def test_milp_matches_exhaustive_on_random_small_cases():
@@ -242,7 +221,7 @@ def test_milp_matches_exhaustive_on_random_small_cases():
         value = rng.uniform(1, 50, size=(n, t)) * area[:, None]
         value[rng.random((n, t)) < 0.2] = np.nan  # years the rules do not allow
         budget = float(rng.choice([1.0, 2.0, 3.0, 4.0]))
-        best = exhaustive(value, area, budget)
+        best = plan.solve_exhaustive(value, area, budget)
         exact = plan.plan_value(value, plan.choose_thinning(value, area, budget, method="milp"))
         greedy = plan.plan_value(value, plan.choose_thinning(value, area, budget))
         assert exact == pytest.approx(best)
