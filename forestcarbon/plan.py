@@ -845,16 +845,9 @@ def monte_carlo_band(settings) -> UncertaintyBand | None:
         return None
 
     def band(per_stand: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        from .uncertainty import interval, simulate
+        from .uncertainty import interval, simulate_program
 
-        _, totals = simulate(
-            per_stand,
-            None,
-            draws=u.draws,
-            seed=u.seed,
-            coverage=u.coverage,
-            carbon_fraction=settings.fo001.carbon_fraction,
-        )
+        _, totals = simulate_program(per_stand, None, settings)
         labels = per_stand.drop_duplicates("fiscal_year").sort_values("fiscal_year")["period"]
         low, high = [], []
         for label in labels:

@@ -19,7 +19,7 @@ from .inputs import ProgramInputs, load_program
 from .io import csv_bytes, json_bytes, write_gpkg, write_outputs
 from .program import add_intervals, credit_lower_bound, fo001_summary, program_summary
 from .provenance import build_provenance
-from .uncertainty import simulate, summary_intervals
+from .uncertainty import simulate_program, summary_intervals
 
 log = logging.getLogger("forestcarbon")
 
@@ -82,14 +82,7 @@ def _with_uncertainty(fo: pd.DataFrame, rows: list[dict], energy, s) -> tuple:
     if u.draws == 0:
         return fo, program_summary(rows)
     log.info("uncertainty: %d Monte Carlo draws (seed %d)", u.draws, u.seed)
-    stands, totals = simulate(
-        fo,
-        energy,
-        draws=u.draws,
-        seed=u.seed,
-        coverage=u.coverage,
-        carbon_fraction=s.fo001.carbon_fraction,
-    )
+    stands, totals = simulate_program(fo, energy, s)
     intervals = summary_intervals(totals, u.coverage)
     if u.credit_basis == "lower_bound":
         rows = credit_lower_bound(rows, intervals)

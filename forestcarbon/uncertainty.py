@@ -156,6 +156,20 @@ def simulate(
     return stands, totals
 
 
+def simulate_program(fo001: pd.DataFrame, energy, settings) -> tuple[pd.DataFrame, dict]:
+    """:func:`simulate` with a program's ``[uncertainty]`` draws, seed and coverage and its
+    ``[fo001] carbon_fraction``."""
+    u = settings.uncertainty
+    return simulate(
+        fo001,
+        energy,
+        draws=u.draws,
+        seed=u.seed,
+        coverage=u.coverage,
+        carbon_fraction=settings.fo001.carbon_fraction,
+    )
+
+
 def _energy_totals(energy, draws: int, rng: np.random.Generator) -> dict:
     out = {}
     if energy is None:
