@@ -27,16 +27,18 @@ def _setting(
     choices: tuple | None = None,
     bounds: tuple | None = None,
     verified: bool | tuple = True,
+    types: tuple[type, ...] | None = None,
 ):
     """A documented setting: default, description, allowed choices or numeric bounds (inclusive).
 
     ``verified``: True when the rule is confirmed against the official methodology text, False
     when it is not, or the tuple of choices that are not (the others being the standard rule).
+    ``types``: the accepted value types (default: the default's type; none checked for a None
+    default, whose setting is checked where it is used).
     """
-    return field(
-        default=default,
-        metadata={"doc": doc, "choices": choices, "bounds": bounds, "verified": verified},
-    )
+    metadata = {"doc": doc, "choices": choices, "bounds": bounds, "verified": verified}
+    metadata["types"] = types or ((type(default),) if default is not None else None)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,7 @@ class EnergySettings:
         0.000434,
         "Electricity emission factor: a number [t-CO2/kWh] or a kind of the packaged table.",
         verified=False,
+        types=(float, str),
     )
     pv_yield_kwh_per_kw: float = _setting(
         1177.0,
@@ -432,24 +435,14 @@ def _jsonable(value):
 
 def _check_value(cls_name: str, f: dataclasses.Field, value, problems: list[Problem], file: str):
     key = f"[{cls_name}] {f.name}"
-    default = f.default
-    if isinstance(default, bool) != isinstance(value, bool):
-        problems.append(Problem(file, "", key, f"expected true/false, got {value!r}"))
-        return None
-    if (
-        isinstance(default, float)
-        and isinstance(value, int | float)
-        and not isinstance(value, bool)
-    ):
+    types = f.metadata.get("types")
+    if types is None:
+        return value
+    expected = "true/false" if bool in types else "a " + " or ".join(t.__name__ for t in types)
+    if float in types and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
-    if isinstance(default, dt.date) and isinstance(value, dt.date):
-        pass
-    elif (
-        default is not None and not isinstance(value, type(default)) and f.name != "emission_factor"
-    ):
-        problems.append(
-            Problem(file, "", key, f"expected a {type(default).__name__}, got {value!r}")
-        )
+    if isinstance(value, bool) != (bool in types) or not isinstance(value, types):
+        problems.append(Problem(file, "", key, f"expected {expected}, got {value!r}"))
         return None
     choices = f.metadata.get("choices")
     if choices and value not in choices:

@@ -42,6 +42,9 @@ def test_integer_accepted_for_float_setting():
         ("fo001", "eligible_area", "all", "'treated', 'stand'"),
         ("fo001", "buffer_rate", "5%", "expected a float"),
         ("map", "privacy_k", 0, "[1, 1000]"),
+        ("map", "privacy_k", True, "expected a int"),
+        ("energy", "emission_factor", True, "expected a float or str"),
+        ("energy", "estimate_missing", 1, "expected true/false"),
     ],
 )
 def test_bad_values_name_the_setting(section, key, value, needle):
