@@ -465,23 +465,27 @@ def validate(
             continue
         if col.name in df.columns:
             out[col.name] = _parse_column(df[col.name], col, file, labels, problems)
-    for key in spec.unique if len(spec.unique) == 1 else ():
-        if key in out.columns:
-            dup = out[key][out[key].duplicated(keep=False) & out[key].ne("")]
-            for value in sorted(set(dup)):
-                rows = ", ".join(str(i + 2) for i in dup.index[dup == value])
-                problems.append(Problem(file, f"rows {rows}", key, f"duplicate id {value!r}"))
-    if len(spec.unique) > 1 and set(spec.unique) <= set(out.columns):
-        dup = out.duplicated(list(spec.unique), keep=False)
-        for i in np.flatnonzero(dup.to_numpy())[:MAX_PROBLEMS_PER_COLUMN]:
-            key = ", ".join(f"{k}={out[k].iloc[i]}" for k in spec.unique)
-            problems.append(
-                Problem(
-                    file, row_label(int(i), None), "+".join(spec.unique), f"duplicate entry {key}"
-                )
-            )
+    problems += _duplicates(out, list(spec.unique), file)
     out["source_row"] = np.arange(len(out)) + 2
     return out, problems
+
+
+def _duplicates(out: pd.DataFrame, keys: list[str], file: str) -> list[Problem]:
+    """One problem per repeated key (one column: an id; several: a combination), naming rows."""
+    if not keys or not set(keys) <= set(out.columns):
+        return []
+    repeated = out.duplicated(keys, keep=False) & out[keys].ne("").all(axis=1)
+    problems = []
+    for value, group in list(out[repeated].groupby(keys, sort=True))[:MAX_PROBLEMS_PER_COLUMN]:
+        rows = ", ".join(str(i + 2) for i in group.index)
+        what = (
+            f"duplicate id {value[0]!r}"
+            if len(keys) == 1
+            else "duplicate entry "
+            + ", ".join(f"{k}={v}" for k, v in zip(keys, value, strict=True))
+        )
+        problems.append(Problem(file, f"rows {rows}", "+".join(keys), what))
+    return problems
 
 
 STAND_KEY_NAMES = {c.name for c in STAND_KEY_COLUMNS}

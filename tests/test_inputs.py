@@ -325,3 +325,18 @@ def test_input_error_lists_problem_fields():
 def test_box_helper_area():
     assert box(0, 0, 100, 100).area / 10_000 == 1.0
     assert square(2.5).area == pytest.approx(25_000)
+
+
+def test_growth_table_duplicate_entry(program, tmp_path, capsys):
+    from .conftest import GROWTH
+
+    growth = GROWTH + "sugi,2,30,310,18,test,hand-made test table\n"
+    folder = program([stand("1-1-1")], ops_for("1-1-1"), growth=growth)
+    assert_refused(
+        folder,
+        tmp_path,
+        capsys,
+        "growth.csv",
+        "rows 3, 10",
+        "duplicate entry species=sugi, site_class=2, age=30",
+    )
