@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .config import CONFIG_FILE, CanopySettings, Period
+from .config import CONFIG_FILE, CanopySettings, Period, fiscal_year_of
 from .exceptions import CRSError, ForestCarbonError, InputError, Problem
 from .growth import YieldTable
 from .io import read_table
@@ -521,11 +521,6 @@ def nearest_class(index) -> np.ndarray:
 
 
 # --- stand age at the raster date ---------------------------------------------------------------
-
-
-def fiscal_year_of(day: dt.date) -> int:
-    """Japanese fiscal year (April-March) of a date."""
-    return day.year - (day.month < 4)
 
 
 def crop_age_at(

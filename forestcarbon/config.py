@@ -41,6 +41,11 @@ def _setting(
     return field(default=default, metadata=metadata)
 
 
+def fiscal_year_of(day: dt.date) -> int:
+    """Japanese fiscal year of a date: 2024-03-31 -> 2023, 2024-04-01 -> 2024."""
+    return day.year - (day.month < 4)
+
+
 @dataclass(frozen=True)
 class Period:
     """A monitoring period; both dates inclusive."""

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .config import FO001Settings, Period
+from .config import FO001Settings, Period, fiscal_year_of
 from .exceptions import InputError, Problem
 from .growth import YieldTable
 from .params import removal_factor, species_parameters
@@ -76,8 +76,7 @@ def _fiscal_year_or_never(dates: np.ndarray) -> np.ndarray:
 def fiscal_year_fractions(period: Period) -> list[tuple[int, float]]:
     """Fiscal years overlapping ``period`` and the share of each year's days inside it [0-1]."""
     out = []
-    first = period.start.year - (period.start.month < 4)
-    last = period.end.year - (period.end.month < 4)
+    first, last = fiscal_year_of(period.start), fiscal_year_of(period.end)
     for fy in range(first, last + 1):
         fy_start, fy_end = dt.date(fy, 4, 1), dt.date(fy + 1, 3, 31)
         days = (min(fy_end, period.end) - max(fy_start, period.start)).days + 1
@@ -87,7 +86,7 @@ def fiscal_year_fractions(period: Period) -> list[tuple[int, float]]:
 
 def _elapsed_share(day: dt.date, *, inclusive: bool) -> tuple[int, float]:
     """(fiscal year, share of that year's days elapsed before/through ``day``)."""
-    fy = day.year - (day.month < 4)
+    fy = fiscal_year_of(day)
     start = dt.date(fy, 4, 1)
     length = (dt.date(fy + 1, 3, 31) - start).days + 1
     return fy, ((day - start).days + (1 if inclusive else 0)) / length
@@ -469,8 +468,7 @@ def compute_period(
     net = removals - emissions
 
     main = main_cohort(c, n, p_end)
-    fy_start = period.start.year - (period.start.month < 4)
-    fy_end = period.end.year - (period.end.month < 4)
+    fy_start, fy_end = fiscal_year_of(period.start), fiscal_year_of(period.end)
     origin = c.origin_fy[main]
     vol_start = np.bincount(
         c.stand,

@@ -31,6 +31,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from . import __version__
+from .config import fiscal_year_of
 from .energy import EN_R_002, EN_S_004
 from .params import load_table
 from .program import decimal_text
@@ -270,7 +271,7 @@ def _ef_rows(result: RunResult, methodology: str, period: str) -> list[dict]:
     if factors is None:
         return []
     start, end = (dt.date.fromisoformat(d) for d in period.split("/"))
-    first, last = start.year - (start.month < 4), end.year - (end.month < 4)
+    first, last = fiscal_year_of(start), fiscal_year_of(end)
     rows = []
     for r in factors.table.to_dict("records"):
         fy = int(r["fiscal_year"])

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .config import fiscal_year_of
 from .fo001 import OPERATION_JA, QUALIFYING_OPERATIONS
 from .sample_energy import write_energy_sample
 
@@ -728,11 +729,6 @@ class Crop(NamedTuple):
     planted_fy: int
 
 
-def fiscal_year(day: date) -> int:
-    """Japanese fiscal year (1 April – 31 March) of a date."""
-    return day.year if day.month >= 4 else day.year - 1
-
-
 def _fy_date(rng: np.random.Generator, fy: int, months: tuple[int, ...]) -> date:
     """A random date in one of the given months of fiscal year ``fy``."""
     month = int(rng.choice(months))
@@ -876,7 +872,7 @@ def _history_no_ops(rng: np.random.Generator, crop: Crop) -> tuple[list[Event], 
 
 def _replant_fy(rng: np.random.Generator, harvest: Event) -> tuple[date, int]:
     """Replanting date after a harvest: next March of the same FY, or April–May of the next FY."""
-    fy = fiscal_year(harvest.date)
+    fy = fiscal_year_of(harvest.date)
     if rng.random() < 0.5:
         return date(fy + 1, 3, int(rng.integers(1, 29))), fy
     return _fy_date(rng, fy + 1, PLANTING_MONTHS), fy + 1
@@ -1337,7 +1333,7 @@ def _ops_table(operations: pd.DataFrame) -> pd.DataFrame:
 
 def _crop_age(register: gpd.GeoDataFrame, day: date) -> np.ndarray:
     """True age of the crop on ``day`` [yr]; 0 for the stand felled in FY2023 (not replanted)."""
-    fy = fiscal_year(day)
+    fy = fiscal_year_of(day)
     age = fy - register["planted_year"].to_numpy() + 1
     role = register["role"].to_numpy()
     # harvest_fy2022: felled in FY2022, replanted in April-May of FY2023
