@@ -100,19 +100,21 @@ def fo001_layer(result: RunResult) -> gpd.GeoDataFrame:
     )
 
 
-def output_files(result: RunResult) -> dict:
-    """File name -> bytes or writer, for every output of the run."""
+def table_files(result: RunResult) -> dict[str, bytes]:
+    """File name -> bytes of every table output of the run (the CSVs and the report)."""
     tables = {
         "fo001_stands.csv": csv_bytes(result.fo001),
         "program_summary.csv": csv_bytes(result.summary),
     }
     for name, table in result.extra.items():
         tables[name] = table if isinstance(table, bytes) else csv_bytes(table)
-    hashes = {
-        name: hashlib.sha256(data).hexdigest()
-        for name, data in sorted(tables.items())
-        if isinstance(data, bytes)
-    }
+    return tables
+
+
+def output_files(result: RunResult, *, maps: bool = True) -> dict:
+    """File name -> bytes or writer, for every output of the run (``maps``: with the maps)."""
+    tables = table_files(result)
+    hashes = {name: hashlib.sha256(data).hexdigest() for name, data in sorted(tables.items())}
     inputs = result.inputs
     provenance = build_provenance(
         settings=inputs.settings,
@@ -126,7 +128,7 @@ def output_files(result: RunResult) -> dict:
         **tables,
         "fo001_stands.gpkg": lambda path: write_gpkg(layer, path, layer="fo001_stands"),
         "provenance.json": json_bytes(provenance),
-        **_map_files(result),
+        **(_map_files(result) if maps else {}),
     }
 
 
@@ -154,9 +156,7 @@ def run_program(
     """
     inputs = load_program(program_dir)
     result = compute(inputs, fo001_only=fo001_only)
-    files = output_files(result)
-    if fo001_only:
-        files = {k: v for k, v in files.items() if not k.startswith("maps/")}
+    files = output_files(result, maps=not fo001_only)
     written = write_outputs(out_dir, files, overwrite=overwrite)
     log.info("wrote %s", ", ".join(p.name for p in written))
     return result

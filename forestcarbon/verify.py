@@ -109,7 +109,7 @@ def diff_tables(recorded: bytes, recomputed: bytes) -> list[str]:
 def verify_run(run_dir: str | Path, *, program_dir: str | Path | None = None) -> Verification:
     """Re-run the program recorded in ``run_dir/provenance.json`` and compare."""
     from .inputs import load_program
-    from .run import compute, output_files
+    from .run import compute, table_files
 
     run_dir = Path(run_dir)
     prov_path = run_dir / "provenance.json"
@@ -133,7 +133,7 @@ def verify_run(run_dir: str | Path, *, program_dir: str | Path | None = None) ->
         if name.endswith(".csv") and path.exists() and file_sha256(path) != sha:
             v.outputs.append(f"{name}: modified after the run (sha256 differs from provenance)")
     try:
-        recomputed = output_files(compute(load_program(program_dir)))
+        recomputed = table_files(compute(load_program(program_dir)))
     except InputError as e:
         v.outputs.append(f"the recorded inputs no longer validate: {e}")
         return v
