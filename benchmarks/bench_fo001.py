@@ -30,7 +30,7 @@ PERIOD_START, PERIOD_END = dt.date(2023, 4, 1), dt.date(2024, 3, 31)
 
 def synthetic_register(n: int, seed: int = 1):
     """Stands and operations like the sample's mix, at any size."""
-    from forestcarbon.growth import load_yield_table
+    from forestcarbon.inputs.growth import load_yield_table
 
     rng = np.random.default_rng(seed)
     species = rng.choice(
@@ -76,9 +76,9 @@ def synthetic_register(n: int, seed: int = 1):
 
 
 def run_size(n: int) -> dict:
-    from forestcarbon.config import FO001Settings, Period
-    from forestcarbon.fo001 import compute_fo001
-    from forestcarbon.program import fo001_summary
+    from forestcarbon.core.config import FO001Settings, Period
+    from forestcarbon.methods.fo001 import compute_fo001
+    from forestcarbon.methods.totals import fo001_summary
 
     stands, ops, yields = synthetic_register(n)
     period = (Period(PERIOD_START, PERIOD_END),)
@@ -101,7 +101,7 @@ def run_size(n: int) -> dict:
 
 def loop_baseline(stands, ops, yields) -> float:
     """Seconds for a per-stand Python loop (one stand at a time, as a spreadsheet row does)."""
-    from forestcarbon.params import removal_factor, species_parameters
+    from forestcarbon.core.params import removal_factor, species_parameters
 
     params = species_parameters()
     qualifying = set(ops.loc[ops["operation"] == "thinning", "stand_id"])

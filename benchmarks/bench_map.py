@@ -34,7 +34,7 @@ import shapely
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from forestcarbon.webmap import ASSETS, map_html, program_map, stand_totals  # noqa: E402
+from forestcarbon.outputs.map import ASSETS, map_html, program_map, stand_totals  # noqa: E402
 from tests.map_browser import launch, open_page  # noqa: E402
 
 N_STANDS, N_HOUSEHOLDS, N_FACILITIES = 10_000, 5_000, 30

@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forestcarbon import plan, store
-from forestcarbon.inputs import load_program
-from forestcarbon.io import read_table
-from forestcarbon.schemas import OPERATIONS_SPEC, validate
+from forestcarbon.inputs.program import load_program
+from forestcarbon.inputs.readers import read_table
+from forestcarbon.inputs.schemas import OPERATIONS_SPEC, validate
+from forestcarbon.officer import plan, store
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "tsuyama-sample"
 BUDGETS_HA = (5, 10, 20, 40, 80)
@@ -127,7 +127,7 @@ def store_import(n: int = 200_000) -> None:
 
 
 def _no_ops(folder):
-    from forestcarbon.config import load_settings
+    from forestcarbon.core.config import load_settings
 
     s = load_settings(folder)
     return dataclasses.replace(s, inputs=dataclasses.replace(s.inputs, operations=""))

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .energy import DAYS_PER_YEAR
-from .fo001 import BEF_SWITCH_AGE, build_cohorts, fiscal_year_fractions
-from .params import CO2_PER_C, load_table
+from forestcarbon.core.params import CO2_PER_C, load_table
+from forestcarbon.methods.energy import DAYS_PER_YEAR
+from forestcarbon.methods.fiscal import fiscal_year_fractions
+from forestcarbon.methods.fo001 import BEF_SWITCH_AGE, build_cohorts
 
 TOLERANCE_TCO2 = 1e-6
 """A hand figure and the toolkit's agree when they differ by less than this [t-CO2]."""

@@ -8,18 +8,31 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import geopandas as gpd
 import pandas as pd
 
-from .canopy import CanopyResult, compute_canopy
-from .canopy import summary_text as canopy_text
-from .energy import EnergyResult, compute_energy, energy_text
-from .fo001 import compute_fo001
-from .inputs import ProgramInputs, load_program
-from .io import csv_bytes, json_bytes, write_gpkg, write_outputs
-from .program import add_intervals, credit_lower_bound, fo001_summary, program_summary
-from .provenance import build_provenance
-from .uncertainty import simulate_program, summary_intervals
+from forestcarbon.canopy.pipeline import (
+    CanopyResult,
+    canopy_height_path,
+    compute_canopy,
+    load_canopy_inputs,
+)
+from forestcarbon.core.config import CONFIG_FILE, load_settings
+from forestcarbon.core.exceptions import InputError, Problem
+from forestcarbon.core.files import csv_bytes, json_bytes, write_gpkg, write_outputs
+from forestcarbon.inputs.program import ProgramInputs, load_program
+from forestcarbon.methods.energy import EnergyResult, compute_energy, load_energy
+from forestcarbon.methods.fo001 import compute_fo001
+from forestcarbon.methods.totals import (
+    add_intervals,
+    credit_lower_bound,
+    fo001_summary,
+    program_summary,
+)
+from forestcarbon.methods.uncertainty import simulate_program, summary_intervals
+from forestcarbon.outputs.layers import fo001_layer
+from forestcarbon.outputs.map import map_files
+from forestcarbon.outputs.provenance import build_provenance
+from forestcarbon.outputs.report import REPORT_FILE, SUMMARY_FILE, report_files
 
 log = logging.getLogger("forestcarbon")
 
@@ -70,8 +83,6 @@ def compute(inputs: ProgramInputs, *, fo001_only: bool = False) -> RunResult:
     if canopy is not None:
         result.extra.update(canopy.tables())
     if not fo001_only:
-        from .report import report_files
-
         result.extra.update(report_files(result))
     return result
 
@@ -88,16 +99,6 @@ def _with_uncertainty(fo: pd.DataFrame, rows: list[dict], energy, s) -> tuple:
         rows = credit_lower_bound(rows, intervals)
     summary = add_intervals(program_summary(rows), intervals, u.credit_basis)
     return pd.concat([fo, stands], axis=1), summary
-
-
-def fo001_layer(result: RunResult) -> gpd.GeoDataFrame:
-    """Per stand and period results with the stand polygons (for QGIS)."""
-    geoms = result.inputs.stands.set_index("stand_id").geometry
-    return gpd.GeoDataFrame(
-        result.fo001,
-        geometry=geoms.reindex(result.fo001["stand_id"]).values,
-        crs=result.inputs.stands.crs,
-    )
 
 
 def table_files(result: RunResult) -> dict[str, bytes]:
@@ -134,7 +135,6 @@ def output_files(result: RunResult, *, maps: bool = True) -> dict:
 
 def _map_files(result: RunResult) -> dict:
     """maps/<name>.html and maps/<name>_internal.html; none (with a warning) without folium."""
-    from .webmap import map_files
 
     try:
         return map_files(result)
@@ -162,52 +162,130 @@ def run_program(
     return result
 
 
-def summary_text(result: RunResult) -> str:
-    """Per-species and whole-program summary of a run, as plain text (Japanese + English labels)."""
-    fo = result.fo001
-    lines = [f"{result.inputs.settings.program.name}"]
-    for period, g in fo.groupby("period", sort=True):
-        lines.append(f"\nFO-001 森林経営活動  period {period}")
-        lines.append(
-            f"  {'species 樹種':<22}{'stands':>7}{'eligible':>9}{'area ha':>10}"
-            f"{'counted ha':>11}{'net t-CO2':>12}"
-        )
-        by = g.groupby("species", sort=True)
-        for species, s in by:
-            lines.append(
-                f"  {species:<22}{len(s):>7}{int(s['eligible'].sum()):>9}"
-                f"{s['area_ha'].sum():>10.1f}{s['eligible_area_ha'].sum():>11.1f}"
-                f"{s['net_tco2'].sum():>12.1f}"
+def run_energy(program_dir: str | Path, out_dir: str | Path, *, overwrite: bool = True):
+    """``forestcarbon energy``: validate the energy inputs, compute, write the energy outputs.
+
+    Writes ``solar_sites.csv``, ``aircon_units.csv`` (those the program has), a
+    ``program_summary.csv`` of the energy methodologies and ``provenance.json``; nothing on error.
+
+    Returns
+    -------
+    (EnergyResult, summary DataFrame)
+    """
+
+    program_dir = Path(program_dir)
+    settings = load_settings(program_dir)
+    inputs = load_energy(program_dir, settings)
+    if inputs.empty:
+        raise InputError(
+            Problem(
+                str(program_dir),
+                "",
+                "",
+                "no solar or air-conditioning inputs: expected solar.csv/.gpkg/... or "
+                "aircon.csv/.gpkg/... (or [inputs] solar / aircon in program.toml)",
             )
-    if result.energy is not None:
-        lines += energy_text(result.energy)
-    if result.canopy is not None:
-        lines.append(canopy_text(result.canopy))
-    lines.append(
-        "\nSummary 集計 (credits = whole t-CO2, truncated once per methodology and period)"
+        )
+    result = compute_energy(inputs, settings)
+    summary = program_summary(result.summary_rows())
+    files = {name: csv_bytes(t) for name, t in result.tables().items()}
+    files["program_summary.csv"] = csv_bytes(summary)
+    hashes = {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())}
+    provenance = build_provenance(
+        settings=settings,
+        files={"settings": program_dir / CONFIG_FILE, **inputs.files},
+        program_dir=program_dir,
+        growth_sources=[],
+        outputs=hashes,
     )
-    summary = result.summary
-    has_interval = "total_low_tco2" in summary.columns
-    coverage = f"{result.inputs.settings.uncertainty.coverage:.0%}"
-    lines.append(
-        f"  {'methodology':<12}{'period':<24}{'total t-CO2':>16}{'credits t':>11}{'activities':>11}"
-        + (f"  {coverage} interval t-CO2" if has_interval else "")
+    files["provenance.json"] = json_bytes(provenance)
+    written = write_outputs(out_dir, files, overwrite=overwrite)
+    log.info("wrote %s", ", ".join(p.name for p in written))
+    return result, summary
+
+
+def run_canopy(program_dir: str | Path, out_dir: str | Path, *, overwrite: bool = True):
+    """``forestcarbon canopy``: validate, compute and write the canopy tables of a program.
+
+    Writes ``canopy_stands.csv``, ``canopy_site_class_changes.csv`` and, with enough field plots,
+    ``canopy_volume_model.csv`` (all or nothing).
+
+    Returns
+    -------
+    CanopyResult
+
+    Raises
+    ------
+    InputError
+        The program has no canopy height raster, or any input problem.
+    """
+
+    inputs = load_program(program_dir)
+    result = compute_canopy(inputs)
+    if result is None:
+        path = canopy_height_path(program_dir, inputs.settings.canopy)
+        raise InputError(
+            Problem(
+                str(path),
+                "",
+                "",
+                "no canopy height raster: put one there or name it with [canopy] height",
+            )
+        )
+    s = inputs.settings
+    ops_file = str(inputs.files.get("operations", "operations"))
+    _, result = result.refine_fo001(
+        inputs.stands,
+        inputs.yields,
+        lambda stands: compute_fo001(
+            stands, inputs.operations, inputs.yields, s.periods, s.fo001, file=ops_file
+        ),
     )
-    for r in summary.itertuples():
-        interval = f"  {r.total_low_tco2:,.1f} - {r.total_high_tco2:,.1f}" if has_interval else ""
-        lines.append(
-            f"  {r.methodology:<12}{r.period:<24}{r.total_tco2:>16}{r.credits_t:>11}"
-            f"{r.n_activities:>11}{interval}"
-        )
-    if has_interval:
-        lines.append(
-            f"  credits from: {summary['credit_basis'].iloc[0]} (Monte Carlo, "
-            f"{result.inputs.settings.uncertainty.draws} draws)"
-        )
-    unverified = result.inputs.settings.unverified()
-    if unverified:
-        lines.append(
-            "\nUnverified settings in use 未確認の設定: "
-            + ", ".join(f"{k}={v!r}" for k, v in unverified)
-        )
-    return "\n".join(lines)
+    files = {name: csv_bytes(table) for name, table in result.tables().items()}
+    written = write_outputs(out_dir, files, overwrite=overwrite)
+    log.info("wrote %s", ", ".join(p.name for p in written))
+    return result
+
+
+def run_report(program_dir: str | Path, out_dir: str | Path, *, overwrite: bool = True):
+    """``forestcarbon report``: validate and compute a program, write only the report files."""
+
+    result = compute(load_program(program_dir))
+    files = {name: result.extra[name] for name in (REPORT_FILE, SUMMARY_FILE)}
+    write_outputs(out_dir, files, overwrite=overwrite)
+    return result
+
+
+def validate_program(program_dir: str | Path) -> str:
+    """``forestcarbon validate``: read and check every input; a one-line account when all is well.
+
+    Raises :class:`~forestcarbon.core.exceptions.InputError` listing every problem.
+    """
+    inputs = load_program(program_dir)
+    canopy = load_canopy_inputs(inputs)
+    energy = inputs.energy
+    counts = "".join(
+        f", {len(table)} {label}"
+        for table, label in ((energy.solar, "PV sites"), (energy.aircon, "air-conditioning units"))
+        if table is not None
+    )
+    if canopy is not None:
+        counts += ", canopy " + " ".join(p.name for p in canopy.files.values())
+    return (
+        f"{program_dir}: ok ({len(inputs.stands)} stands, {len(inputs.operations)} "
+        f"operations{counts}, {len(inputs.settings.periods)} period(s))"
+    )
+
+
+def run_map(
+    program_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    overwrite: bool = True,
+    self_contained: bool | None = None,
+    tiles: str | None = None,
+) -> list[Path]:
+    """``forestcarbon map``: compute the program and write only its two maps (``maps/``)."""
+    result = compute(load_program(program_dir))
+    files = map_files(result, self_contained=self_contained, tiles=tiles)
+    return write_outputs(out_dir, files, overwrite=overwrite)

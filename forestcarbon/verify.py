@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from .exceptions import InputError, Problem
-from .io import file_sha256
-from .params import table_path
+from forestcarbon.core.exceptions import InputError, Problem
+from forestcarbon.core.files import file_sha256
+from forestcarbon.core.params import table_path
+from forestcarbon.inputs.program import load_program
+from forestcarbon.run import compute, table_files
 
 KEY_COLUMNS = ("methodology", "stand_id", "site_id", "unit_id", "period")
 """Columns that identify a row of an output table, where present."""
@@ -108,8 +110,6 @@ def diff_tables(recorded: bytes, recomputed: bytes) -> list[str]:
 
 def verify_run(run_dir: str | Path, *, program_dir: str | Path | None = None) -> Verification:
     """Re-run the program recorded in ``run_dir/provenance.json`` and compare."""
-    from .inputs import load_program
-    from .run import compute, table_files
 
     run_dir = Path(run_dir)
     prov_path = run_dir / "provenance.json"

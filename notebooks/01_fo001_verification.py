@@ -29,10 +29,10 @@
 # %%
 import pandas as pd
 
-from forestcarbon.cli import SAMPLE_DIR
+from forestcarbon.cli.commands import SAMPLE_DIR
+from forestcarbon.core.params import load_table
 from forestcarbon.explain import explain_stand, pick_examples
-from forestcarbon.inputs import load_program
-from forestcarbon.params import load_table
+from forestcarbon.inputs.program import load_program
 from forestcarbon.run import compute
 
 pd.set_option("display.max_rows", 100)

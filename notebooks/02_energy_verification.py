@@ -31,11 +31,11 @@ import tempfile
 
 import pandas as pd
 
-from forestcarbon.cli import SAMPLE_DIR
-from forestcarbon.config import load_settings
-from forestcarbon.energy import compute_energy, load_energy
-from forestcarbon.examples import write_energy_example
+from forestcarbon.cli.commands import SAMPLE_DIR
+from forestcarbon.core.config import load_settings
 from forestcarbon.explain import explain_site, explain_unit, pick_energy_examples
+from forestcarbon.methods.energy import compute_energy, load_energy
+from forestcarbon.sample.examples import write_energy_example
 
 pd.set_option("display.max_colwidth", 200)
 

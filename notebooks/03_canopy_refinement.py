@@ -30,10 +30,11 @@
 # %matplotlib inline
 import pandas as pd
 
-from forestcarbon import plots
-from forestcarbon.canopy import FLAGS, summary_text
-from forestcarbon.cli import SAMPLE_DIR
-from forestcarbon.inputs import load_program
+from forestcarbon.canopy.pipeline import FLAGS
+from forestcarbon.cli.commands import SAMPLE_DIR
+from forestcarbon.inputs.program import load_program
+from forestcarbon.outputs import plots
+from forestcarbon.outputs.text import canopy_text
 from forestcarbon.run import compute
 
 pd.set_option("display.max_colwidth", 200)
@@ -41,7 +42,7 @@ pd.set_option("display.max_colwidth", 200)
 inputs = load_program(SAMPLE_DIR)
 result = compute(inputs)
 canopy = result.canopy
-print(summary_text(canopy))
+print(canopy_text(canopy))
 
 # %%
 canopy.settings

@@ -24,11 +24,13 @@
 
 # %%
 # %matplotlib inline
-from forestcarbon import plots
-from forestcarbon.cli import SAMPLE_DIR
-from forestcarbon.inputs import load_program
-from forestcarbon.run import compute, fo001_layer, summary_text
-from forestcarbon.webmap import energy_layers, program_map
+from forestcarbon.cli.commands import SAMPLE_DIR
+from forestcarbon.inputs.program import load_program
+from forestcarbon.outputs import plots
+from forestcarbon.outputs.layers import fo001_layer
+from forestcarbon.outputs.map import energy_layers, program_map
+from forestcarbon.outputs.text import summary_text
+from forestcarbon.run import compute
 
 inputs = load_program(SAMPLE_DIR)
 result = compute(inputs)

@@ -17,7 +17,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from forestcarbon.webmap import vendored_file
+from forestcarbon.outputs.map import vendored_file
 
 CHROMIUM_ARGS = [
     "--headless",

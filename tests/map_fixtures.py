@@ -12,7 +12,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from forestcarbon.program import program_summary, summary_row
+from forestcarbon.methods.totals import program_summary, summary_row
 
 SCRIPT = "<script>alert(1)</script>"
 ATTR = '" onmouseover="alert(1)'

@@ -16,13 +16,14 @@ import rasterio
 from rasterio.transform import from_origin
 from shapely.geometry import Polygon, box
 
-from forestcarbon import canopy as C
-from forestcarbon import sample
-from forestcarbon.cli import SAMPLE_DIR, main
-from forestcarbon.exceptions import CRSError, InputError
-from forestcarbon.fo001 import compute_fo001
-from forestcarbon.inputs import load_program
-from forestcarbon.params import removal_factor, species_parameters
+from forestcarbon.canopy import pipeline as C
+from forestcarbon.cli.commands import SAMPLE_DIR
+from forestcarbon.cli.main import main
+from forestcarbon.core.exceptions import CRSError, InputError
+from forestcarbon.core.params import removal_factor, species_parameters
+from forestcarbon.inputs.program import load_program
+from forestcarbon.methods.fo001 import compute_fo001
+from forestcarbon.sample import program as sample
 
 from .conftest import ORIGIN, stand
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from forestcarbon.config import SECTIONS, ConfigError, parse_settings
+from forestcarbon.core.config import SECTIONS, parse_settings
+from forestcarbon.core.exceptions import ConfigError
 
 MINIMAL = {
     "program": {"name": "x"},

@@ -14,18 +14,18 @@ import pandas as pd
 import pytest
 from shapely.geometry import LineString, Point
 
-from forestcarbon.cli import main
-from forestcarbon.config import load_settings
-from forestcarbon.energy import (
+from forestcarbon.cli.main import main
+from forestcarbon.core.config import load_settings
+from forestcarbon.core.exceptions import InputError
+from forestcarbon.methods.energy import (
     AIRCON_COLUMNS,
     SOLAR_COLUMNS,
     compute_energy,
-    fiscal_year_days,
     load_energy,
     resolve_emission_factors,
 )
-from forestcarbon.exceptions import InputError
-from forestcarbon.program import program_summary, summary_row
+from forestcarbon.methods.fiscal import fiscal_year_days
+from forestcarbon.methods.totals import program_summary, summary_row
 
 from .conftest import stand, write_program
 
@@ -734,9 +734,9 @@ def test_load_energy_raises_one_input_error(tmp_path):
 
 @pytest.fixture(scope="module")
 def sample_energy():
-    from forestcarbon.cli import SAMPLE_DIR
-    from forestcarbon.sample import SEED
-    from forestcarbon.sample_energy import energy_cases, generate_energy
+    from forestcarbon.cli.commands import SAMPLE_DIR
+    from forestcarbon.sample.energy import energy_cases, generate_energy
+    from forestcarbon.sample.program import SEED
 
     settings = load_settings(SAMPLE_DIR)
     result = compute_energy(load_energy(SAMPLE_DIR, settings), settings)

@@ -7,10 +7,8 @@ import datetime as dt
 
 import pytest
 
-from forestcarbon.cli import SAMPLE_DIR
-from forestcarbon.config import load_settings
-from forestcarbon.energy import compute_energy, load_energy
-from forestcarbon.examples import write_energy_example
+from forestcarbon.cli.commands import SAMPLE_DIR
+from forestcarbon.core.config import load_settings
 from forestcarbon.explain import (
     explain_site,
     explain_stand,
@@ -20,8 +18,10 @@ from forestcarbon.explain import (
     pick_examples,
     tabulated_volume,
 )
-from forestcarbon.fo001 import compute_fo001
-from forestcarbon.inputs import load_program
+from forestcarbon.inputs.program import load_program
+from forestcarbon.methods.energy import compute_energy, load_energy
+from forestcarbon.methods.fo001 import compute_fo001
+from forestcarbon.sample.examples import write_energy_example
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forestcarbon.config import FO001Settings, Period
-from forestcarbon.exceptions import InputError
-from forestcarbon.fo001 import compute_fo001, fiscal_year_fractions
-from forestcarbon.growth import build_yield_table
-from forestcarbon.params import species_parameters
+from forestcarbon.core.config import FO001Settings, Period
+from forestcarbon.core.exceptions import InputError
+from forestcarbon.core.params import species_parameters
+from forestcarbon.methods.fiscal import fiscal_year_fractions
+from forestcarbon.methods.fo001 import compute_fo001
+from forestcarbon.methods.growth import build_yield_table
 
 FY2022 = Period(dt.date(2022, 4, 1), dt.date(2023, 3, 31))
 FY2023 = Period(dt.date(2023, 4, 1), dt.date(2024, 3, 31))

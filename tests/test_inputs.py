@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from shapely.geometry import Polygon, box
 
-from forestcarbon.cli import main
-from forestcarbon.exceptions import InputError
-from forestcarbon.inputs import load_program
+from forestcarbon.cli.main import main
+from forestcarbon.core.exceptions import InputError
+from forestcarbon.inputs.program import load_program
 
 from .conftest import ORIGIN, square, stand
 
@@ -316,7 +316,7 @@ def test_other_crs_is_reprojected(program):
 
 
 def test_input_error_lists_problem_fields():
-    from forestcarbon.exceptions import Problem
+    from forestcarbon.core.exceptions import Problem
 
     e = InputError([Problem("a.csv", "row 3", "species", "unknown")])
     assert str(e) == "a.csv, row 3, column 'species': unknown"

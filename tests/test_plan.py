@@ -13,11 +13,11 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from forestcarbon import plan
-from forestcarbon.cli import main
-from forestcarbon.exceptions import InputError
-from forestcarbon.inputs import load_program
-from forestcarbon.schemas import STANDS, validate
+from forestcarbon.cli.main import main
+from forestcarbon.core.exceptions import InputError
+from forestcarbon.inputs.program import load_program
+from forestcarbon.inputs.schemas import STANDS, validate
+from forestcarbon.officer import plan
 
 from .conftest import stand
 

@@ -7,9 +7,9 @@ import io
 import openpyxl
 import pytest
 
-from forestcarbon import plots, report
-from forestcarbon.cli import SAMPLE_DIR
-from forestcarbon.inputs import load_program
+from forestcarbon.cli.commands import SAMPLE_DIR
+from forestcarbon.inputs.program import load_program
+from forestcarbon.outputs import plots, report
 from forestcarbon.run import compute
 
 PERIOD = "2023-04-01/2024-03-31"

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from forestcarbon.program import (
+from forestcarbon.methods.totals import (
     credited_tonnes,
     decimal_text,
     exact_sum,

@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import box
 
-from forestcarbon.config import FO001Settings, Period
-from forestcarbon.fo001 import compute_fo001
-from forestcarbon.growth import build_yield_table
-from forestcarbon.inputs import load_program
+from forestcarbon.core.config import FO001Settings, Period
+from forestcarbon.inputs.program import load_program
+from forestcarbon.methods.fo001 import compute_fo001
+from forestcarbon.methods.growth import build_yield_table
 
 from .conftest import write_program
 

@@ -8,8 +8,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from forestcarbon.cli import main
-from forestcarbon.report import (
+from forestcarbon.cli.main import main
+from forestcarbon.outputs.report import (
     AIRCON_COLS,
     MONITORING_COLS,
     PARAMETER_COLS,

@@ -9,8 +9,9 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from forestcarbon.cli import SAMPLE_DIR, main
-from forestcarbon.io import write_outputs
+from forestcarbon.cli.commands import SAMPLE_DIR
+from forestcarbon.cli.main import main
+from forestcarbon.core.files import write_outputs
 from forestcarbon.run import run_program
 
 from .conftest import stand

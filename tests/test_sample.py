@@ -17,7 +17,7 @@ import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
 
-from forestcarbon.sample import EXTENT, write_sample
+from forestcarbon.sample.program import EXTENT, write_sample
 
 COMMITTED = Path(__file__).resolve().parents[1] / "data" / "tsuyama-sample"
 TEXT_FILES = ("program.toml", "operations.csv", "growth.csv", "README.md")
@@ -423,7 +423,7 @@ def test_planting_recorded_for_stands_planted_since_1985(
 
 
 def test_small_units_merge_into_longest_shared_edge() -> None:
-    from forestcarbon.sample import _merge_small
+    from forestcarbon.sample.program import _merge_small
 
     units = pd.DataFrame(
         {

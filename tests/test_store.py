@@ -16,10 +16,10 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from forestcarbon import store
-from forestcarbon.cli import main
-from forestcarbon.exceptions import InputError
-from forestcarbon.inputs import load_program
+from forestcarbon.cli.main import main
+from forestcarbon.core.exceptions import InputError
+from forestcarbon.inputs.program import load_program
+from forestcarbon.officer import store
 
 from .conftest import stand
 

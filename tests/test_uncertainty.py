@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forestcarbon.program import credit_lower_bound, summary_row
+from forestcarbon.methods.totals import credit_lower_bound, summary_row
+from forestcarbon.methods.uncertainty import relative_sd, simulate, summary_intervals
 from forestcarbon.run import run_program
-from forestcarbon.uncertainty import relative_sd, simulate, summary_intervals
 
 from .conftest import stand
 

@@ -7,7 +7,8 @@ import shutil
 
 import pytest
 
-from forestcarbon.cli import SAMPLE_DIR, main
+from forestcarbon.cli.commands import SAMPLE_DIR
+from forestcarbon.cli.main import main
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from forestcarbon.exceptions import InputError
-from forestcarbon.webmap import (
+from forestcarbon.core.exceptions import InputError
+from forestcarbon.outputs.map import (
     COORD_STEP_DEG,
     candidate_rows,
     classify_rates,
@@ -250,7 +250,8 @@ def test_unknown_edition_is_refused(program):
 
 
 def test_run_and_map_commands_write_both_editions(tmp_path, capsys):
-    from forestcarbon.cli import SAMPLE_DIR, main
+    from forestcarbon.cli.commands import SAMPLE_DIR
+    from forestcarbon.cli.main import main
     from forestcarbon.run import run_program
 
     result = run_program(SAMPLE_DIR, tmp_path / "run")

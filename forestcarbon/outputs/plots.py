@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from forestcarbon.canopy.pipeline import FLAGS
+
 AGE_CLASS_YEARS = 5
 """Width of an age class (齢級) [years]: class 1 = ages 1-5."""
 
@@ -266,8 +268,6 @@ def flagged_stands_map(stands, canopy: pd.DataFrame, *, flags=None):
         Flag names in order of precedence (default :data:`forestcarbon.canopy.FLAGS`).
     """
     import matplotlib
-
-    from .canopy import FLAGS
 
     order = list(flags or FLAGS)
     of_stand = canopy.set_index("stand_id")["flags"].fillna("").map(lambda f: set(f.split(";")))

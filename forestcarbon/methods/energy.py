@@ -25,7 +25,6 @@ below; every problem of every file is reported at once.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,13 +36,11 @@ import pyogrio
 import pyproj
 import shapely
 
-from .config import CONFIG_FILE, EnergySettings, Period, Settings, load_settings
-from .exceptions import InputError, Problem
-from .fo001 import natural_key_rank
-from .io import TABLE_SUFFIXES, csv_bytes, json_bytes, read_layer, read_table, write_outputs
-from .params import load_table
-from .program import program_summary, summary_row
-from .schemas import (
+from forestcarbon.core.config import CONFIG_FILE, EnergySettings, Period, Settings, load_settings
+from forestcarbon.core.exceptions import InputError, Problem
+from forestcarbon.core.params import load_table
+from forestcarbon.inputs.readers import TABLE_SUFFIXES, read_layer, read_table
+from forestcarbon.inputs.schemas import (
     Column,
     TableSpec,
     normalize_text,
@@ -53,6 +50,9 @@ from .schemas import (
     parse_int,
     validate,
 )
+from forestcarbon.methods.fiscal import as_days, fiscal_year_pieces, fiscal_years
+from forestcarbon.methods.fo001 import natural_key_rank
+from forestcarbon.methods.totals import summary_row
 
 log = logging.getLogger("forestcarbon")
 
@@ -379,14 +379,6 @@ class EmissionFactors:
         return self.by_year[fiscal_year]
 
 
-def fiscal_years(periods: tuple[Period, ...]) -> list[int]:
-    """Every fiscal year (April-March) touched by the periods, ascending."""
-    years: set[int] = set()
-    for p in periods:
-        years.update(fy for fy, _ in fiscal_year_days(p.start, p.end))
-    return sorted(years)
-
-
 def resolve_emission_factors(
     setting, years: list[int], *, file: str = CONFIG_FILE
 ) -> tuple[EmissionFactors | None, list[Problem]]:
@@ -466,18 +458,6 @@ def resolve_emission_factors(
         return None, problems
     used = pd.DataFrame(rows, columns=list(table.columns))
     return EmissionFactors(setting, by_year, used), []
-
-
-def fiscal_year_days(start: dt.date, end: dt.date) -> list[tuple[int, int]]:
-    """Split an inclusive date range at 1 April into ``[(fiscal year, days), ...]``.
-
-    Empty when ``end < start``.
-
-    >>> fiscal_year_days(dt.date(2023, 10, 1), dt.date(2024, 9, 30))
-    [(2023, 183), (2024, 183)]
-    """
-    _, fy, days = fiscal_year_pieces(_days([start]), _days([end]))
-    return [(int(y), int(d)) for y, d in zip(fy, days, strict=True)]
 
 
 # --- reading the inputs --------------------------------------------------------------------------
@@ -817,12 +797,12 @@ def _overlaps(readings: pd.DataFrame, id_col: str, file: str) -> list[Problem]:
     r = readings.sort_values([id_col, "period_start", "source_row"], kind="stable")
     r = r.reset_index(drop=True)
     ids = r[id_col]
-    end = pd.Series(_days(r["period_end"]))
+    end = pd.Series(as_days(r["period_end"]))
     running = end.groupby(ids).cummax()  # latest end so far within the id
     holder = pd.Series(np.arange(len(r)), dtype=float).where(end == running).groupby(ids).ffill()
     before = holder.groupby(ids).shift()  # the reading that reaches furthest before this one
     previous_end = running.groupby(ids).shift()
-    clash = (pd.Series(_days(r["period_start"])) <= previous_end).to_numpy()
+    clash = (pd.Series(as_days(r["period_start"])) <= previous_end).to_numpy()
     problems = []
     for i in np.flatnonzero(clash)[:MAX_LISTED]:
         a, b = r.iloc[int(before.iloc[i])], r.iloc[i]
@@ -1171,51 +1151,12 @@ def load_energy(program_dir: str | Path, settings: Settings | None = None) -> En
 # --- fiscal-year pieces (vectorised) -------------------------------------------------------------
 
 
-def _days(values) -> np.ndarray:
-    """Dates (datetime.date; anything else is none) -> datetime64[D] array (NaT for none)."""
-    return np.array([v if isinstance(v, dt.date) else None for v in values], dtype="datetime64[D]")
-
-
-def _fiscal_year_of(days: np.ndarray) -> np.ndarray:
-    months = days.astype("datetime64[M]").astype(np.int64)  # months since 1970-01
-    return (months - 3) // 12 + 1970
-
-
-def _fiscal_year_start(fy: np.ndarray) -> np.ndarray:
-    return (
-        ((np.asarray(fy, dtype=np.int64) - 1970) * 12 + 3)
-        .astype("datetime64[M]")
-        .astype("datetime64[D]")
-    )
-
-
-def fiscal_year_pieces(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Split inclusive date ranges at 1 April (vectorised :func:`fiscal_year_days`).
-
-    Parameters
-    ----------
-    lo, hi : ndarray of datetime64[D]
-        First and last day of each range; a range with ``hi < lo`` has no piece.
-
-    Returns
-    -------
-    (range index, fiscal year, days) : three int arrays, one entry per piece.
-    """
-    first, last = _fiscal_year_of(lo), _fiscal_year_of(hi)
-    n = np.where(hi >= lo, last - first + 1, 0)
-    index = np.repeat(np.arange(len(lo)), n)
-    fy = first[index] + np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
-    start = np.maximum(lo[index], _fiscal_year_start(fy))
-    end = np.minimum(hi[index], _fiscal_year_start(fy + 1) - np.timedelta64(1, "D"))
-    return index, fy, (end - start).astype(np.int64) + 1
-
-
 def _grid(n_items: int, periods: tuple[Period, ...]) -> tuple[np.ndarray, ...]:
     """Item and period index of every (period, item) row, period-major; period bounds per row."""
     item = np.tile(np.arange(n_items), len(periods))
     period = np.repeat(np.arange(len(periods)), n_items)
-    starts = _days([p.start for p in periods])
-    ends = _days([p.end for p in periods])
+    starts = as_days([p.start for p in periods])
+    ends = as_days([p.end for p in periods])
     return item, period, starts[period], ends[period]
 
 
@@ -1321,7 +1262,7 @@ def compute_solar(
     es = settings
     n = len(s) * len(periods)
     item, _, p_start, p_end = _grid(len(s), periods)
-    eligible_from = np.maximum(_days(s["commissioned"]), _days(s["joined"]))
+    eligible_from = np.maximum(as_days(s["commissioned"]), as_days(s["joined"]))
     e_from = eligible_from[item]
     window_lo = np.maximum(p_start, e_from)
     eligible_days = np.maximum((p_end - window_lo).astype(np.int64) + 1, 0)
@@ -1329,7 +1270,7 @@ def compute_solar(
     # measured: each reading's eligible days, split by fiscal year
     r = readings.reset_index(drop=True)
     rows = _reading_rows(r, s["site_id"], "site_id", periods)
-    r_start, r_end = _days(r["period_start"]), _days(r["period_end"])
+    r_start, r_end = as_days(r["period_start"]), as_days(r["period_end"])
     self_kwh = r["generated_kwh"].to_numpy(float) - r["sold_kwh"].to_numpy(float)
     read_days = (r_end - r_start).astype(np.int64) + 1
     idx, fy, days = fiscal_year_pieces(np.maximum(r_start, e_from[rows]), r_end)
@@ -1488,7 +1429,7 @@ def compute_aircon(
     )
     rc, rh = pc / bc, ph / bh
     single = np.minimum(rc, rh)
-    installed, joined = _days(u["installed"]), _days(u["joined"])
+    installed, joined = as_days(u["installed"]), as_days(u["joined"])
     known = ~np.isnat(installed) | ~np.isnat(joined)
     no_limit = np.datetime64("1900-01-01")  # neither date given: every day counts
     dates = np.maximum(np.where(np.isnat(installed), no_limit, installed),
@@ -1504,7 +1445,7 @@ def compute_aircon(
     c_kwh = r["cooling_kwh"].to_numpy(float)
     h_kwh = r["heating_kwh"].to_numpy(float)
     e_kwh = r["electricity_kwh"].to_numpy(float)
-    r_start, r_end = _days(r["period_start"]), _days(r["period_end"])
+    r_start, r_end = as_days(r["period_start"]), as_days(r["period_end"])
     read_days = (r_end - r_start).astype(np.int64) + 1
     idx, fy, days = fiscal_year_pieces(np.maximum(r_start, e_from[rows]), r_end)
     share = days / read_days[idx]
@@ -1671,71 +1612,3 @@ def compute_energy(inputs: EnergyInputs, settings: Settings) -> EnergyResult:
             inputs.aircon, inputs.aircon_readings, settings.periods, settings.energy, inputs.factors
         )
     return EnergyResult(solar, aircon, inputs.factors)
-
-
-def energy_text(result: EnergyResult) -> list[str]:
-    """Lines of the run summary for solar and air conditioning (Japanese + English labels)."""
-    lines = []
-    if result.solar is not None:
-        for period, g in result.solar.groupby("period", sort=True):
-            e = g[g["eligible"]]
-            estimated = int(e["method"].eq("estimated").sum())
-            lines.append(f"\nEN-R-002 太陽光発電 household solar  period {period}")
-            lines.append(
-                f"  sites {len(g)}, eligible {len(e)} (estimated {estimated}), excluded "
-                f"{len(g) - len(e)}; {e['capacity_kw'].sum():.1f} kW; self-consumed "
-                f"{e['counted_kwh'].sum():,.0f} kWh; {e['reduction_tco2'].sum():.3f} t-CO2"
-            )
-    if result.aircon is not None:
-        for period, g in result.aircon.groupby("period", sort=True):
-            e = g[g["eligible"]]
-            lines.append(f"\nEN-S-004 空調設備 air conditioning  period {period}")
-            lines.append(
-                f"  units {len(g)} in {g['facility'].nunique()} facilities, eligible {len(e)}; "
-                f"EL_PJ {e['project_kwh'].sum():,.0f} kWh, EL_BL {e['baseline_kwh'].sum():,.0f} "
-                f"kWh; {e['reduction_tco2'].sum():.3f} t-CO2"
-            )
-    return lines
-
-
-def run_energy(program_dir: str | Path, out_dir: str | Path, *, overwrite: bool = True):
-    """``forestcarbon energy``: validate the energy inputs, compute, write the energy outputs.
-
-    Writes ``solar_sites.csv``, ``aircon_units.csv`` (those the program has), a
-    ``program_summary.csv`` of the energy methodologies and ``provenance.json``; nothing on error.
-
-    Returns
-    -------
-    (EnergyResult, summary DataFrame)
-    """
-    from .provenance import build_provenance
-
-    program_dir = Path(program_dir)
-    settings = load_settings(program_dir)
-    inputs = load_energy(program_dir, settings)
-    if inputs.empty:
-        raise InputError(
-            Problem(
-                str(program_dir),
-                "",
-                "",
-                "no solar or air-conditioning inputs: expected solar.csv/.gpkg/... or "
-                "aircon.csv/.gpkg/... (or [inputs] solar / aircon in program.toml)",
-            )
-        )
-    result = compute_energy(inputs, settings)
-    summary = program_summary(result.summary_rows())
-    files = {name: csv_bytes(t) for name, t in result.tables().items()}
-    files["program_summary.csv"] = csv_bytes(summary)
-    hashes = {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())}
-    provenance = build_provenance(
-        settings=settings,
-        files={"settings": program_dir / CONFIG_FILE, **inputs.files},
-        program_dir=program_dir,
-        growth_sources=[],
-        outputs=hashes,
-    )
-    files["provenance.json"] = json_bytes(provenance)
-    written = write_outputs(out_dir, files, overwrite=overwrite)
-    log.info("wrote %s", ", ".join(p.name for p in written))
-    return result, summary

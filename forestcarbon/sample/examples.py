@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from .io import write_outputs
+from forestcarbon.core.files import write_outputs
 
 ENERGY_EXAMPLE_PERIOD = (dt.date(2013, 10, 1), dt.date(2014, 9, 30))
 """The example's one monitoring period (both days inclusive): it crosses 1 April 2014."""

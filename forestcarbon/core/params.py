@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from .exceptions import ForestCarbonError
+from forestcarbon.core.exceptions import ForestCarbonError
 
 CO2_PER_C = 44 / 12
 """Mass ratio CO2/C [t-CO2/t C], exact (FO-001.md §1)."""
 
-_DATA = Path(__file__).parent / "data"
+_DATA = Path(__file__).parents[1] / "data"
 
 
 def table_names() -> list[str]:

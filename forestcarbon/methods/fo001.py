@@ -22,10 +22,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .config import FO001Settings, Period, fiscal_year_of
-from .exceptions import InputError, Problem
-from .growth import YieldTable
-from .params import removal_factor, species_parameters
+from forestcarbon.core.config import FO001Settings, Period
+from forestcarbon.core.exceptions import InputError, Problem
+from forestcarbon.core.params import removal_factor, species_parameters
+from forestcarbon.methods.fiscal import (
+    elapsed_share,
+    fiscal_year,
+    fiscal_year_fractions,
+    fiscal_year_of,
+    fiscal_year_or_never,
+)
+from forestcarbon.methods.growth import YieldTable
 
 QUALIFYING_OPERATIONS = ("planting", "weeding", "cleaning", "thinning", "replanting")
 """植栽・下刈・除伐・間伐 (and 再造林): work that makes planted forest count (FO-001.md §3)."""
@@ -56,40 +63,6 @@ FLAGS = {
     "net_negative": "emissions exceed removals: no credits from this stand",
 }
 """Flag names in ``fo001_stands.csv`` and their meaning."""
-
-
-def fiscal_year(dates) -> np.ndarray:
-    """Japanese fiscal year (April-March) of each date."""
-    d = pd.to_datetime(pd.Series(dates))
-    return (d.dt.year - (d.dt.month < 4)).to_numpy(dtype=np.int64)
-
-
-def _fiscal_year_or_never(dates: np.ndarray) -> np.ndarray:
-    """Fiscal year of datetime64 values; the largest int64 for NaT ("never")."""
-    out = np.full(len(dates), np.iinfo(np.int64).max, dtype=np.int64)
-    known = ~np.isnat(dates)
-    if known.any():
-        out[known] = fiscal_year(dates[known])
-    return out
-
-
-def fiscal_year_fractions(period: Period) -> list[tuple[int, float]]:
-    """Fiscal years overlapping ``period`` and the share of each year's days inside it [0-1]."""
-    out = []
-    first, last = fiscal_year_of(period.start), fiscal_year_of(period.end)
-    for fy in range(first, last + 1):
-        fy_start, fy_end = dt.date(fy, 4, 1), dt.date(fy + 1, 3, 31)
-        days = (min(fy_end, period.end) - max(fy_start, period.start)).days + 1
-        out.append((fy, days / ((fy_end - fy_start).days + 1)))
-    return out
-
-
-def _elapsed_share(day: dt.date, *, inclusive: bool) -> tuple[int, float]:
-    """(fiscal year, share of that year's days elapsed before/through ``day``)."""
-    fy = fiscal_year_of(day)
-    start = dt.date(fy, 4, 1)
-    length = (dt.date(fy + 1, 3, 31) - start).days + 1
-    return fy, ((day - start).days + (1 if inclusive else 0)) / length
 
 
 @dataclass(frozen=True)
@@ -379,7 +352,7 @@ def _factors(params: pd.DataFrame, species: np.ndarray, age: np.ndarray) -> np.n
 
 def standing_volume(yields, curve, cohorts: Cohorts, day: dt.date, *, inclusive: bool):
     """Volume per ha of stand area [m3/ha] held by each cohort at the start (or end) of ``day``."""
-    fy, share = _elapsed_share(day, inclusive=inclusive)
+    fy, share = elapsed_share(day, inclusive=inclusive)
     a = fy - cohorts.origin_fy + 1
     v = yields.volume_at(curve, a - 1) + share * (
         yields.volume_at(curve, a) - yields.volume_at(curve, a - 1)
@@ -425,7 +398,7 @@ def compute_period(
     p_end = np.datetime64(period.end)
     p_start = np.datetime64(period.start)
     exists = np.isnat(c.planted) | (c.planted <= p_end)
-    harvest_fy = _fiscal_year_or_never(c.harvested)
+    harvest_fy = fiscal_year_or_never(c.harvested)
     felled_by_end = ~np.isnat(c.harvested) & (c.harvested <= p_end)
 
     gross = np.zeros(len(c.stand))

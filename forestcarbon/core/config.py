@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .exceptions import ConfigError, Problem
+from forestcarbon.core.exceptions import ConfigError, Problem
 
 CONFIG_FILE = "program.toml"
 
@@ -39,11 +39,6 @@ def _setting(
     metadata = {"doc": doc, "choices": choices, "bounds": bounds, "verified": verified}
     metadata["types"] = types or ((type(default),) if default is not None else None)
     return field(default=default, metadata=metadata)
-
-
-def fiscal_year_of(day: dt.date) -> int:
-    """Japanese fiscal year of a date: 2024-03-31 -> 2023, 2024-04-01 -> 2024."""
-    return day.year - (day.month < 4)
 
 
 @dataclass(frozen=True)

@@ -30,24 +30,25 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .config import Period
-from .exceptions import ForestCarbonError, InputError, Problem
-from .fo001 import (
+from forestcarbon.core.exceptions import ForestCarbonError, InputError, Problem
+from forestcarbon.core.files import csv_bytes, write_gpkg, write_outputs
+from forestcarbon.core.params import load_table
+from forestcarbon.inputs.program import ProgramInputs
+from forestcarbon.inputs.readers import read_table
+from forestcarbon.inputs.schemas import Column, TableSpec, parse_int, parse_species, validate
+from forestcarbon.methods.fiscal import fiscal_year, fiscal_year_end, fiscal_year_period
+from forestcarbon.methods.fo001 import (
     OPERATION_JA,
     Cohorts,
     build_cohorts,
     compute_fo001,
-    fiscal_year,
     main_cohort,
     natural_key_rank,
     reference_area,
     standing_volume,
 )
-from .inputs import ProgramInputs
-from .io import csv_bytes, read_table, write_gpkg
-from .params import load_table
-from .program import credit_lower_bound, credited_tonnes, decimal_text, exact_sum
-from .schemas import Column, TableSpec, parse_int, parse_species, validate
+from forestcarbon.methods.totals import credit_lower_bound, credited_tonnes, decimal_text, exact_sum
+from forestcarbon.methods.uncertainty import interval, simulate_program
 
 log = logging.getLogger("forestcarbon")
 
@@ -80,16 +81,6 @@ THINNING_RULES = TableSpec(
     unique=("species",),
 )
 """Columns of a thinning-rules table (``[plan] thinning_rules``)."""
-
-
-def fiscal_year_end(fy: int) -> dt.date:
-    """Last day of fiscal year ``fy`` (31 March of ``fy + 1``)."""
-    return dt.date(fy + 1, 3, 31)
-
-
-def fiscal_year_period(fy: int) -> Period:
-    """Fiscal year ``fy`` as a monitoring period (1 April - 31 March)."""
-    return Period(dt.date(fy, 4, 1), fiscal_year_end(fy))
 
 
 def next_fiscal_year(inputs: ProgramInputs) -> int:
@@ -363,7 +354,6 @@ def update_register(
     folder, or ``out``, plus ``<name>_diff.csv`` and ``<name>_diff.txt`` comparing with the
     register for ``from_fy`` (default ``to_fy - 1``). All files are written or none.
     """
-    from .io import write_outputs
 
     from_fy = to_fy - 1 if from_fy is None else from_fy
     if from_fy >= to_fy:
@@ -845,7 +835,6 @@ def monte_carlo_band(settings) -> UncertaintyBand | None:
         return None
 
     def band(per_stand: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        from .uncertainty import interval, simulate_program
 
         _, totals = simulate_program(per_stand, None, settings)
         labels = per_stand.drop_duplicates("fiscal_year").sort_values("fiscal_year")["period"]

@@ -23,7 +23,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .io import write_gpkg
+from forestcarbon.core.files import write_gpkg
 
 ENERGY_SEED_OFFSET = 3
 CRS = "EPSG:6673"

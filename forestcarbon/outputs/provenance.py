@@ -7,9 +7,9 @@ import platform
 import subprocess
 from pathlib import Path
 
-from . import __version__
-from .io import file_sha256
-from .params import table_names, table_version
+from forestcarbon import __version__
+from forestcarbon.core.files import file_sha256
+from forestcarbon.core.params import table_names, table_version
 
 PACKAGES = (
     "numpy",

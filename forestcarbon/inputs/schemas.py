@@ -17,8 +17,8 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from .exceptions import Problem
-from .params import load_table
+from forestcarbon.core.exceptions import Problem
+from forestcarbon.core.params import load_table
 
 MAX_PROBLEMS_PER_COLUMN = 20
 """Beyond this many bad values in one column, the rest are summarised in one line."""

@@ -16,10 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .exceptions import InputError, Problem
-from .io import read_table
-from .params import table_path
-from .schemas import GROWTH, validate
+from forestcarbon.core.exceptions import Problem
 
 MAX_AGE = 400
 """Oldest age [years] the dense tables cover; older stands use this age (flat anyway)."""
@@ -98,27 +95,6 @@ def build_yield_table(table: pd.DataFrame) -> YieldTable:
             height[i] = _dense_curve(ages, h)
         last[i] = ages[-1]
     return YieldTable(keys, volume, height, last, table)
-
-
-def read_growth(path) -> pd.DataFrame:
-    """Read and validate a growth table file; raises :class:`InputError` listing every problem."""
-    df, problems = validate(read_table(path), GROWTH, str(path))
-    if problems:
-        raise InputError(problems)
-    for col in ("region", "source"):
-        if col not in df.columns:
-            df[col] = ""
-    return df
-
-
-def packaged_growth_path():
-    """The packaged synthetic yield table used when a program gives none."""
-    return table_path("growth")
-
-
-def load_yield_table(path=None) -> YieldTable:
-    """Read, validate and densify a yield table (``None``: the packaged one)."""
-    return build_yield_table(read_growth(path or packaged_growth_path()))
 
 
 def missing_curves(

@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .config import fiscal_year_of
-from .fo001 import OPERATION_JA, QUALIFYING_OPERATIONS
-from .sample_energy import write_energy_sample
+from forestcarbon.methods.fiscal import fiscal_year_of
+from forestcarbon.methods.fo001 import OPERATION_JA, QUALIFYING_OPERATIONS
+from forestcarbon.sample.energy import write_energy_sample
 
 SEED = 20141001
 """Default seed (the day Tsuyama's forest-carbon story is imagined to start)."""
@@ -1763,7 +1763,3 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     print(write_sample(args.out_dir, seed=args.seed))
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -43,7 +43,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .exceptions import InputError, Problem
+from forestcarbon.core.exceptions import InputError, Problem
+from forestcarbon.core.params import load_table
+from forestcarbon.outputs.layers import fo001_layer
 
 EDITIONS = ("public", "internal")
 """``public``: households only as mesh aggregates. ``internal``: also each site (for officers)."""
@@ -349,7 +351,6 @@ def _lookup(values: Iterable[str]) -> tuple[list[str], dict[str, int]]:
 
 
 def _species_labels() -> dict[str, str]:
-    from .params import load_table
 
     t = load_table("species")
     return {r.species: f"{r.name_ja} {r.name_en}" for r in t.itertuples()}
@@ -1233,7 +1234,6 @@ def map_files(result, *, self_contained: bool | None = None, tiles: str | None =
     ``<name>`` is :func:`map_name` of the program folder. ``self_contained`` and ``tiles`` default
     to the program's ``[map]`` settings.
     """
-    from .run import fo001_layer
 
     inputs = result.inputs
     settings = inputs.settings.map

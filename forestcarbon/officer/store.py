@@ -58,11 +58,17 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from .config import CONFIG_FILE, Settings, load_settings
-from .exceptions import ForestCarbonError, InputError, OutputError, Problem
-from .fo001 import OPERATION_JA, build_cohorts, fiscal_year
-from .io import read_table
-from .schemas import MAX_PROBLEMS_PER_COLUMN, OPERATIONS_SPEC, empty_operations, validate
+from forestcarbon.core.config import CONFIG_FILE, Settings, load_settings
+from forestcarbon.core.exceptions import ForestCarbonError, InputError, OutputError, Problem
+from forestcarbon.inputs.readers import read_table
+from forestcarbon.inputs.schemas import (
+    MAX_PROBLEMS_PER_COLUMN,
+    OPERATIONS_SPEC,
+    empty_operations,
+    validate,
+)
+from forestcarbon.methods.fiscal import fiscal_year
+from forestcarbon.methods.fo001 import OPERATION_JA, build_cohorts
 
 log = logging.getLogger("forestcarbon")
 
@@ -493,7 +499,7 @@ def check_new_records(
         (:func:`forestcarbon.inputs.cross_check_operations`), exact duplicate, operation before
         planting, and harvest/replanting conflicts (:func:`forestcarbon.fo001.build_cohorts`).
     """
-    from .inputs import cross_check_operations
+    from forestcarbon.inputs.program import cross_check_operations
 
     problems = _relabel(cross_check_operations(new, stands, ""), labels)
     problems += _duplicates(existing, new, labels)
@@ -598,7 +604,7 @@ def _store_records(new: pd.DataFrame, first_fid: int) -> pd.DataFrame:
 
 def _program_without_operations(program_dir: Path):
     """Settings, store path and the program's stands etc. read without the operations."""
-    from .inputs import load_program
+    from forestcarbon.inputs.program import load_program
 
     settings = load_settings(program_dir)
     path = store_path(program_dir, settings)

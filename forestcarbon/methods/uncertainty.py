@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .params import load_table, species_parameters
+from forestcarbon.core.params import load_table, species_parameters
 
 RELATIVE_FLOOR = -0.95
 """Relative errors are clipped here so that no multiplier becomes negative."""

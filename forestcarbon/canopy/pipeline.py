@@ -39,11 +39,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .config import CONFIG_FILE, CanopySettings, Period, fiscal_year_of
-from .exceptions import CRSError, ForestCarbonError, InputError, Problem
-from .growth import YieldTable
-from .io import read_table
-from .schemas import Column, TableSpec, parse_date, parse_float, validate
+from forestcarbon.core.config import CONFIG_FILE, CanopySettings, Period
+from forestcarbon.core.exceptions import CRSError, ForestCarbonError, InputError, Problem
+from forestcarbon.inputs.readers import read_table
+from forestcarbon.inputs.schemas import Column, TableSpec, parse_date, parse_float, validate
+from forestcarbon.methods.fiscal import fiscal_year_of
+from forestcarbon.methods.fo001 import build_cohorts
+from forestcarbon.methods.growth import YieldTable
 
 log = logging.getLogger("forestcarbon")
 
@@ -537,7 +539,6 @@ def crop_age_at(
     the FO-001 engine's cohorts (:func:`forestcarbon.fo001.build_cohorts`), so a stand felled and
     replanted before the raster was taken is expected to be young, not tall.
     """
-    from .fo001 import build_cohorts
 
     cohorts = build_cohorts(stands, operations, periods, file=file)
     moment = np.datetime64(day)
@@ -1532,92 +1533,3 @@ def compute_canopy(inputs) -> CanopyResult | None:
         file=str(inputs.files.get("operations", "operations")),
     )
     return CanopyResult(table, model, canopy, settings)
-
-
-def summary_text(result: CanopyResult) -> str:
-    """Plain-text summary of the canopy step (Japanese + English labels)."""
-    t = result.table
-    s = result.settings
-    lines = [
-        "\nCanopy refinement 樹冠ラスタによる補正",
-        f"  stands with canopy statistics: {int(t['canopy_mean_m'].notna().sum())} of {len(t)}",
-    ]
-    counts = pd.Series([f for flags in t["flags"] for f in flags.split(";") if f]).value_counts()
-    for name in FLAGS:
-        lines.append(f"  {name:<24}{int(counts.get(name, 0)):>6}  {FLAGS[name]}")
-    c = result.changes
-    verb = (
-        "used by FO-001"
-        if s.site_class_source == "canopy"
-        else "not used (site_class_source = register)"
-    )
-    lines.append(
-        f"  site class 地位 from canopy differs from the register for "
-        f"{c['stand_id'].nunique()} stand(s); {verb}"
-    )
-    for period, g in c.groupby("period", sort=True):
-        lines.append(
-            f"    {period}: credited net {g['net_tco2_register'].sum():.1f} -> "
-            f"{g['net_tco2_canopy'].sum():.1f} t-CO2 ({g['change_tco2'].sum():+.1f})"
-        )
-    if result.volume_effect is not None:
-        for r in result.volume_effect.itertuples():
-            lines.append(
-                f"  volume from the model (volume_source = model), {r.n_stands} stands scaled, "
-                f"{r.period}: credited net {r.net_tco2_yield_table:.1f} -> "
-                f"{r.net_tco2_model:.1f} t-CO2 ({r.change_tco2:+.1f})"
-            )
-    if result.model is not None:
-        for r in result.model.scores.itertuples():
-            lines.append(
-                f"  volume model {r.model:<18} CV RMSE {r.rmse_m3_ha:6.1f} m3/ha "
-                f"({r.relative_rmse:.0%}), R² {r.r2:.2f}  ({r.n_plots} plots, {r.n_stands} stands, "
-                f"{r.n_folds} folds grouped by stand)"
-            )
-    return "\n".join(lines)
-
-
-def run_canopy(program_dir: str | Path, out_dir: str | Path, *, overwrite: bool = True):
-    """``forestcarbon canopy``: validate, compute and write the canopy tables of a program.
-
-    Writes ``canopy_stands.csv``, ``canopy_site_class_changes.csv`` and, with enough field plots,
-    ``canopy_volume_model.csv`` (all or nothing).
-
-    Returns
-    -------
-    CanopyResult
-
-    Raises
-    ------
-    InputError
-        The program has no canopy height raster, or any input problem.
-    """
-    from .fo001 import compute_fo001
-    from .inputs import load_program
-    from .io import csv_bytes, write_outputs
-
-    inputs = load_program(program_dir)
-    result = compute_canopy(inputs)
-    if result is None:
-        path = canopy_height_path(program_dir, inputs.settings.canopy)
-        raise InputError(
-            Problem(
-                str(path),
-                "",
-                "",
-                "no canopy height raster: put one there or name it with [canopy] height",
-            )
-        )
-    s = inputs.settings
-    ops_file = str(inputs.files.get("operations", "operations"))
-    _, result = result.refine_fo001(
-        inputs.stands,
-        inputs.yields,
-        lambda stands: compute_fo001(
-            stands, inputs.operations, inputs.yields, s.periods, s.fo001, file=ops_file
-        ),
-    )
-    files = {name: csv_bytes(table) for name, table in result.tables().items()}
-    written = write_outputs(out_dir, files, overwrite=overwrite)
-    log.info("wrote %s", ", ".join(p.name for p in written))
-    return result

@@ -21,7 +21,6 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,14 +29,15 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from . import __version__
-from .config import fiscal_year_of
-from .energy import EN_R_002, EN_S_004
-from .params import load_table
-from .program import decimal_text
+from forestcarbon import __version__
+from forestcarbon.core.params import load_table
+from forestcarbon.methods.energy import EN_R_002, EN_S_004
+from forestcarbon.methods.fiscal import fiscal_year_of
+from forestcarbon.methods.totals import decimal_text
+from forestcarbon.outputs.text import energy_text
 
 if TYPE_CHECKING:
-    from .run import RunResult
+    from forestcarbon.run import RunResult
 
 REPORT_FILE = "monitoring_report.xlsx"
 SUMMARY_FILE = "summary.md"
@@ -472,7 +472,7 @@ def figures(result: RunResult) -> list[tuple[str, bytes]]:
     """
     if importlib.util.find_spec("matplotlib") is None:
         return []
-    from . import plots
+    from forestcarbon.outputs import plots
 
     period = result.inputs.settings.periods[-1].label
     fo = result.fo001
@@ -545,7 +545,6 @@ def workbook_bytes(wb: Workbook) -> bytes:
 
 def summary_markdown(result: RunResult) -> str:
     """A short Markdown summary of the run (Japanese + English labels)."""
-    from .energy import energy_text
 
     s = result.inputs.settings
     lines = [
@@ -602,14 +601,3 @@ def report_files(result: RunResult) -> dict[str, bytes]:
         REPORT_FILE: workbook_bytes(workbook(result)),
         SUMMARY_FILE: summary_markdown(result).encode("utf-8"),
     }
-
-
-def run_report(program_dir: str | Path, out_dir: str | Path, *, overwrite: bool = True):
-    """``forestcarbon report``: validate and compute a program, write only the report files."""
-    from .io import write_outputs
-    from .run import compute, load_program
-
-    result = compute(load_program(program_dir))
-    files = {name: result.extra[name] for name in (REPORT_FILE, SUMMARY_FILE)}
-    write_outputs(out_dir, files, overwrite=overwrite)
-    return result

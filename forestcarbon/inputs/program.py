@@ -15,12 +15,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .config import CONFIG_FILE, Settings, load_settings
-from .energy import EnergyInputs, read_energy_inputs
-from .exceptions import CRSError, InputError, Problem
-from .growth import YieldTable, build_yield_table, missing_curves, packaged_growth_path, read_growth
-from .io import ensure_metric, read_layer, read_table
-from .schemas import (
+from forestcarbon.core.config import CONFIG_FILE, Settings, load_settings
+from forestcarbon.core.exceptions import CRSError, InputError, Problem
+from forestcarbon.inputs.growth import packaged_growth_path, read_growth
+from forestcarbon.inputs.readers import ensure_metric, read_layer, read_table
+from forestcarbon.inputs.schemas import (
     OPERATIONS_SPEC,
     STAND_KEY_COLUMNS,
     STANDS,
@@ -28,6 +27,8 @@ from .schemas import (
     empty_operations,
     validate,
 )
+from forestcarbon.methods.energy import EnergyInputs, read_energy_inputs
+from forestcarbon.methods.growth import YieldTable, build_yield_table, missing_curves
 
 log = logging.getLogger("forestcarbon")
 
@@ -273,7 +274,7 @@ def _read_operations(program_dir: Path, settings: Settings):
         return empty_operations(), [], None
     file = _path(program_dir, settings.inputs.operations)
     if file.suffix.lower() == ".gpkg":  # the record store of `forestcarbon ops` (store.py)
-        from .store import load_operations
+        from forestcarbon.officer.store import load_operations
 
         ops, problems = load_operations(file)
     else:

@@ -1,0 +1,1 @@
+"""Canopy rasters against the register: zonal statistics, site class, volume model, flags."""

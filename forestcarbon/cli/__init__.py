@@ -1,0 +1,5 @@
+"""Command line (argument parsing only): ``forestcarbon COMMAND``."""
+
+from forestcarbon.cli.main import main
+
+__all__ = ["main"]

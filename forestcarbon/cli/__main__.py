@@ -1,0 +1,7 @@
+"""``python -m forestcarbon.cli``: the same as the ``forestcarbon`` command."""
+
+import sys
+
+from forestcarbon.cli.main import main
+
+sys.exit(main())

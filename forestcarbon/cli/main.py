@@ -1,0 +1,142 @@
+"""Command line: ``forestcarbon demo | validate | run | fo001 ...``: the parser and the entry point.
+
+Exit codes: 0 success, 1 bad input (a message naming file, row/id and column; no traceback),
+2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from pathlib import Path
+
+from forestcarbon import __version__
+from forestcarbon.cli import officer
+from forestcarbon.cli.options import out_args, program_arg
+from forestcarbon.core.exceptions import ForestCarbonError
+
+log = logging.getLogger("forestcarbon")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="forestcarbon",
+        description="J-Credit program toolkit: FO-001 forest removals, EN-R-002 household solar, "
+        "EN-S-004 air conditioning, monitoring report and map.",
+    )
+    parser.add_argument("--version", action="version", version=f"forestcarbon {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="run the bundled Tsuyama-like sample program end to end")
+    p.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder")
+
+    p = sub.add_parser("validate", help="check a program folder's inputs; list every problem")
+    program_arg(p)
+
+    p = sub.add_parser(
+        "run",
+        help="everything: FO-001, solar, air conditioning, the program summary and the report",
+    )
+    program_arg(p)
+    out_args(p)
+
+    p = sub.add_parser("fo001", help="FO-001 removals per stand and period, and the summary")
+    program_arg(p)
+    out_args(p)
+
+    p = sub.add_parser(
+        "energy",
+        help="EN-R-002 household solar and EN-S-004 air conditioning: solar_sites.csv, "
+        "aircon_units.csv and their program_summary.csv",
+    )
+    program_arg(p)
+    out_args(p)
+
+    p = sub.add_parser(
+        "map",
+        help="the interactive map: maps/<name>.html (public) and maps/<name>_internal.html, "
+        "<name> being the program folder's name",
+    )
+    program_arg(p)
+    out_args(p)
+    p.add_argument(
+        "--self-contained",
+        action="store_true",
+        help="inline the map's JavaScript and CSS (intranets without internet; see also --tiles)",
+    )
+    p.add_argument(
+        "--tiles",
+        default=None,
+        help="basemap: gsi_pale, osm, none, or a {z}/{x}/{y} URL template (default: [map] tiles)",
+    )
+
+    p = sub.add_parser("report", help="monitoring_report.xlsx and summary.md of the whole program")
+    program_arg(p)
+    out_args(p)
+
+    p = sub.add_parser(
+        "canopy",
+        help="canopy rasters against the register: canopy_stands.csv (zonal statistics, site "
+        "class from canopy height, model volume, flags), canopy_site_class_changes.csv, "
+        "canopy_volume_model.csv",
+    )
+    program_arg(p)
+    out_args(p)
+
+    p = sub.add_parser(
+        "verify",
+        help="re-run a run folder from its recorded inputs and settings; list every difference "
+        "(exit 1 if any)",
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR", type=Path, help="folder of a previous run")
+    p.add_argument(
+        "--program",
+        type=Path,
+        default=None,
+        help="program folder (default: the one recorded in provenance.json)",
+    )
+
+    officer.add_parsers(sub)  # ops | register | plan (forestry officers)
+    return parser
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time (it may be replaced, e.g. by tests)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value):
+        pass
+
+
+def _configure_logging(*, quiet: bool) -> None:
+    """Progress messages of the ``forestcarbon`` logger to stderr (library loggers untouched)."""
+    if not any(isinstance(h, _StderrHandler) for h in log.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("forestcarbon: %(message)s"))
+        log.addHandler(handler)
+        log.propagate = False
+    log.setLevel(logging.WARNING if quiet else logging.INFO)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``forestcarbon`` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    _configure_logging(quiet=args.quiet)
+    try:
+        # the commands module imports the geospatial stack: only once a command is to run
+        commands = importlib.import_module("forestcarbon.cli.commands")
+        return commands.COMMANDS[args.command](args)
+    except ForestCarbonError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

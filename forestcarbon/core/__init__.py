@@ -1,0 +1,1 @@
+"""Core: the error tree, settings (program.toml), packaged parameter tables, writing files."""

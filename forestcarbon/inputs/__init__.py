@@ -1,0 +1,1 @@
+"""Reading a program folder: encodings, Japanese headers, table schemas, the program loader."""

@@ -1,0 +1,1 @@
+"""Forestry officers' records: the record store with history, register roll-forward, plans."""

@@ -1,0 +1,1 @@
+"""Generators of the bundled synthetic sample program (not imported by the library)."""
