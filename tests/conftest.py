@@ -10,6 +10,8 @@ import pytest
 from hypothesis import settings
 from shapely.geometry import box
 
+from forestcarbon.cli.main import main
+
 # Timings vary on a shared 2-core machine: hypothesis checks properties, not speed.
 settings.register_profile("forestcarbon", deadline=None)
 settings.load_profile("forestcarbon")
@@ -102,3 +104,31 @@ def program(tmp_path):
         return write_program(tmp_path / f"program{next(counter)}", stands, operations, **kw)
 
     return make
+
+
+# --- running a program through the command line, as a user would ------------------------------
+
+THIN = {"date": "2015-06-01", "operation": "thinning", "area_ha": ""}
+
+
+def ops_for(*ids):
+    """One thinning operation (2015-06-01, whole stand) for each stand id."""
+    return [{"stand_id": i, **THIN} for i in ids]
+
+
+def run_cli(folder, tmp_path, capsys, *args):
+    """``forestcarbon run FOLDER --out tmp/out ARGS``: (exit code, captured output, out dir)."""
+    out = tmp_path / "out"
+    code = main(["run", str(folder), "--out", str(out), *args])
+    return code, capsys.readouterr(), out
+
+
+def assert_refused(folder, tmp_path, capsys, *needles):
+    """The run exits 1 with every needle in its message, no traceback and nothing written."""
+    code, captured, out = run_cli(folder, tmp_path, capsys)
+    assert code == 1, captured.err
+    assert "Traceback" not in captured.err
+    for needle in needles:
+        assert needle in captured.err, captured.err
+    assert not out.exists() or not any(out.iterdir())
+    return captured.err

@@ -10,8 +10,6 @@ import pandas as pd
 import pytest
 
 from forestcarbon.cli.commands import SAMPLE_DIR
-from forestcarbon.cli.main import main
-from forestcarbon.core.files import write_outputs
 from forestcarbon.run import run_program
 
 from .conftest import stand
@@ -132,39 +130,3 @@ def test_buffer_and_packaged_growth_settings(program, tmp_path):
     assert net == pytest.approx(90.278925)
     assert row["credits_t"] == 81  # 90.278925 x 0.9 = 81.25 -> 81
     assert Decimal(row["buffer_tco2"]) == Decimal("9.0278925")
-
-
-def test_write_failure_leaves_nothing(tmp_path):
-    def broken(path):
-        path.write_bytes(b"half")
-        raise OSError("disk full")
-
-    with pytest.raises(OSError):
-        write_outputs(tmp_path, {"a.csv": b"whole", "b.gpkg": broken})
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_demo_prints_species_and_program_totals(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path)]) == 0
-    text = capsys.readouterr().out
-    for needle in ("hinoki", "sugi", "akamatsu", "FO-001", "program", "credits"):
-        assert needle in text
-
-
-def test_validate_command(capsys):
-    assert main(["validate", str(SAMPLE_DIR)]) == 0
-    assert "410 stands" in capsys.readouterr().out
-
-
-def test_fo001_command_writes_only_the_forest_outputs(tmp_path, capsys):
-    assert main(["-q", "fo001", str(SAMPLE_DIR), "--out", str(tmp_path)]) == 0
-    names = {p.name for p in tmp_path.iterdir()}
-    assert {
-        "fo001_stands.csv",
-        "fo001_stands.gpkg",
-        "program_summary.csv",
-        "provenance.json",
-    } <= names
-    assert not names & {"solar_sites.csv", "aircon_units.csv", "monitoring_report.xlsx", "maps"}
-    summary = pd.read_csv(tmp_path / "program_summary.csv")
-    assert set(summary["methodology"]) == {"FO-001", "program"}

@@ -18,8 +18,8 @@ from forestcarbon.outputs.report import (
     STAND_COLS,
     SUMMARY_COLS,
 )
+from tests.conftest import stand, write_program
 
-from .conftest import stand, write_program
 from .test_energy import (
     AC_READINGS,
     FY2023,

@@ -15,8 +15,7 @@ from forestcarbon.core.config import FO001Settings, Period
 from forestcarbon.inputs.program import load_program
 from forestcarbon.methods.fo001 import compute_fo001
 from forestcarbon.methods.growth import build_yield_table
-
-from .conftest import write_program
+from tests.conftest import write_program
 
 FY2023 = Period(dt.date(2023, 4, 1), dt.date(2024, 3, 31))
 SUGI = build_yield_table(

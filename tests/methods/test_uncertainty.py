@@ -9,8 +9,7 @@ import pytest
 from forestcarbon.methods.totals import credit_lower_bound, summary_row
 from forestcarbon.methods.uncertainty import relative_sd, simulate, summary_intervals
 from forestcarbon.run import run_program
-
-from .conftest import stand
+from tests.conftest import stand
 
 PERIOD = "2023-04-01/2024-03-31"
 

@@ -12,7 +12,6 @@ import pytest
 from forestcarbon.core.config import FO001Settings, Period
 from forestcarbon.core.exceptions import InputError
 from forestcarbon.core.params import species_parameters
-from forestcarbon.methods.fiscal import fiscal_year_fractions
 from forestcarbon.methods.fo001 import compute_fo001
 from forestcarbon.methods.growth import build_yield_table
 
@@ -244,14 +243,6 @@ def test_operations_since_setting():
 
 
 # --- time: fiscal years, pro-rating, harvest and replanting ----------------------------------
-
-
-def test_fiscal_year_fractions_by_days():
-    assert fiscal_year_fractions(FY2023) == [(2023, 1.0)]
-    half = Period(dt.date(2023, 4, 1), dt.date(2023, 9, 30))  # 183 of FY2023's 366 days
-    assert fiscal_year_fractions(half) == [(2023, 0.5)]
-    across = Period(dt.date(2023, 10, 1), dt.date(2024, 9, 30))
-    assert fiscal_year_fractions(across) == [(2023, 183 / 366), (2024, 183 / 365)]
 
 
 def test_prorated_period_across_fiscal_years():
