@@ -1,6 +1,6 @@
 """Synthetic household solar (EN-R-002) and public air-conditioning (EN-S-004) data of the sample.
 
-Called once by :func:`forestcarbon.sample.write_sample`. Nothing here is real: 460 made-up
+Called once by :func:`forestcarbon.sample.program.write_sample`. Nothing here is real: 460 made-up
 households in Tsuyama's town areas (2-10 kW, commissioned 2009-2023, joined at various dates),
 four city rooftop plants (the sizes the city reports: 道の駅 久米の里 10 kW, こどもセンター 42 kW,
 two community halls 19.8 kW), and the air-conditioning units of six public facilities, with
@@ -17,13 +17,16 @@ import csv
 import datetime as dt
 import io
 import os
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from forestcarbon.core.files import write_gpkg
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 ENERGY_SEED_OFFSET = 3
 CRS = "EPSG:6673"
@@ -282,7 +285,7 @@ def generate_energy(seed: int) -> dict[str, pd.DataFrame]:
 def write_energy_sample(out: Path, *, seed: int) -> None:
     """Write solar.csv (cp932, Japanese headers), solar_readings.csv, aircon.gpkg (points,
     EPSG:6673) and aircon_readings.csv; add the [energy] settings to program.toml and a section
-    to README.md (both already written by :func:`forestcarbon.sample.write_sample`)."""
+    to README.md (both already written by :func:`forestcarbon.sample.program.write_sample`)."""
     tables = generate_energy(seed)
     sites = tables["sites"]
     lon, lat = _lonlat(sites["x"].to_numpy(), sites["y"].to_numpy())
