@@ -1,4 +1,5 @@
-"""Benchmark of the thinning plan (forestcarbon.plan) and the record store (forestcarbon.store).
+"""Benchmark of the thinning plan (forestcarbon.officer.optimize, .forecast) and the record store
+(forestcarbon.officer.store).
 
 1. Greedy against the integer program (scipy HiGHS, node-limited: best plan found and proven
    upper bound) on the bundled sample, with the sample's records and with no records at all (a
@@ -22,10 +23,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from forestcarbon.core.config import load_settings
 from forestcarbon.inputs.program import load_program
 from forestcarbon.inputs.readers import read_table
+from forestcarbon.inputs.records import read_records
 from forestcarbon.inputs.schemas import OPERATIONS_SPEC, validate
-from forestcarbon.officer import plan, store
+from forestcarbon.officer import store
+from forestcarbon.officer.forecast import ThinningOptions, thinning_options
+from forestcarbon.officer.optimize import choose_thinning, plan_value, solve_exhaustive, solve_milp
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "tsuyama-sample"
 BUDGETS_HA = (5, 10, 20, 40, 80)
@@ -37,7 +42,7 @@ def timed(fn, *args, **kw):
     return out, time.perf_counter() - t
 
 
-def compare(label: str, options: plan.ThinningOptions, *, node_limits=(500, 5000)) -> None:
+def compare(label: str, options: ThinningOptions, *, node_limits=(500, 5000)) -> None:
     value, area = options.value, options.area
     gaining = int((np.nan_to_num(value) > 0).any(axis=1).sum())
     print(f"\n{label}: {len(options.candidates)} candidate stands, {gaining} would add credits")
@@ -47,12 +52,12 @@ def compare(label: str, options: plan.ThinningOptions, *, node_limits=(500, 5000
         + f"{'greedy/best':>13}{'greedy/bound':>14}"
     )
     for budget in BUDGETS_HA:
-        g, tg = timed(plan.choose_thinning, value, area, budget, method="greedy")
-        vg = plan.plan_value(value, g)
+        g, tg = timed(choose_thinning, value, area, budget, method="greedy")
+        vg = plan_value(value, g)
         line = f"  {budget:>6}{vg:>11.1f}{tg:>10.4f}"
         best, bound = vg, np.inf
         for k in node_limits:
-            m, tm = timed(plan.solve_milp, value, area, budget, node_limit=k)
+            m, tm = timed(solve_milp, value, area, budget, node_limit=k)
             best, bound = max(best, m.value_tco2), min(bound, m.bound_tco2)
             mark = "*" if m.optimal else " "
             line += f"{m.value_tco2:>13.1f}{mark}{m.bound_tco2:>11.1f}{tm:>7.1f}"
@@ -71,12 +76,12 @@ def random_cases(n_cases: int = 300, n: int = 7, years: int = 3) -> None:
         value = rate[:, None] * area[:, None] * (years - np.arange(years))[None, :]
         value[rng.random((n, years)) < 0.3] = np.nan
         budget = float(rng.uniform(4, 16))
-        g, tg = timed(plan.choose_thinning, value, area, budget)
-        m, tm = timed(plan.solve_milp, value, area, budget)
-        best, te = timed(plan.solve_exhaustive, value, area, budget)
+        g, tg = timed(choose_thinning, value, area, budget)
+        m, tm = timed(solve_milp, value, area, budget)
+        best, te = timed(solve_exhaustive, value, area, budget)
         assert abs(m.value_tco2 - best) < 1e-6 and m.optimal
         t_greedy, t_milp, t_enum = t_greedy + tg, t_milp + tm, t_enum + te
-        ratios.append(plan.plan_value(value, g) / best)
+        ratios.append(plan_value(value, g) / best)
     r = np.array(ratios)
     print(
         f"\nsmall cases solved by enumeration ({n_cases} x {n} stands x {years} years): "
@@ -116,7 +121,7 @@ def store_import(n: int = 200_000) -> None:
         table.to_csv(csv, index=False, encoding="cp932")
         (_, tv) = timed(lambda: validate(read_table(csv), OPERATIONS_SPEC, str(csv)))
         result, ti = timed(store.import_operations, folder, csv)
-        _, tr = timed(store.read_records, folder / "records.gpkg")
+        _, tr = timed(read_records, folder / "records.gpkg")
         size = (folder / "records.gpkg").stat().st_size / 1e6
         print(
             f"\nstore import of {result.n_added:,} operations: {ti:.2f} s "
@@ -127,19 +132,17 @@ def store_import(n: int = 200_000) -> None:
 
 
 def _no_ops(folder):
-    from forestcarbon.core.config import load_settings
-
     s = load_settings(folder)
     return dataclasses.replace(s, inputs=dataclasses.replace(s.inputs, operations=""))
 
 
 def main() -> None:
     sample = load_program(SAMPLE)
-    options, t = timed(plan.thinning_options, sample, start_fy=2024, years=10)
+    options, t = timed(thinning_options, sample, start_fy=2024, years=10)
     print(f"engine runs for the sample's options (10 years): {t:.2f} s")
     compare("sample with its records, FY2024-FY2033", options)
     bare = dataclasses.replace(sample, operations=sample.operations.iloc[0:0])
-    options, t = timed(plan.thinning_options, bare, start_fy=2024, years=10)
+    options, t = timed(thinning_options, bare, start_fy=2024, years=10)
     print(f"\nengine runs for the no-records options (10 years): {t:.2f} s")
     compare("sample without records (program just starting), FY2024-FY2033", options)
     random_cases()

@@ -14,7 +14,16 @@ from forestcarbon import run, verify
 from forestcarbon.core.config import load_settings
 from forestcarbon.core.files import write_outputs
 from forestcarbon.inputs.program import load_program
-from forestcarbon.officer import plan, store
+from forestcarbon.inputs.records import store_path
+from forestcarbon.officer import store
+from forestcarbon.officer.candidates import (
+    candidates_outputs,
+    candidates_text,
+    next_fiscal_year,
+    thinning_candidates,
+)
+from forestcarbon.officer.forecast import forecast, forecast_outputs
+from forestcarbon.officer.register import update_register
 from forestcarbon.outputs.report import REPORT_FILE, SUMMARY_FILE
 from forestcarbon.outputs.text import canopy_text, energy_text, summary_text
 from forestcarbon.sample.program import write_sample
@@ -140,7 +149,7 @@ def _ops(args) -> int:
 
 def _history(program_dir: Path) -> int:
 
-    path = store.store_path(program_dir, load_settings(program_dir))
+    path = store_path(program_dir, load_settings(program_dir))
     history = store.read_history(path)
     print(f"{path}: {len(history)} change(s)")
     print(f"{'change':>6}  {'time (UTC)':<20}  {'action':<7}{'added':>8}{'removed':>8}  note")
@@ -158,7 +167,7 @@ def _history(program_dir: Path) -> int:
 def _register(args) -> int:
 
     inputs = load_program(args.program_dir)
-    written = plan.update_register(
+    written = update_register(
         inputs, args.to_fy, from_fy=args.from_fy, out=args.out, overwrite=args.overwrite
     )
     text = next(p for p in written if p.suffix == ".txt")
@@ -172,17 +181,15 @@ def _plan(args) -> int:
     inputs = load_program(args.program_dir)
     out = args.out or Path(args.program_dir) / "plan"
     if args.plan_command == "candidates":
-        fy = args.fy or plan.next_fiscal_year(inputs)
-        candidates = plan.thinning_candidates(inputs, fy)
-        written = write_outputs(
-            out, plan.candidates_outputs(candidates, fy), overwrite=args.overwrite
-        )
-        print(plan.candidates_text(candidates, fy), end="")
+        fy = args.fy or next_fiscal_year(inputs)
+        candidates = thinning_candidates(inputs, fy)
+        written = write_outputs(out, candidates_outputs(candidates, fy), overwrite=args.overwrite)
+        print(candidates_text(candidates, fy), end="")
     else:
         s = inputs.settings.plan
-        result = plan.forecast(
+        result = forecast(
             inputs,
-            start_fy=args.from_fy or plan.next_fiscal_year(inputs),
+            start_fy=args.from_fy or next_fiscal_year(inputs),
             years=args.years,
             budget_ha=(
                 s.thinning_ha_per_year
@@ -193,7 +200,7 @@ def _plan(args) -> int:
         )
         written = write_outputs(
             out,
-            plan.forecast_outputs(result, title=inputs.settings.program.name),
+            forecast_outputs(result, title=inputs.settings.program.name),
             overwrite=args.overwrite,
         )
         print(result.text, end="")

@@ -19,6 +19,7 @@ from forestcarbon.core.config import CONFIG_FILE, Settings, load_settings
 from forestcarbon.core.exceptions import CRSError, InputError, Problem
 from forestcarbon.inputs.growth import packaged_growth_path, read_growth
 from forestcarbon.inputs.readers import ensure_metric, read_layer, read_table
+from forestcarbon.inputs.records import load_operations
 from forestcarbon.inputs.schemas import (
     OPERATIONS_SPEC,
     STAND_KEY_COLUMNS,
@@ -273,9 +274,7 @@ def _read_operations(program_dir: Path, settings: Settings):
     if not settings.inputs.operations:
         return empty_operations(), [], None
     file = _path(program_dir, settings.inputs.operations)
-    if file.suffix.lower() == ".gpkg":  # the record store of `forestcarbon ops` (store.py)
-        from forestcarbon.officer.store import load_operations
-
+    if file.suffix.lower() == ".gpkg":  # the record store of `forestcarbon ops` (records.py)
         ops, problems = load_operations(file)
     else:
         ops, problems = validate(read_table(file), OPERATIONS_SPEC, str(file), allow_empty=True)

@@ -1,27 +1,9 @@
-"""Record store: the silvicultural operations of a program, kept in a GeoPackage with its history.
+"""Record store: writing the silvicultural operations of a program to a GeoPackage, with its
+history (undo, replay, verification).
 
-Where the store sits
---------------------
-The store is the file named by ``[inputs] operations`` when that name ends in ``.gpkg`` (for
-example ``operations = "records.gpkg"``). :func:`forestcarbon.inputs.load_program` then reads the
-operations from the store's ``operations`` table, so ``forestcarbon run`` computes with exactly what
-was recorded. A program whose operations are a CSV/XLSX file works as before; to switch, set
-``operations = "records.gpkg"`` and seed the store with
-``forestcarbon ops import PROGRAM_DIR operations.csv`` (the CSV is not read any more after that).
-
-Tables (plain GeoPackage attribute tables; QGIS and ``ogrinfo`` open them)
-----------------------------------------------------------------------
-``operations``
-    ``fid`` (record number), ``stand_id``, ``date`` (``YYYY-MM-DD``), ``operation``, ``area_ha``
-    [ha], ``volume_m3`` [m3], ``note``. In messages about a store, "row N" is the record's fid.
-``history``
-    One row per change, append-only: ``fid`` (the change number), ``time`` (UTC, ISO 8601, from the
-    clock), ``action`` (``import`` | ``add`` | ``undo``), ``note``, ``source`` (file imported or
-    command), ``n_added``, ``n_removed``, ``undoes`` (the change an undo reverted).
-``history_rows``
-    Every record each change added or removed: ``change``, ``effect`` (``added`` | ``removed``),
-    ``record`` (the record's fid) and the record's columns. Replaying it rebuilds ``operations``
-    (:func:`verify_history`).
+Where the store sits and its tables are described in :mod:`forestcarbon.inputs.records`, which
+reads it; this module records new operations (``ops import``, ``ops add``), undoes changes and
+reads and checks the history.
 
 Safety
 ------
@@ -35,10 +17,10 @@ checks against a stale state. Edits made in QGIS directly bypass the history; ``
 reports them (:func:`verify_history`).
 
 Every new record is checked before anything is written, against the register and the records
-already kept, and all problems are reported at once: schema (:data:`~forestcarbon.schemas.
+already kept, and all problems are reported at once: schema (:data:`~forestcarbon.inputs.schemas.
 OPERATIONS_SPEC`), unknown stand and area larger than the stand (the checks ``load_program`` makes),
 exact duplicates, an operation before the stand's planting year, and final harvests / replantings
-that do not add up (:func:`forestcarbon.fo001.build_cohorts`, the engine's own check).
+that do not add up (:func:`forestcarbon.methods.fo001.build_cohorts`, the engine's own check).
 """
 
 from __future__ import annotations
@@ -48,7 +30,6 @@ import dataclasses
 import datetime as dt
 import logging
 import os
-import re
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
@@ -58,32 +39,33 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from forestcarbon.core.config import CONFIG_FILE, Settings, load_settings
+from forestcarbon.core.config import load_settings
 from forestcarbon.core.exceptions import ForestCarbonError, InputError, OutputError, Problem
+from forestcarbon.inputs.program import cross_check_operations, load_program
 from forestcarbon.inputs.readers import read_table
-from forestcarbon.inputs.schemas import (
-    MAX_PROBLEMS_PER_COLUMN,
-    OPERATIONS_SPEC,
-    empty_operations,
-    validate,
+from forestcarbon.inputs.records import (
+    HISTORY_ROWS_TABLE,
+    HISTORY_TABLE,
+    OPERATIONS_TABLE,
+    RECORD_COLUMNS,
+    open_store,
+    operations_in,
+    problem_where,
+    query_records,
+    read_records,
+    records_as_text,
+    relabel_problems,
+    store_path,
+    typed_records,
 )
+from forestcarbon.inputs.schemas import MAX_PROBLEMS_PER_COLUMN, OPERATIONS_SPEC, validate
 from forestcarbon.methods.fiscal import fiscal_year
 from forestcarbon.methods.fo001 import OPERATION_JA, build_cohorts
 
 log = logging.getLogger("forestcarbon")
 
-OPERATIONS_TABLE = "operations"
-HISTORY_TABLE = "history"
-HISTORY_ROWS_TABLE = "history_rows"
-
-RECORD_COLUMNS = ("stand_id", "date", "operation", "area_ha", "volume_m3", "note")
-"""Columns of a record, in store order."""
-
 DUPLICATE_KEY = ("stand_id", "date", "operation", "area_ha", "volume_m3")
 """Two records equal in these columns are the same record (the note does not count)."""
-
-BUSY_TIMEOUT_S = 30.0
-"""How long a writer waits for another writer (or a QGIS edit session) to finish [s]."""
 
 _SCHEMAS = {
     OPERATIONS_TABLE: {
@@ -141,99 +123,12 @@ class ChangeResult:
         )
 
 
-# --- locating and opening -------------------------------------------------------------------------
-
-
-def is_store(path: str | Path) -> bool:
-    """True when ``path`` names a record store (a GeoPackage)."""
-    return Path(path).suffix.lower() == ".gpkg"
-
-
-def store_path(program_dir: str | Path, settings: Settings) -> Path:
-    """The record store of a program (``[inputs] operations``); an error with the fix otherwise."""
-    program_dir = Path(program_dir)
-    name = settings.inputs.operations
-    if not name or not is_store(name):
-        current = name or "operations.csv"
-        raise InputError(
-            Problem(
-                str(program_dir / CONFIG_FILE),
-                "",
-                "[inputs] operations",
-                f"is {name!r}, not a record store (.gpkg). To record operations, set "
-                f'operations = "records.gpkg" under [inputs] and seed the store from the '
-                f"existing records: forestcarbon ops import {program_dir} "
-                f"{program_dir / current}",
-            )
-        )
-    return program_dir / name
+# --- creating and locking -------------------------------------------------------------------------
 
 
 def _now_text(now: Callable[[], dt.datetime] | None) -> str:
     moment = (now or (lambda: dt.datetime.now(dt.UTC)))()
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _store_error(path: Path, error: sqlite3.Error) -> InputError:
-    text = str(error)
-    if "locked" in text or "busy" in text:
-        message = (
-            "another program is writing the record store (another forestcarbon command, or a "
-            "QGIS edit session): try again when it has finished"
-        )
-    elif "not a database" in text or "malformed" in text:
-        message = f"not a readable GeoPackage/SQLite file ({text})"
-    elif "readonly" in text:
-        message = (
-            f"cannot write the record store ({text}); it needs write permission, also to roll "
-            "back an interrupted write"
-        )
-    else:
-        message = f"record store error: {text}"
-    return InputError(Problem(str(path), "", "", message))
-
-
-@contextlib.contextmanager
-def _open(path: Path, *, history: bool = True) -> Iterator[sqlite3.Connection]:
-    """Connection to an existing store; SQLite errors become :class:`InputError`.
-
-    Opened read-write when the file allows it, so that an interrupted write (hot journal) is
-    rolled back on first access.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(
-            Problem(
-                str(path),
-                "",
-                "",
-                "record store not found; create it with forestcarbon ops import "
-                "PROGRAM_DIR operations.csv (or ops add)",
-            )
-        )
-    try:
-        con = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
-    except sqlite3.Error as e:
-        raise _store_error(path, e) from None
-    try:
-        con.execute("PRAGMA synchronous = FULL")
-        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        needed = [OPERATIONS_TABLE] + ([HISTORY_TABLE, HISTORY_ROWS_TABLE] if history else [])
-        missing = [t for t in needed if t not in tables]
-        if missing:
-            raise InputError(
-                Problem(
-                    str(path),
-                    "",
-                    "",
-                    f"not a forestcarbon record store: no table {', '.join(missing)}",
-                )
-            )
-        yield con
-    except sqlite3.Error as e:
-        raise _store_error(path, e) from None
-    finally:
-        con.close()
 
 
 @contextlib.contextmanager
@@ -285,100 +180,6 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-# --- reading --------------------------------------------------------------------------------------
-
-
-def _records(con: sqlite3.Connection, fids: list[int] | None = None) -> pd.DataFrame:
-    columns = ", ".join(RECORD_COLUMNS)
-    if fids is None:
-        rows = con.execute(f"SELECT fid, {columns} FROM {OPERATIONS_TABLE} ORDER BY fid").fetchall()
-    else:
-        rows = []
-        for start in range(0, len(fids), 500):
-            chunk = fids[start : start + 500]
-            marks = ", ".join("?" * len(chunk))
-            rows += con.execute(
-                f"SELECT fid, {columns} FROM {OPERATIONS_TABLE} WHERE fid IN ({marks})", chunk
-            ).fetchall()
-        rows.sort()
-    return _typed(pd.DataFrame(rows, columns=["fid", *RECORD_COLUMNS]))
-
-
-def _typed(df: pd.DataFrame) -> pd.DataFrame:
-    df = df.copy()
-    df["fid"] = df["fid"].astype(np.int64)
-    for col in ("area_ha", "volume_m3"):
-        df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
-    for col in ("stand_id", "date", "operation", "note"):
-        df[col] = df[col].fillna("").astype(str)
-    return df
-
-
-def read_records(path: str | Path) -> pd.DataFrame:
-    """Every record of a store as stored: fid, stand_id, date (text), operation, area_ha [ha],
-    volume_m3 [m3], note; ordered by fid."""
-    with _open(Path(path), history=False) as con:
-        return _records(con)
-
-
-_ROW = re.compile(r"^row (\d+)(.*)$", re.S)
-
-
-def _relabel(problems: list[Problem], labels: dict[int, tuple[str, str]]) -> list[Problem]:
-    """Point problems that say "row N" (N a provisional number) at their real file and row."""
-    out = []
-    for p in problems:
-        m = _ROW.match(p.where)
-        if m and int(m.group(1)) in labels:
-            file, where = labels[int(m.group(1))]
-            out.append(Problem(file, _where(where + m.group(2)), p.column, p.message))
-        else:
-            out.append(p)
-    return out
-
-
-def _where(text: str, stand_id: str = "") -> str:
-    """Row label for messages: "row 5 (12-3-1)"; "stand 12-3-1" for a record without a row."""
-    text = f"{text} ({stand_id})" if stand_id else text
-    text = text.strip()
-    if text.startswith("(") and text.endswith(")"):
-        return "stand " + text[1:-1]
-    return text
-
-
-def _as_text(records: pd.DataFrame) -> pd.DataFrame:
-    """Stored records as the text table :func:`~forestcarbon.schemas.validate` expects."""
-
-    def text(value) -> str:
-        if value is None or (isinstance(value, float) and np.isnan(value)):
-            return ""
-        return repr(value) if isinstance(value, float) else str(value)
-
-    return pd.DataFrame({c: records[c].map(text) for c in RECORD_COLUMNS})
-
-
-def load_operations(path: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
-    """Validated operations of a store, as :func:`forestcarbon.inputs.load_program` uses them.
-
-    Returns the table of :data:`~forestcarbon.schemas.OPERATIONS_SPEC` with ``source_row`` = the
-    record's fid, and every problem (rows named by fid). An empty store is no operations.
-    """
-    path = Path(path)
-    with _open(path, history=False) as con:
-        return _load_operations(con, path)
-
-
-def _load_operations(con: sqlite3.Connection, path: Path) -> tuple[pd.DataFrame, list[Problem]]:
-    records = _records(con)
-    if records.empty:
-        return empty_operations(), []
-    ops, problems = validate(_as_text(records), OPERATIONS_SPEC, str(path))
-    fids = records["fid"].to_numpy()
-    ops["source_row"] = fids
-    labels = {i + 2: (str(path), f"row {fid}") for i, fid in enumerate(fids)}
-    return ops, _relabel(problems, labels)
-
-
 # --- checking new records -------------------------------------------------------------------------
 
 
@@ -417,7 +218,7 @@ def _duplicates(existing: pd.DataFrame, new: pd.DataFrame, labels) -> list[Probl
         else:
             text = f"{labels[first_row.iloc[i]][1]} of the same input ({_describe(row)})"
         problems.append(
-            Problem(file, _where(where, row["stand_id"]), "", "exact duplicate of " + text)
+            Problem(file, problem_where(where, row["stand_id"]), "", "exact duplicate of " + text)
         )
     n = int((in_store | repeated).sum())
     if n > len(problems):
@@ -451,7 +252,7 @@ def _before_planting(
         problems.append(
             Problem(
                 file,
-                _where(where, row["stand_id"]),
+                problem_where(where, row["stand_id"]),
                 "date",
                 f"{_describe(row)} is in FY{op_fy}, before the stand's planting year "
                 f"{p_year} (register planted_year), and no final harvest (主伐) of an earlier "
@@ -499,9 +300,7 @@ def check_new_records(
         (:func:`forestcarbon.inputs.cross_check_operations`), exact duplicate, operation before
         planting, and harvest/replanting conflicts (:func:`forestcarbon.fo001.build_cohorts`).
     """
-    from forestcarbon.inputs.program import cross_check_operations
-
-    problems = _relabel(cross_check_operations(new, stands, ""), labels)
+    problems = relabel_problems(cross_check_operations(new, stands, ""), labels)
     problems += _duplicates(existing, new, labels)
     combined = pd.concat([existing, new], ignore_index=True)
     combined = combined.sort_values(["stand_id", "date", "source_row"], kind="stable")
@@ -510,7 +309,7 @@ def check_new_records(
     try:
         build_cohorts(stands.reset_index(drop=True), known, periods)
     except InputError as e:
-        problems += _relabel(e.problems, labels)
+        problems += relabel_problems(e.problems, labels)
     if problems:
         raise InputError(problems)
 
@@ -604,8 +403,6 @@ def _store_records(new: pd.DataFrame, first_fid: int) -> pd.DataFrame:
 
 def _program_without_operations(program_dir: Path):
     """Settings, store path and the program's stands etc. read without the operations."""
-    from forestcarbon.inputs.program import load_program
-
     settings = load_settings(program_dir)
     path = store_path(program_dir, settings)
     bare = dataclasses.replace(settings, inputs=dataclasses.replace(settings.inputs, operations=""))
@@ -630,14 +427,14 @@ def _record(
     new, problems = validate(raw, OPERATIONS_SPEC, file)
     if problems:
         rows = {i + 2: (file, row_label(i + 2)) for i in range(len(raw))}
-        raise InputError(_relabel(problems, rows))
+        raise InputError(relabel_problems(problems, rows))
     new["note"] = new["note"].fillna("") if "note" in new else ""
     for col in ("area_ha", "volume_m3"):
         new[col] = pd.to_numeric(new[col], errors="coerce") if col in new else np.nan
     time = _now_text(now)
 
     def apply(con: sqlite3.Connection) -> int:
-        existing, problems = _load_operations(con, path)
+        existing, problems = operations_in(con, path)
         if problems:
             raise InputError(problems)
         first = _next_fid(con)
@@ -668,7 +465,7 @@ def _change(path: Path, apply: Callable[[sqlite3.Connection], int], *, create: b
     """Run ``apply`` in one transaction on the store; a missing store is built (``create``) in a
     temporary file and linked into place only when the change is complete."""
     if path.exists() or not create:
-        with _open(path) as con, _transaction(con):
+        with open_store(path) as con, _transaction(con):
             return apply(con)
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".gpkg", dir=path.parent)
@@ -682,7 +479,7 @@ def _change(path: Path, apply: Callable[[sqlite3.Connection], int], *, create: b
             _create(tmp)
         except Exception as e:  # GDAL and the file system raise many types
             raise OutputError(f"cannot create the record store in {path.parent}: {e}") from None
-        with _open(tmp) as con, _transaction(con):
+        with open_store(tmp) as con, _transaction(con):
             change = apply(con)
         try:
             os.link(tmp, path)  # atomic, and never replaces a store created meanwhile
@@ -797,7 +594,7 @@ def _change_rows(con: sqlite3.Connection, change: int, effect: str) -> pd.DataFr
         "ORDER BY record",
         (change, effect),
     ).fetchall()
-    return _typed(pd.DataFrame(rows, columns=["fid", *RECORD_COLUMNS]))
+    return typed_records(pd.DataFrame(rows, columns=["fid", *RECORD_COLUMNS]))
 
 
 def undo_last(
@@ -826,7 +623,7 @@ def undo_last(
         change, action, what = target
         added_then = _change_rows(con, change, "added")
         removed_then = _change_rows(con, change, "removed")
-        present = _records(con, added_then["fid"].tolist())
+        present = query_records(con, added_then["fid"].tolist())
         if len(present) != len(added_then) or not _same(present, added_then):
             raise InputError(
                 Problem(
@@ -864,7 +661,7 @@ def _same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
 def read_history(path: str | Path) -> pd.DataFrame:
     """The history of a store: change, time (UTC), action, note, source, n_added, n_removed,
     undoes, undone_by (the undo that reverted the change, if any)."""
-    with _open(Path(path)) as con:
+    with open_store(Path(path)) as con:
         rows = con.execute(
             f"SELECT fid, time, action, note, source, n_added, n_removed, undoes "
             f"FROM {HISTORY_TABLE} ORDER BY fid"
@@ -891,7 +688,7 @@ def read_history(path: str | Path) -> pd.DataFrame:
 def replay_history(path: str | Path) -> pd.DataFrame:
     """The records the history alone rebuilds: every change's removals and additions applied in
     order, starting from an empty store (same columns as :func:`read_records`)."""
-    with _open(Path(path)) as con:
+    with open_store(Path(path)) as con:
         columns = ", ".join(RECORD_COLUMNS)
         rows = con.execute(
             f"SELECT change, effect, record, {columns} FROM {HISTORY_ROWS_TABLE} "
@@ -908,7 +705,7 @@ def replay_history(path: str | Path) -> pd.DataFrame:
         [(fid, *values) for fid, values in sorted(state.items())],
         columns=["fid", *RECORD_COLUMNS],
     )
-    return _typed(frame)
+    return typed_records(frame)
 
 
 def _by_change(rows):
@@ -932,8 +729,8 @@ def verify_history(path: str | Path) -> tuple[bool, str]:
             f"history complete: replaying the {n_changes} change(s) gives the "
             f"{len(current)} current record(s)"
         )
-    a = set(map(tuple, _as_text(current).assign(fid=current["fid"]).to_numpy().tolist()))
-    b = set(map(tuple, _as_text(rebuilt).assign(fid=rebuilt["fid"]).to_numpy().tolist()))
+    a = set(map(tuple, records_as_text(current).assign(fid=current["fid"]).to_numpy().tolist()))
+    b = set(map(tuple, records_as_text(rebuilt).assign(fid=rebuilt["fid"]).to_numpy().tolist()))
     return False, (
         f"records differ from the history: {len(a - b)} record(s) not explained by it, "
         f"{len(b - a)} recorded change(s) missing from the table (edited outside forestcarbon?)"

@@ -1,5 +1,5 @@
-"""Record store (forestcarbon.store, ``forestcarbon ops``): round-trips, history, undo, refusals,
-and a write killed mid-way."""
+"""Record store (forestcarbon.officer.store, ``forestcarbon ops``): round-trips, history, undo,
+refusals, and a write killed mid-way. Reading a store: tests/inputs/test_records.py."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ import pytest
 from forestcarbon.cli.main import main
 from forestcarbon.core.exceptions import InputError
 from forestcarbon.inputs.program import load_program
+from forestcarbon.inputs.records import read_records
 from forestcarbon.officer import store
-
-from .conftest import stand
+from tests.conftest import stand
 
 STORE_TOML = '[inputs]\noperations = "records.gpkg"\n'
 JA_HEADERS = ["林班", "小班", "枝番", "施業", "実施日", "面積", "材積", "備考"]
@@ -65,7 +65,7 @@ def seed(folder, tmp_path, now=None):
 
 def snapshot(folder):
     path = folder / "records.gpkg"
-    return store.read_records(path), store.read_history(path)
+    return read_records(path), store.read_history(path)
 
 
 def assert_unchanged(folder, before):
@@ -80,7 +80,7 @@ def assert_unchanged(folder, before):
 def test_import_cp932_japanese_headers_round_trip(officer_program, tmp_path):
     result = seed(officer_program, tmp_path)
     assert (result.change, result.action, result.n_added, result.n_removed) == (1, "import", 3, 0)
-    records = store.read_records(officer_program / "records.gpkg")
+    records = read_records(officer_program / "records.gpkg")
     assert records["stand_id"].tolist() == ["1-1-1", "1-2-1", "1-2-1"]
     assert records["operation"].tolist() == ["thinning", "weeding", "thinning"]
     assert records["date"].tolist() == ["2010-06-01", "1995-07-10", "2015-11-20"]
@@ -117,7 +117,7 @@ def test_store_is_a_plain_geopackage(officer_program, tmp_path):
 
 def test_add_then_undo_restores_the_previous_state(officer_program, tmp_path):
     seed(officer_program, tmp_path)
-    before_records = store.read_records(officer_program / "records.gpkg")
+    before_records = read_records(officer_program / "records.gpkg")
     added = store.add_operation(
         officer_program,
         stand_id="1-3-1",
@@ -129,7 +129,7 @@ def test_add_then_undo_restores_the_previous_state(officer_program, tmp_path):
         now=clock((2025, 4, 2, 10)),
     )
     assert (added.change, added.n_added) == (2, 1)
-    records = store.read_records(officer_program / "records.gpkg")
+    records = read_records(officer_program / "records.gpkg")
     assert len(records) == 4
     new = records.iloc[-1]
     assert (new["fid"], new["stand_id"], new["date"], new["operation"]) == (
@@ -141,9 +141,7 @@ def test_add_then_undo_restores_the_previous_state(officer_program, tmp_path):
     assert (new["area_ha"], new["volume_m3"], new["note"]) == (0.8, 20.0, "試験")
     undone = store.undo_last(officer_program, now=clock((2025, 4, 3, 11)))
     assert (undone.change, undone.action, undone.n_added, undone.n_removed) == (3, "undo", 0, 1)
-    pd.testing.assert_frame_equal(
-        store.read_records(officer_program / "records.gpkg"), before_records
-    )
+    pd.testing.assert_frame_equal(read_records(officer_program / "records.gpkg"), before_records)
 
 
 def test_repeated_undo_walks_back_then_stops(officer_program, tmp_path):
@@ -151,7 +149,7 @@ def test_repeated_undo_walks_back_then_stops(officer_program, tmp_path):
     store.add_operation(officer_program, stand_id="1-3-1", date="2020-05-01", operation="除伐")
     store.undo_last(officer_program)  # undoes the add
     store.undo_last(officer_program)  # undoes the import
-    assert store.read_records(officer_program / "records.gpkg").empty
+    assert read_records(officer_program / "records.gpkg").empty
     with pytest.raises(InputError, match="nothing to undo"):
         store.undo_last(officer_program)
     history = store.read_history(officer_program / "records.gpkg")
@@ -202,7 +200,7 @@ def test_history_is_complete_and_replays_to_the_records(officer_program, tmp_pat
         (3, "removed", 4, "2024-06-01"),
         (4, "added", 5, "2024-06-02"),
     ]
-    pd.testing.assert_frame_equal(store.replay_history(path), store.read_records(path))
+    pd.testing.assert_frame_equal(store.replay_history(path), read_records(path))
     ok, text = store.verify_history(path)
     assert ok, text
 
@@ -329,20 +327,6 @@ def test_refuses_bad_values_with_the_column(officer_program, tmp_path):
     assert "row 2" not in text
 
 
-def test_ops_commands_need_a_store_setting(program, tmp_path, capsys):
-    folder = program(
-        [stand("1-1-1")],
-        [{"stand_id": "1-1-1", "date": "2015-06-01", "operation": "thinning", "area_ha": 1.0}],
-    )
-    op = ["--stand", "1-1-1", "--date", "2024-06-01", "--operation", "thinning"]
-    code = main(["ops", "add", str(folder), *op])
-    err = capsys.readouterr().err
-    assert code == 1
-    assert "Traceback" not in err
-    assert 'operations = "records.gpkg"' in err
-    assert "forestcarbon ops import" in err
-
-
 def test_cli_round_trip_and_errors(officer_program, tmp_path, capsys):
     csv = write_ja_csv(tmp_path / "seed.csv", SEED_ROWS)
     assert main(["-q", "ops", "import", str(officer_program), str(csv)]) == 0
@@ -360,26 +344,6 @@ def test_cli_round_trip_and_errors(officer_program, tmp_path, capsys):
     assert main(["-q", "ops", "undo", str(officer_program)]) == 0
     assert main(["-q", "ops", "import", str(officer_program), str(tmp_path / "missing.csv")]) == 1
     assert "file not found" in capsys.readouterr().err
-
-
-def test_run_with_the_store_matches_the_csv_and_is_deterministic(program, tmp_path):
-    ops = [
-        {"stand_id": "1-1-1", "date": "2010-06-01", "operation": "thinning", "area_ha": 1.0},
-        {"stand_id": "1-2-1", "date": "2015-11-20", "operation": "thinning", "area_ha": 1.5},
-    ]
-    stands = [stand("1-1-1", 1.0), stand("1-2-1", 2.0)]
-    csv_program = program([dict(s) for s in stands], ops)
-    store_program = program([dict(s) for s in stands], ops, extra_toml=STORE_TOML)
-    store.import_operations(store_program, store_program / "operations.csv")
-    outputs = {}
-    for name, folder in (
-        ("csv", csv_program),
-        ("store1", store_program),
-        ("store2", store_program),
-    ):
-        assert main(["-q", "run", str(folder), "--out", str(tmp_path / name)]) == 0
-        outputs[name] = (tmp_path / name / "fo001_stands.csv").read_bytes()
-    assert outputs["csv"] == outputs["store1"] == outputs["store2"]
 
 
 # --- a write killed mid-way ----------------------------------------------------------------------
@@ -439,5 +403,5 @@ def test_import_killed_mid_write_leaves_the_previous_state(program, tmp_path):
     assert store.verify_history(path)[0]
     # and the store keeps working
     store.add_operation(folder, stand_id="1-5-1", date="2024-05-01", operation="weeding")
-    assert len(store.read_records(path)) == len(before[0]) + 1
+    assert len(read_records(path)) == len(before[0]) + 1
     assert not journal.exists()
