@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from forestcarbon.core.params import CO2_PER_C, load_table
-from forestcarbon.methods.energy import DAYS_PER_YEAR
+from forestcarbon.methods.energy_common import DAYS_PER_YEAR
 from forestcarbon.methods.fiscal import fiscal_year_fractions
 from forestcarbon.methods.fo001 import BEF_SWITCH_AGE, build_cohorts
 

@@ -19,8 +19,9 @@ from forestcarbon.canopy.pipeline import (
 from forestcarbon.core.config import CONFIG_FILE, load_settings
 from forestcarbon.core.exceptions import InputError, Problem
 from forestcarbon.core.files import csv_bytes, json_bytes, write_gpkg, write_outputs
+from forestcarbon.inputs.energy import load_energy
 from forestcarbon.inputs.program import ProgramInputs, load_program
-from forestcarbon.methods.energy import EnergyResult, compute_energy, load_energy
+from forestcarbon.methods.energy import EnergyResult, compute_energy
 from forestcarbon.methods.fo001 import compute_fo001
 from forestcarbon.methods.totals import (
     add_intervals,

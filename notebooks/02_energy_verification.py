@@ -34,7 +34,8 @@ import pandas as pd
 from forestcarbon.cli.commands import SAMPLE_DIR
 from forestcarbon.core.config import load_settings
 from forestcarbon.explain import explain_site, explain_unit, pick_energy_examples
-from forestcarbon.methods.energy import compute_energy, load_energy
+from forestcarbon.inputs.energy import load_energy
+from forestcarbon.methods.energy import compute_energy
 from forestcarbon.sample.examples import write_energy_example
 
 pd.set_option("display.max_colwidth", 200)

@@ -18,8 +18,9 @@ from forestcarbon.explain import (
     pick_examples,
     tabulated_volume,
 )
+from forestcarbon.inputs.energy import load_energy
 from forestcarbon.inputs.program import load_program
-from forestcarbon.methods.energy import compute_energy, load_energy
+from forestcarbon.methods.energy import compute_energy
 from forestcarbon.methods.fo001 import compute_fo001
 from forestcarbon.sample.examples import write_energy_example
 

@@ -17,6 +17,7 @@ import shapely
 
 from forestcarbon.core.config import CONFIG_FILE, Settings, load_settings
 from forestcarbon.core.exceptions import CRSError, InputError, Problem
+from forestcarbon.inputs.energy import EnergyInputs, read_energy_inputs
 from forestcarbon.inputs.growth import packaged_growth_path, read_growth
 from forestcarbon.inputs.readers import ensure_metric, read_layer, read_table
 from forestcarbon.inputs.records import load_operations
@@ -28,7 +29,6 @@ from forestcarbon.inputs.schemas import (
     empty_operations,
     validate,
 )
-from forestcarbon.methods.energy import EnergyInputs, read_energy_inputs
 from forestcarbon.methods.growth import YieldTable, build_yield_table, missing_curves
 
 log = logging.getLogger("forestcarbon")
