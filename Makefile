@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean browser
+.PHONY: demo test lint format bench clean browser jslint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,13 @@ browser:
 	  else echo "chromium not found: the browser tests will be skipped" \
 	    "(apt-get install chromium fonts-noto-cjk)"; fi; }
 
-test: $(STAMP) browser
+# eslint on the map's browser code (node and npm: part of the machine image; package.json)
+jslint:
+	@test -d node_modules || { echo "node_modules missing: npm install (eslint, package.json)"; \
+	  npm install --no-audit --no-fund --silent; }
+	npx eslint forestcarbon/outputs/static/map.js
+
+test: $(STAMP) browser jslint
 	$(BIN)/ruff check forestcarbon tests benchmarks notebooks
 	$(BIN)/ruff format --check forestcarbon tests benchmarks notebooks
 	$(BIN)/python -m pytest -q

@@ -6,7 +6,7 @@ vertices per stand, as digitised forest plan maps are), 5,000 households and 30 
 air-conditioning units each). Both maps show the same layers: stands coloured by net
 t-CO2/ha/yr with a popup and tooltip, the households, the facilities.
 
-* public edition: ``forestcarbon.webmap.program_map(edition="public")``;
+* public edition: ``forestcarbon.outputs.map.program_map(edition="public")``;
 * plain map: ``explore()`` of the per-stand table (column, Quantiles k=5, tooltip and popup with the
   same fields; legend off because it needs d3 from a CDN), then of the households and facilities.
 
@@ -34,8 +34,9 @@ import shapely
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from forestcarbon.outputs.map import ASSETS, map_html, program_map, stand_totals  # noqa: E402
-from tests.map_browser import launch, open_page  # noqa: E402
+from forestcarbon.outputs.map import ASSETS, map_html, program_map  # noqa: E402
+from forestcarbon.outputs.map_data import stand_totals  # noqa: E402
+from tests.outputs.map_browser import launch, open_page  # noqa: E402
 
 N_STANDS, N_HOUSEHOLDS, N_FACILITIES = 10_000, 5_000, 30
 PERIOD = "2023-04-01/2024-03-31"

@@ -3,8 +3,8 @@
 The browser is Debian's ``chromium`` (installed by ``.ci/run``), driven by Playwright through
 ``executable_path``; no browser is ever downloaded. Every request leaves through one route: the
 JavaScript/CSS files the maps link to are answered from the copies vendored in
-``forestcarbon/static``, basemap tiles with a blank local PNG, and anything else is aborted and
-recorded. A proxy on a closed local port catches whatever might bypass the route.
+``forestcarbon/outputs/static``, basemap tiles with a blank local PNG, and anything else is aborted
+and recorded. A proxy on a closed local port catches whatever might bypass the route.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
-"""The program map's data and HTML (no browser: see test_webmap_browser.py)."""
+"""The program map's data (forestcarbon.outputs.map_data): totals, classes, TopoJSON, mesh cells,
+rows and their field lists."""
 
 from __future__ import annotations
-
-import re
 
 import geopandas as gpd
 import numpy as np
@@ -11,52 +10,31 @@ import pytest
 import shapely
 
 from forestcarbon.core.exceptions import InputError
-from forestcarbon.outputs.map import (
+from forestcarbon.outputs.map_data import (
+    CANDIDATE_FIELDS,
     COORD_STEP_DEG,
+    FACILITY_FIELDS,
+    MESH_FIELDS,
+    SITE_FIELDS,
+    STAND_FIELDS,
     candidate_rows,
     classify_rates,
     facility_totals,
     latest_candidates,
-    map_html,
-    map_name,
     mesh_cells,
-    program_map,
+    payload,
+    site_rows,
     site_totals,
     stand_totals,
     stands_data,
-    vendored_file,
 )
 
-from .map_fixtures import (
-    ATTR,
-    FACILITIES,
-    IMG,
-    SCRIPT,
-    household_points,
-    small_program,
-)
+from .map_fixtures import FACILITIES, IMG, SCRIPT, small_program
 
 
 @pytest.fixture(scope="module")
 def program():
     return small_program()
-
-
-@pytest.fixture(scope="module")
-def pages(program):
-    out = {}
-    for edition in ("public", "internal"):
-        m = program_map(
-            program["stands"],
-            program["summary"],
-            solar=program["solar"],
-            aircon=program["aircon"],
-            edition=edition,
-            privacy_k=5,
-            title=program["title"],
-        )
-        out[edition] = map_html(m).decode("utf-8")
-    return out
 
 
 def test_stand_totals_sum_periods_and_rate_per_hectare_year(program):
@@ -144,55 +122,6 @@ def test_facility_totals_sum_units_and_periods(program):
     assert hall[:2] == pytest.approx([35.0691, 134.0044])
 
 
-def test_public_edition_has_no_household_id_or_coordinate(pages):
-    public, internal = pages["public"], pages["internal"]
-    for sid, lat, lon in household_points():
-        assert sid not in public
-        assert sid in internal  # the check would see them
-        for value in (lat, lon):
-            for digits in (4, 5):  # ~10 m and ~1 m
-                text = str(round(value, digits))
-                if len(text.split(".")[1]) == digits:  # e.g. 35.068 is not a 4-digit form
-                    assert re.search(rf"(?<![\d.]){re.escape(text)}(?!\d)", public) is None
-            assert str(round(value, 5)) in internal
-    assert "INTERNAL" in internal and "INTERNAL" not in public
-
-
-def test_input_strings_never_reach_the_page_raw(pages):
-    for page in pages.values():
-        for attack in (SCRIPT, ATTR, IMG, 'onmouseover="', "<img"):
-            assert attack not in page
-        # the one <script> per asset/code block is ours; none comes from the inputs
-        assert page.count("<script>alert") == 0
-
-
-def test_same_inputs_give_the_same_html(program, pages):
-    again = program_map(
-        program["stands"],
-        program["summary"],
-        solar=program["solar"],
-        aircon=program["aircon"],
-        edition="public",
-        privacy_k=5,
-        title=program["title"],
-    )
-    assert map_html(again).decode("utf-8") == pages["public"]
-
-
-def test_links_only_to_vendored_files_or_inlines_them(program, pages):
-    links = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', pages["internal"])
-    assert links, "CDN edition links its libraries"
-    for url in links:
-        assert vendored_file(url) is not None and vendored_file(url).is_file(), url
-    m = program_map(program["stands"], program["summary"], self_contained=True, tiles=None)
-    html = map_html(m).decode("utf-8")
-    assert re.search(r'<(?:script|link)[^>]+(?:src|href)="', html) is None
-    assert "sourceMappingURL" not in html
-    assert 'leaflet.version="1.9.4"' in html.replace("t.version", "leaflet.version")
-    assert "data:image/png;base64," in html  # layer-control icon inlined
-    assert "L.tileLayer(" not in html
-
-
 def test_stand_geometry_is_topological_quantized_and_simplified_in_metres():
     # two 100 m squares sharing an edge; the right one has a 0.5 m notch on its far side
     left = shapely.box(0, 0, 100, 100)
@@ -236,51 +165,34 @@ def test_stand_geometry_is_topological_quantized_and_simplified_in_metres():
     assert coarse["topo"]["transform"]["scale"] == [COORD_STEP_DEG, COORD_STEP_DEG]
 
 
-def test_map_name_is_the_folder_slug(tmp_path):
-    assert map_name("data/tsuyama-sample") == "tsuyama-sample"
-    assert map_name(tmp_path / "津山 Program 2024") == "program-2024"
-    assert map_name(tmp_path / "森林") == "program"
+def test_run_maps_pick_up_the_latest_candidates(tmp_path):
+    (tmp_path / "plan").mkdir()
+    for fy in (2024, 2025):
+        pd.DataFrame({"stand_id": ["1-1-1"], "fiscal_year": [fy]}).to_csv(
+            tmp_path / "plan" / f"thinning_candidates_fy{fy}.csv", index=False
+        )
+    assert latest_candidates(tmp_path)["fiscal_year"].item() == 2025
+    assert latest_candidates(tmp_path / "none") is None
 
 
-def test_unknown_edition_is_refused(program):
-    with pytest.raises(ValueError, match="edition"):
-        program_map(program["stands"], edition="secret")
-    with pytest.raises(ValueError, match="tiles"):
-        program_map(program["stands"], tiles="googlemaps")
-
-
-def test_run_and_map_commands_write_both_editions(tmp_path, capsys):
-    from forestcarbon.cli.commands import SAMPLE_DIR
-    from forestcarbon.cli.main import main
-    from forestcarbon.run import run_program
-
-    result = run_program(SAMPLE_DIR, tmp_path / "run")
-    maps = tmp_path / "run" / "maps"
-    assert sorted(p.name for p in maps.iterdir()) == [
-        "tsuyama-sample.html",
-        "tsuyama-sample_internal.html",
-    ]
-    public = (maps / "tsuyama-sample.html").read_text(encoding="utf-8")
-    site_ids = result.energy.solar["site_id"].unique()
-    assert len(site_ids) > 100
-    assert not any(sid in public for sid in site_ids)
-    internal = (maps / "tsuyama-sample_internal.html").read_text(encoding="utf-8")
-    assert all(sid in internal for sid in site_ids)
-
-    out = tmp_path / "map"
-    assert main(["-q", "map", str(SAMPLE_DIR), "--out", str(out), "--self-contained"]) == 0
-    assert "tsuyama-sample.html" in capsys.readouterr().out
-    offline = (out / "maps" / "tsuyama-sample.html").read_text(encoding="utf-8")
-    assert re.search(r'<(?:script|link)[^>]+(?:src|href)="', offline) is None
-    assert main(["-q", "map", str(SAMPLE_DIR), "--out", str(out)]) == 1  # exists: --overwrite
-    assert main(["-q", "map", str(SAMPLE_DIR), "--out", str(out), "--overwrite"]) == 0
-    assert (out / "maps" / "tsuyama-sample.html").read_bytes() == (
-        maps / "tsuyama-sample.html"
-    ).read_bytes()
-
-
-def test_thinning_candidates_only_on_the_internal_edition(tmp_path):
-    program = small_program()
+def test_rows_match_their_field_lists(program):
+    """Each row the map sends has one value per name of its field list, in that order."""
+    data, _ = stands_data(stand_totals(program["stands"]), simplify_m=5.0, scheme="Quantiles", k=5)
+    assert data["fields"] == list(STAND_FIELDS)
+    stands = data["rows"]["eligible"] + data["rows"]["ineligible"]
+    assert {len(r) for r in stands} == {len(STAND_FIELDS)}
+    named = [dict(zip(STAND_FIELDS, r, strict=True)) for r in data["rows"]["eligible"]]
+    one = next(r for r in named if r["stand_id"] == "1-1-1")
+    assert one["net_tco2"] == 22.0 and one["reason"] == -1
+    assert data["species"][one["species"]].startswith("スギ")
+    sites = site_totals(program["solar"])
+    cells, _ = mesh_cells(sites, level=3, privacy_k=1)
+    assert {len(c) for c in cells} == {len(MESH_FIELDS)}
+    assert {len(r) for r in facility_totals(program["aircon"])} == {len(FACILITY_FIELDS)}
+    rows, _ = site_rows(sites)
+    assert {len(r) for r in rows} == {len(SITE_FIELDS)}
+    site = dict(zip(SITE_FIELDS, rows[0], strict=True))
+    assert site["site_id"] == sites["site_id"].iloc[0]
     candidates = pd.DataFrame(
         {
             "stand_id": ["1-1-1"],
@@ -293,25 +205,11 @@ def test_thinning_candidates_only_on_the_internal_edition(tmp_path):
             "rule": "sugi age in 16-50",
         }
     )
-    html = {
-        edition: map_html(
-            program_map(
-                program["stands"], program["summary"], candidates=candidates, edition=edition
-            )
-        ).decode()
-        for edition in ("public", "internal")
+    sent = candidate_rows(candidates)
+    assert sent["fields"] == list(CANDIDATE_FIELDS)
+    assert {len(r) for r in sent["rows"].values()} == {len(CANDIDATE_FIELDS)}
+    assert payload(MESH_FIELDS, cells, extra=1) == {
+        "fields": list(MESH_FIELDS),
+        "rows": cells,
+        "extra": 1,
     }
-    assert "Thinning candidates" not in html["public"]
-    assert "sugi age in 16-50" not in html["public"]
-    assert "Thinning candidates (internal)" in html["internal"]
-    assert candidate_rows(candidates)["rows"]["1-1-1"][3:5] == [2.0, 120.4]
-
-
-def test_run_maps_pick_up_the_latest_candidates(tmp_path):
-    (tmp_path / "plan").mkdir()
-    for fy in (2024, 2025):
-        pd.DataFrame({"stand_id": ["1-1-1"], "fiscal_year": [fy]}).to_csv(
-            tmp_path / "plan" / f"thinning_candidates_fy{fy}.csv", index=False
-        )
-    assert latest_candidates(tmp_path)["fiscal_year"].item() == 2025
-    assert latest_candidates(tmp_path / "none") is None

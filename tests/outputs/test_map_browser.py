@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from forestcarbon.outputs.map import CANDIDATE_COLOR, LAYER_NAMES, map_html, program_map
+from forestcarbon.outputs.map import LAYER_NAMES, map_html, program_map
+from forestcarbon.outputs.map_data import CANDIDATE_COLOR
 
 from .map_browser import MAP_JS, chromium_path, in_ci, launch, open_page
 from .map_fixtures import ATTR, FACILITIES, IMG, SCRIPT, household_points, small_program

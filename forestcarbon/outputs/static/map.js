@@ -1,0 +1,184 @@
+// The program map in the browser: builds each overlay from the data forestcarbon.outputs.map
+// writes into the page, and its popups and tooltips when they open. Inlined in every map page
+// (with map.css); Leaflet is the global L.
+//
+// Every table comes with its field list ({fields: [...], rows: [...]}, see
+// forestcarbon.outputs.map_data.payload) and rows are read by name through an index built once
+// per table: F forest stands, T thinning candidates, M mesh cells, A air-conditioned facilities,
+// H household sites (r[F.net_tco2], never r[8]). tests/outputs/test_map.py checks that every
+// name read here is in the field list Python sends.
+/* exported fc */
+var fc = (function () {
+  const E = s => String(s == null ? '' : s).replace(/[&<>"']/g,
+    c => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'})[c]);
+  const N = (x, d) => x == null ? '–' : Number(x).toLocaleString('en-US',
+    {minimumFractionDigits: d, maximumFractionDigits: d});
+  const table = (title, rows, note) => '<div class="fc-pop"><b>' + E(title) + '</b><table>' +
+    rows.map(r => '<tr><th>' + E(r[0]) + '</th><td>' + E(r[1]) + '</td></tr>').join('') +
+    '</table>' + (note ? '<div class="fc-reason">' + E(note) + '</div>' : '') + '</div>';
+  const popOpts = {maxWidth: 280, autoPanPadding: [10, 10]};
+  // field name -> position in a row
+  const fieldIndex = fields => Object.freeze(Object.fromEntries(fields.map((f, i) => [f, i])));
+  // the stands' index, shared (like their decoded arcs) by the stand layers and the candidates
+  const standIndex = d => d.F || (d.F = fieldIndex(d.fields));
+
+  function standPopup(r, d) {
+    const F = standIndex(d);
+    const rows = [
+      ['樹種 Species', d.species[r[F.species]]],
+      ['林齢 Age [yr]', r[F.age_end]],
+      ['面積 Area [ha]', N(r[F.area_ha], 2)],
+      ['対象面積 Counted [ha]', N(r[F.eligible_area_ha], 2)],
+      ['吸収量 Removals [t-CO2]', N(r[F.removals_tco2], 2)],
+      ['排出量 Emissions [t-CO2]', N(r[F.emissions_tco2], 2)],
+      ['純吸収量 Net [t-CO2]', N(r[F.net_tco2], 2)],
+      ['純吸収量 Net [t-CO2/ha/yr]', N(r[F.net_tco2_ha_yr], 2)],
+    ];
+    const title = '小班 Stand ' + r[F.stand_id] + (r[F.name] ? ' ' + r[F.name] : '');
+    const note = r[F.reason] < 0 ? '対象 Eligible (FO-001)'
+                                 : '対象外 Ineligible: ' + d.reasons[r[F.reason]];
+    return table(title, rows, note);
+  }
+
+  // TopoJSON decoded straight to Leaflet LatLngs: each shared arc once, its LatLng objects
+  // shared by the neighbouring stands (fewer allocations than GeoJSON, so a faster first render)
+  function decodeArcs(topo) {
+    const s = topo.transform.scale, t = topo.transform.translate;
+    return topo.arcs.map(arc => {
+      let x = 0, y = 0;
+      return arc.map(p => {
+        x += p[0];
+        y += p[1];
+        return L.latLng(y * s[1] + t[1], x * s[0] + t[0]);
+      });
+    });
+  }
+
+  function ring(indices, arcs) {
+    const out = [];
+    indices.forEach(i => {
+      const a = i < 0 ? arcs[~i].slice().reverse() : arcs[i];
+      for (let k = out.length ? 1 : 0; k < a.length; k++) out.push(a[k]);
+    });
+    return out;
+  }
+
+  function shape(g, arcs) {
+    return g.type === 'Polygon' ? g.arcs.map(r => ring(r, arcs))
+                                : g.arcs.map(p => p.map(r => ring(r, arcs)));
+  }
+
+  function stands(map, d, key) {
+    const rows = d.rows[key];
+    const arcs = d.arcs || (d.arcs = decodeArcs(d.topo));
+    const F = standIndex(d);
+    const style = key === 'eligible'
+      ? f => { const c = f.properties.row[F.net_class];
+               return {color: '#4d4d4d', weight: 0.6, fillOpacity: 0.75,
+                       fillColor: c < 0 ? d.negative : d.palette[c]}; }
+      : () => ({color: '#616161', weight: 0.8, dashArray: '3 3', fillOpacity: 0.35,
+                fillColor: d.ineligible});
+    const layer = L.featureGroup();
+    d.topo.objects[key].geometries.forEach((g, i) => {
+      const feature = {properties: {kind: 'stand', row: rows[i]}};
+      const polygon = L.polygon(shape(g, arcs), style(feature));
+      polygon.feature = feature;
+      layer.addLayer(polygon);
+    });
+    layer.bindPopup(l => standPopup(l.feature.properties.row, d), popOpts);
+    layer.bindTooltip(l => {
+      const r = l.feature.properties.row;
+      return E(r[F.stand_id]) + (r[F.reason] < 0 ? ' · ' + N(r[F.net_tco2_ha_yr], 2) + ' t-CO2/ha/yr'
+                                                 : ' · 対象外 ineligible');
+    }, {sticky: true});
+    return layer;
+  }
+
+  // thinning candidates: outlines of the stands listed in c.rows (stand id -> row)
+  function candidates(map, d, c) {
+    const arcs = d.arcs || (d.arcs = decodeArcs(d.topo));
+    const F = standIndex(d), T = fieldIndex(c.fields);
+    const layer = L.featureGroup();
+    ['eligible', 'ineligible'].forEach(key => {
+      (d.topo.objects[key] ? d.topo.objects[key].geometries : []).forEach((g, i) => {
+        const r = c.rows[d.rows[key][i][F.stand_id]];
+        if (!r) return;
+        L.polygon(shape(g, arcs), {color: c.color, weight: 2.5, fill: false})
+          .bindPopup(() => table('間伐候補 Thinning candidate FY' + c.fy + ': ' + r[T.stand_id], [
+            ['樹種 Species', r[T.species]],
+            ['林齢 Age [yr]', r[T.age]],
+            ['間伐面積 Thinning area [ha]', N(r[T.thinning_area_ha], 2)],
+            ['追加クレジット Added [t-CO2]', N(r[T.added_tco2], 1)],
+            ['期間 Crediting years', r[T.crediting_years]]], r[T.rule]), popOpts)
+          .bindTooltip(E('間伐候補 candidate ' + r[T.stand_id]))
+          .addTo(layer);
+      });
+    });
+    return layer;
+  }
+
+  function mesh(map, cells, color) {
+    const M = fieldIndex(cells.fields);
+    const layer = L.featureGroup();
+    cells.rows.forEach(c => {
+      L.rectangle([[c[M.south], c[M.west]], [c[M.north], c[M.east]]],
+        {color: color, weight: 1, fillColor: color, fillOpacity: 0.25, cells: c})
+        .bindPopup(() => table('地域メッシュ Mesh cell ' + c[M.meshcode], [
+          ['世帯数 Households', N(c[M.households], 0)],
+          ['設備容量 Capacity [kW]', N(c[M.capacity_kw], 1)],
+          ['削減量 Reduction [t-CO2]', N(c[M.reduction_tco2], 2)]]), popOpts)
+        .addTo(layer);
+    });
+    return layer;
+  }
+
+  function facilities(map, d, color) {
+    const A = fieldIndex(d.fields);
+    const layer = L.featureGroup();
+    d.rows.forEach(r => {
+      L.circleMarker([r[A.lat], r[A.lon]], {radius: 7, color: '#fff', weight: 1.5,
+                                             fillColor: color, fillOpacity: 0.95})
+        .bindPopup(() => table('施設 Facility: ' + r[A.facility], [
+          ['空調機 Units', r[A.units]],
+          ['ベースライン Baseline [kWh]', N(r[A.baseline_kwh], 0)],
+          ['実績 Project [kWh]', N(r[A.project_kwh], 0)],
+          ['削減量 Reduction [t-CO2]', N(r[A.reduction_tco2], 3)]]), popOpts)
+        .bindTooltip(E(r[A.facility]))
+        .addTo(layer);
+    });
+    return layer;
+  }
+
+  function sites(map, d, color) {
+    const H = fieldIndex(d.fields);
+    const layer = L.markerClusterGroup({chunkedLoading: true, maxClusterRadius: 50});
+    layer.addLayers(d.rows.map(r => L.circleMarker([r[H.lat], r[H.lon]],
+        {radius: 5, color: '#fff', weight: 1, fillColor: color, fillOpacity: 0.9})
+      .bindPopup(() => table('太陽光 Solar site ' + r[H.site_id], [
+          ['設備容量 Capacity [kW]', N(r[H.capacity_kw], 2)],
+          ['自家消費 Self-consumed [kWh]', N(r[H.self_consumed_kwh], 0)],
+          ['削減量 Reduction [t-CO2]', N(r[H.reduction_tco2], 4)]],
+        (r[H.eligible] ? '対象 Eligible' : '対象外 Ineligible') +
+          (d.reasons[r[H.reason]] ? ': ' + d.reasons[r[H.reason]] : '')),
+        popOpts)));
+    return layer;
+  }
+
+  function panel(map, position, html) {
+    const control = L.control({position: position});
+    control.onAdd = () => {
+      const div = L.DomUtil.create('div', 'fc-panel');
+      div.innerHTML = html;
+      if (window.matchMedia('(max-width: 600px)').matches) {
+        div.querySelectorAll('details').forEach(x => { x.open = false; });
+      }
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      return div;
+    };
+    return control.addTo(map);
+  }
+
+  return {stands: stands, mesh: mesh, facilities: facilities, sites: sites, panel: panel,
+          candidates: candidates};
+})();
