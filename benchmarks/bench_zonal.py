@@ -190,7 +190,7 @@ def run_worker(method: str, workdir: Path) -> None:
     before = peak_mb()
     start, cpu = time.perf_counter(), time.process_time()
     if method in ("forestcarbon", "forestcarbon_big"):
-        from forestcarbon.canopy.pipeline import zonal_stats
+        from forestcarbon.canopy.zonal import zonal_stats
 
         table = zonal_stats(stands, raster, min_valid_pixels=0, min_valid_fraction=0)
         mean = table["canopy_mean_m"].to_numpy()

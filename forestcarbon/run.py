@@ -10,12 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from forestcarbon.canopy.pipeline import (
-    CanopyResult,
-    canopy_height_path,
-    compute_canopy,
-    load_canopy_inputs,
-)
+from forestcarbon.canopy.inputs import canopy_height_path, load_canopy_inputs
+from forestcarbon.canopy.result import CanopyResult
+from forestcarbon.canopy.step import compute_canopy
 from forestcarbon.core.config import CONFIG_FILE, load_settings
 from forestcarbon.core.exceptions import InputError, Problem
 from forestcarbon.core.files import csv_bytes, json_bytes, write_gpkg, write_outputs

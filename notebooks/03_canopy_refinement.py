@@ -30,7 +30,7 @@
 # %matplotlib inline
 import pandas as pd
 
-from forestcarbon.canopy.pipeline import FLAGS
+from forestcarbon.canopy.flags import FLAGS
 from forestcarbon.cli.commands import SAMPLE_DIR
 from forestcarbon.inputs.program import load_program
 from forestcarbon.outputs import plots

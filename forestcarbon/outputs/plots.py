@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from forestcarbon.canopy.pipeline import FLAGS
+from forestcarbon.canopy.flags import FLAGS
 
 AGE_CLASS_YEARS = 5
 """Width of an age class (齢級) [years]: class 1 = ages 1-5."""

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from forestcarbon.canopy.pipeline import FLAGS, CanopyResult
+from forestcarbon.canopy.flags import FLAGS
+from forestcarbon.canopy.result import CanopyResult
 from forestcarbon.methods.energy import EnergyResult
 
 if TYPE_CHECKING:

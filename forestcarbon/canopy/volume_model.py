@@ -1,0 +1,295 @@
+"""A learned stand-volume model [m3/ha] from raster metrics, age and species, fitted to field plots.
+
+:func:`fit_volume_model` fits a scikit-learn regressor (gradient boosting or random forest) and
+a linear baseline on canopy height alone, both scored by cross-validation with folds grouped by
+stand (a model is never scored on a stand it saw); the prediction interval comes from the
+out-of-fold residual quantiles. :class:`VolumeModel` predicts only inside the plots' feature
+range widened by DOMAIN_MARGIN. :func:`fit_to_plots` joins a program's plots to the canopy table
+and fits the model when there are enough of them. scikit-learn is imported only when fitting.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from forestcarbon.core.exceptions import InputError, Problem
+
+if TYPE_CHECKING:
+    from forestcarbon.core.config import CanopySettings
+
+log = logging.getLogger("forestcarbon")
+
+
+DOMAIN_MARGIN = 0.1
+"""The volume model predicts within the plots' feature range widened by this share of it."""
+
+MIN_PLOTS, MIN_PLOT_STANDS = 10, 5
+"""Fewest plots, and fewest distinct stands holding them, to fit and score a volume model."""
+
+
+BASELINE_FEATURES = ("canopy_mean_m",)
+"""The linear baseline: stand volume against mean canopy height, the best single variable."""
+
+MODEL_FEATURES = (
+    "canopy_mean_m",
+    "canopy_p90_m",
+    "canopy_p95_m",
+    "cover_mean",
+    "age_years",
+    "volume_canopy_site_m3_ha",
+)
+"""Numeric features of the learned model (cover only when every plot stand has it), plus one
+indicator column per species. ``volume_canopy_site_m3_ha`` is the yield table's volume at the
+site class the canopy height indicates (the register route with the laser-derived site class); the
+model learns how far the stands depart from it."""
+
+
+def _estimator(kind: str, seed: int):
+    from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
+    from sklearn.linear_model import LinearRegression
+
+    if kind == "linear":
+        return LinearRegression()
+    if kind == "gradient_boosting":
+        return GradientBoostingRegressor(
+            n_estimators=300,
+            learning_rate=0.05,
+            max_depth=2,
+            min_samples_leaf=3,
+            subsample=0.8,
+            random_state=seed,
+        )
+    if kind == "random_forest":
+        return RandomForestRegressor(n_estimators=500, min_samples_leaf=2, random_state=seed)
+    raise ValueError(f"unknown volume model {kind!r}")
+
+
+@dataclass(frozen=True)
+class VolumeModel:
+    """A fitted stand-volume model and its honest (grouped cross-validated) scores.
+
+    Attributes
+    ----------
+    kind : str
+        ``gradient_boosting`` or ``random_forest``.
+    features : tuple of str
+        Numeric feature columns used.
+    species : tuple of str
+        Species with an indicator column (those of the plots).
+    estimator : sklearn estimator
+        Fitted on every plot.
+    scores : DataFrame
+        One row per model (the learned one and the linear baseline): model, features,
+        n_plots, n_stands, n_folds, rmse_m3_ha, relative_rmse, r2 (out-of-fold, folds grouped by
+        stand so no stand is in both the training and the test part).
+    residual_low, residual_high : float
+        Quantiles of the out-of-fold residuals [m3/ha] that give the prediction interval.
+    interval : float
+        Coverage of the prediction interval [0-1].
+    domain : DataFrame
+        Per numeric feature, the ``low`` and ``high`` end of the range the model may predict in:
+        the plots' range widened by DOMAIN_MARGIN of its width on each side.
+    """
+
+    kind: str
+    features: tuple[str, ...]
+    species: tuple[str, ...]
+    estimator: object
+    scores: pd.DataFrame
+    residual_low: float
+    residual_high: float
+    interval: float
+    domain: pd.DataFrame
+
+    def design(self, table: pd.DataFrame) -> pd.DataFrame:
+        """Feature matrix of ``table`` (numeric features, then one column per species)."""
+        return _design(table, self.features, self.species)
+
+    def predict(self, table: pd.DataFrame) -> pd.DataFrame:
+        """Predicted volume and interval [m3/ha] of every row with complete features (else NaN).
+
+        Returns
+        -------
+        DataFrame
+            volume_model_m3_ha, volume_model_low_m3_ha, volume_model_high_m3_ha; NaN for stands
+            of a species without plots or with a feature outside :attr:`domain` (a tree model
+            cannot extrapolate: it is not asked to).
+        """
+        x = self.design(table)
+        numeric = x[list(self.features)]
+        inside = numeric.ge(self.domain["low"]) & numeric.le(self.domain["high"])
+        ok = inside.all(axis=1).to_numpy() & table["species"].isin(self.species).to_numpy()
+        pred = np.full(len(table), np.nan)
+        if ok.any():
+            pred[ok] = np.maximum(self.estimator.predict(x[ok]), 0.0)
+        return pd.DataFrame(
+            {
+                "volume_model_m3_ha": pred,
+                "volume_model_low_m3_ha": np.maximum(pred + self.residual_low, 0.0),
+                "volume_model_high_m3_ha": pred + self.residual_high,
+            },
+            index=table.index,
+        )
+
+
+def _design(table: pd.DataFrame, features, species) -> pd.DataFrame:
+    x = table[list(features)].astype(float)
+    for sp in species:
+        x[f"species_{sp}"] = (table["species"] == sp).astype(float)
+    return x
+
+
+def _scores(name: str, features, y, pred, groups, n_folds: int) -> dict:
+    resid = y - pred
+    rmse = float(np.sqrt(np.mean(resid**2)))
+    return {
+        "model": name,
+        "features": " ".join(features),
+        "n_plots": len(y),
+        "n_stands": len(np.unique(groups)),
+        "n_folds": n_folds,
+        "rmse_m3_ha": rmse,
+        "relative_rmse": rmse / float(np.mean(y)),
+        "r2": float(1.0 - np.sum(resid**2) / np.sum((y - np.mean(y)) ** 2)),
+    }
+
+
+def fit_volume_model(
+    plots: pd.DataFrame,
+    *,
+    kind: str = "gradient_boosting",
+    interval: float = 0.9,
+    n_splits: int = 5,
+    seed: int = 0,
+) -> VolumeModel:
+    """Fit a stand-volume model to field plots and score it by cross-validation grouped by stand.
+
+    Parameters
+    ----------
+    plots : DataFrame
+        One row per plot: stand_id, volume_m3_ha (measured) [m3/ha], species, age_years and the
+        canopy statistics of the plot's stand (canopy_mean_m, canopy_p90_m, canopy_p95_m [m],
+        cover_mean [0-1]; cover may be all NaN).
+    kind : {"gradient_boosting", "random_forest"}
+    interval : float
+        Coverage of the prediction interval [0-1].
+    n_splits : int
+        Cross-validation folds (fewer when there are fewer stands).
+    seed : int
+        Random state of the estimators (results are deterministic).
+
+    Returns
+    -------
+    VolumeModel
+        Fitted on all plots; ``scores`` holds the learned model's and the linear baseline's
+        out-of-fold RMSE [m3/ha], relative RMSE [-] and R² [-].
+
+    Notes
+    -----
+    Plots of one stand share the stand's raster metrics, so folds are grouped by stand
+    (``GroupKFold``): a model is never scored on a stand it saw. The interval is the fitted
+    prediction plus the ``(1 - interval)/2`` and ``(1 + interval)/2`` quantiles of the out-of-fold
+    residuals (a cross-validation version of split-conformal prediction).
+    """
+    from sklearn.model_selection import GroupKFold, cross_val_predict
+
+    features = tuple(f for f in MODEL_FEATURES if f in plots.columns and plots[f].notna().all())
+    species = tuple(sorted(plots["species"].unique()))
+    y = plots["volume_m3_ha"].to_numpy(dtype=float)
+    groups = plots["stand_id"].to_numpy()
+    n_folds = min(n_splits, len(np.unique(groups)))
+    folds = GroupKFold(n_splits=n_folds)
+    x = _design(plots, features, species)
+    x_base = _design(plots, BASELINE_FEATURES, ())
+    pred = cross_val_predict(_estimator(kind, seed), x, y, groups=groups, cv=folds)
+    pred_base = cross_val_predict(_estimator("linear", seed), x_base, y, groups=groups, cv=folds)
+    scores = pd.DataFrame(
+        [
+            _scores(
+                kind, (*features, *(f"species_{s}" for s in species)), y, pred, groups, n_folds
+            ),
+            _scores("linear_baseline", BASELINE_FEATURES, y, pred_base, groups, n_folds),
+        ]
+    )
+    resid = y - pred
+    low, high = np.quantile(resid, [(1 - interval) / 2, (1 + interval) / 2])
+    scores["interval"] = interval
+    scores["interval_low_m3_ha"] = [low, np.nan]
+    scores["interval_high_m3_ha"] = [high, np.nan]
+    estimator = _estimator(kind, seed).fit(x, y)
+    lo, hi = x[list(features)].min(), x[list(features)].max()
+    domain = pd.DataFrame(
+        {"low": lo - DOMAIN_MARGIN * (hi - lo), "high": hi + DOMAIN_MARGIN * (hi - lo)}
+    )
+    return VolumeModel(
+        kind, features, species, estimator, scores, float(low), float(high), interval, domain
+    )
+
+
+def fit_to_plots(
+    table: pd.DataFrame, plots: pd.DataFrame | None, settings: CanopySettings
+) -> VolumeModel | None:
+    """The program's volume model: its field plots joined to their stands' canopy statistics.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Per stand canopy table (:func:`forestcarbon.canopy.step.canopy_table` before the model
+        columns): stand_id and the features of MODEL_FEATURES.
+    plots : DataFrame or None
+        plot_id, stand_id, volume_m3_ha [m3/ha] (:func:`forestcarbon.canopy.inputs.read_plots`).
+    settings : CanopySettings
+        ``volume_model``, ``interval``, ``volume_source`` and ``plots`` (for messages).
+
+    Returns
+    -------
+    VolumeModel or None
+        None without plots, or (logged) with fewer than MIN_PLOTS usable plots in
+        MIN_PLOT_STANDS stands; plots in stands without canopy statistics are left out (logged).
+
+    Raises
+    ------
+    InputError
+        Too few usable plots while ``volume_source = "model"`` needs the model.
+    """
+    if plots is None:
+        return None
+    data = plots.merge(table, on="stand_id", how="left")
+    needed = settings.volume_source == "model"
+    usable = data["canopy_mean_m"].notna()
+    if (~usable).any():
+        log.info(
+            "volume model: %d plot(s) in stands without canopy statistics left out: %s",
+            int((~usable).sum()),
+            ", ".join(data.loc[~usable, "plot_id"].astype(str)),
+        )
+    data = data[usable]
+    if len(data) < MIN_PLOTS or data["stand_id"].nunique() < MIN_PLOT_STANDS:
+        if needed:
+            raise InputError(
+                Problem(
+                    settings.plots,
+                    "",
+                    "",
+                    f"volume_source = 'model' needs at least {MIN_PLOTS} usable plots in "
+                    f"{MIN_PLOT_STANDS} stands; found {len(data)} in "
+                    f"{data['stand_id'].nunique()}",
+                )
+            )
+        log.warning(
+            "volume model: %d usable plot(s) in %d stand(s); at least %d plots in %d stands are "
+            "needed: no model",
+            len(data),
+            data["stand_id"].nunique(),
+            MIN_PLOTS,
+            MIN_PLOT_STANDS,
+        )
+        return None
+    return fit_volume_model(
+        data.reset_index(drop=True), kind=settings.volume_model, interval=settings.interval
+    )

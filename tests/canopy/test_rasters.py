@@ -1,0 +1,28 @@
+"""Opening rasters: a raster without CRS is refused with its fix; a DataArray reads as its file."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from shapely.geometry import box
+
+from forestcarbon.canopy.zonal import zonal_stats
+from forestcarbon.core.exceptions import CRSError
+from tests.canopy.conftest import NINE, stands_of, write_raster
+
+
+def test_raster_without_crs_is_an_error_that_says_how_to_fix_it(tmp_path):
+    raster = write_raster(tmp_path / "h.tif", NINE, crs=None)
+    with pytest.raises(CRSError, match=re.escape("gdal_edit.py -a_srs EPSG:6673 h.tif")):
+        zonal_stats(stands_of(box(5, 5, 25, 25)), raster)
+
+
+def test_dataarray_input_gives_the_same_statistics(tmp_path):
+    rioxarray = pytest.importorskip("rioxarray")
+    raster = write_raster(tmp_path / "h.tif", NINE)
+    da = rioxarray.open_rasterio(raster, chunks={"band": 1, "x": 2, "y": 2})
+    da = da.squeeze("band", drop=True)  # dask-backed: exactextract computes only its windows
+    from_file = zonal_stats(stands_of(box(5, 5, 25, 25)), raster, min_valid_pixels=0)
+    from_da = zonal_stats(stands_of(box(5, 5, 25, 25)), da, min_valid_pixels=0)
+    assert from_da.loc[0, "canopy_mean_m"] == pytest.approx(from_file.loc[0, "canopy_mean_m"])

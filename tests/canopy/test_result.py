@@ -1,0 +1,58 @@
+"""The canopy result applied to FO-001: the register source keeps FO-001 and reports the effect;
+model volumes scale the yield curves, never up."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from forestcarbon.canopy.result import CanopyResult
+from forestcarbon.canopy.step import compute_canopy
+from forestcarbon.core.params import removal_factor, species_parameters
+from forestcarbon.inputs.program import load_program
+from forestcarbon.methods.fo001 import compute_fo001
+from tests.canopy.conftest import tiny_canopy_program
+
+
+def test_register_source_keeps_fo001_and_still_reports_the_effect(program):
+    folder = tiny_canopy_program(program, source="register")
+    inputs = load_program(folder)
+    s = inputs.settings
+
+    def fo001(stands):
+        return compute_fo001(stands, inputs.operations, inputs.yields, s.periods, s.fo001)
+
+    fo, result = compute_canopy(inputs).refine_fo001(inputs.stands, inputs.yields, fo001)
+    factor = removal_factor(species_parameters().loc["sugi"], 1.23)
+    assert fo.set_index("stand_id").loc["s0", "net_tco2"] == pytest.approx(10 * factor)
+    assert not result.changes.loc[0, "applied"]
+    assert result.changes.loc[0, "net_tco2_canopy"] == pytest.approx(12 * factor)
+
+
+def test_volume_source_model_scales_the_yield_curves(sample_canopy, tmp_path):
+    inputs, result, _ = sample_canopy
+    s = inputs.settings
+    model_settings = dataclasses.replace(s.canopy, volume_source="model")
+    result = CanopyResult(result.table, result.model, result.inputs, model_settings)
+
+    def fo001(stands):
+        return compute_fo001(stands, inputs.operations, inputs.yields, s.periods, s.fo001)
+
+    plain = fo001(inputs.stands).set_index(["stand_id", "period"])
+    fo, result = result.refine_fo001(inputs.stands, inputs.yields, fo001)
+    fo = fo.set_index(["stand_id", "period"])
+    scale = result.table.set_index("stand_id")["volume_scale"]
+    sid = scale.dropna().index[0]
+    ratio = fo.loc[sid, "volume_end_m3_ha"] / plain.loc[sid, "volume_end_m3_ha"]
+    np.testing.assert_allclose(ratio, scale[sid])
+    unscaled = scale[scale.isna()].index
+    assert (fo.loc[unscaled, "net_tco2"] == plain.loc[unscaled, "net_tco2"]).all()
+    # a learned model may lower credits, never raise them
+    assert scale.dropna().max() <= 1.0 and (scale.dropna() < 1.0).any()
+    assert (fo["removals_tco2"] <= plain["removals_tco2"] + 1e-9).all()
+    effect = result.volume_effect
+    assert effect["change_tco2"].to_numpy() == pytest.approx(
+        (fo["net_tco2"] - plain["net_tco2"]).groupby(level="period").sum().to_numpy()
+    )
