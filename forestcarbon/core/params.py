@@ -92,14 +92,3 @@ def species_parameters(carbon_fraction: str = "inventory") -> pd.DataFrame:
         & species.loc[mapped.index, "verified"].to_numpy()
     )
     return out
-
-
-def removal_factor(params: pd.Series | pd.DataFrame, bef):
-    """Stem volume -> t-CO2 factor ``D x BEF x (1 + R) x CF x 44/12`` [t-CO2/m3]."""
-    return (
-        params["wood_density"]
-        * bef
-        * (1 + params["root_ratio"])
-        * params["carbon_fraction"]
-        * CO2_PER_C
-    )

@@ -2,7 +2,7 @@
 
 The rules are those of ``methodology/FO-001.md`` (cited by section in each docstring). Rules
 that are not confirmed against the official text are settings of
-:class:`~forestcarbon.config.FO001Settings`.
+:class:`~forestcarbon.core.config.FO001Settings`.
 
 Time model (FO-001.md §4): Japanese 林齢 counts the planting fiscal year as age 1, so in fiscal year
 ``Y`` a stand planted in ``P`` reaches age ``a = Y - P + 1`` and grows ``V(a) - V(a-1)``. A period
@@ -24,7 +24,7 @@ import pandas as pd
 
 from forestcarbon.core.config import FO001Settings, Period
 from forestcarbon.core.exceptions import InputError, Problem
-from forestcarbon.core.params import removal_factor, species_parameters
+from forestcarbon.core.params import CO2_PER_C, species_parameters
 from forestcarbon.methods.fiscal import (
     elapsed_share,
     fiscal_year,
@@ -342,12 +342,63 @@ def _eligibility(
     )
 
 
-def _factors(params: pd.DataFrame, species: np.ndarray, age: np.ndarray) -> np.ndarray:
-    """Volume -> t-CO2 factor [t-CO2/m3] per element, BEF by ``age``; 0 for species with no row."""
+def carbon_tco2(area_ha, volume_m3_ha, wood_density, bef, root_ratio, carbon_fraction):
+    r"""Carbon dioxide [t-CO2] held in (or removed as) a stem volume: the FO-001 equation.
+
+    .. math::
+
+        C = A \times \Delta V \times D \times BEF \times (1 + R) \times CF \times \frac{44}{12}
+
+    The one place where the equation is computed: growth of a cohort (``ΔV`` the volume increment
+    of the period), a stock (``V`` at a date, for the stock-difference convention and for the
+    felled stock of a final harvest) and a thinned volume all go through it. Works elementwise on
+    numpy arrays.
+
+    Parameters
+    ----------
+    area_ha : array_like
+        A, the area [ha] (1 for a recorded whole volume, then ``volume_m3_ha`` is [m3]).
+    volume_m3_ha : array_like
+        ΔV or V, stem volume per ha [m3/ha] from the yield table (収穫表).
+    wood_density : array_like
+        D, basic wood density [t d.m./m3].
+    bef : array_like
+        BEF, biomass expansion factor [-] (age <= 20 or >= 21 value).
+    root_ratio : array_like
+        R, root-to-shoot ratio [-].
+    carbon_fraction : array_like
+        CF, carbon fraction of dry matter [t-C/t d.m.].
+
+    Returns
+    -------
+    ndarray
+        C [t-CO2].
+
+    Notes
+    -----
+    FO-001.md §2 (J-クレジット制度 方法論 FO-001 森林経営活動, 算定式); 44/12 converts t-C to
+    t-CO2. Parameter values and their sources are in ``forestcarbon/data/fo001_parameters.csv``.
+    """
+    return (
+        area_ha * volume_m3_ha * wood_density * bef * (1 + root_ratio) * carbon_fraction * CO2_PER_C
+    )
+
+
+def _parameters(params: pd.DataFrame, species: np.ndarray, age: np.ndarray) -> tuple:
+    """(D, BEF, R, CF) per element, BEF by ``age``; NaN for species with no row (bamboo)."""
     p = params.reindex(species)
     bef = np.where(age <= BEF_SWITCH_AGE, p["bef_le20"].to_numpy(), p["bef_ge21"].to_numpy())
-    factor = removal_factor({c: p[c].to_numpy() for c in p.columns}, bef)
-    return np.nan_to_num(factor, nan=0.0)
+    return (
+        p["wood_density"].to_numpy(),
+        bef,
+        p["root_ratio"].to_numpy(),
+        p["carbon_fraction"].to_numpy(),
+    )
+
+
+def _tco2(params, species, age, area_ha, volume_m3_ha) -> np.ndarray:
+    """:func:`carbon_tco2` with the species' parameters at ``age``; 0 for species with no row."""
+    return np.nan_to_num(carbon_tco2(area_ha, volume_m3_ha, *_parameters(params, species, age)))
 
 
 def standing_volume(yields, curve, cohorts: Cohorts, day: dt.date, *, inclusive: bool):
@@ -401,6 +452,7 @@ def compute_period(
     harvest_fy = fiscal_year_or_never(c.harvested)
     felled_by_end = ~np.isnat(c.harvested) & (c.harvested <= p_end)
 
+    cohort_area = area[c.stand] * c.share  # A of each cohort [ha]
     gross = np.zeros(len(c.stand))
     crossed = np.zeros(len(c.stand), dtype=bool)
     beyond = np.zeros(len(c.stand), dtype=bool)
@@ -408,27 +460,27 @@ def compute_period(
     for fy, frac in fractions:
         a = fy - c.origin_fy + 1
         growing = exists & (a >= 1) & (~felled_by_end | (harvest_fy > fy))
-        v_now, v_before = yields.volume_at(curve, a), yields.volume_at(curve, a - 1)
-        f_now = _factors(params, species, a)
+        # the year's volumes, pro rata by the period's days in it [m3/ha]
+        v_now = yields.volume_at(curve, a) * scale * frac
+        v_before = yields.volume_at(curve, a - 1) * scale * frac
         if settings.bef_convention == "increment":
-            tco2_ha = (v_now - v_before) * f_now
+            tco2 = _tco2(params, species, a, cohort_area, v_now - v_before)
         else:
-            tco2_ha = v_now * f_now - v_before * _factors(params, species, a - 1)
-        gross += np.where(growing, tco2_ha, 0.0) * frac * c.share * scale
+            tco2 = _tco2(params, species, a, cohort_area, v_now) - _tco2(
+                params, species, a - 1, cohort_area, v_before
+            )
+        gross += np.where(growing, tco2, 0.0)
         crossed |= growing & (a == BEF_SWITCH_AGE + 1) & ~bamboo
         beyond |= growing & (a > last_age) & ~bamboo
 
     harvested_now = ~np.isnat(c.harvested) & (c.harvested >= p_start) & (c.harvested <= p_end)
     a_h = np.where(harvested_now, harvest_fy - c.origin_fy + 1, 0)
-    emission_ha = (
-        np.where(harvested_now, yields.volume_at(curve, a_h) * _factors(params, species, a_h), 0.0)
-        * c.share
-        * scale
-    )
+    felled = _tco2(params, species, a_h, cohort_area, yields.volume_at(curve, a_h) * scale)
+    emission = np.where(harvested_now, felled, 0.0)
     replanted_now = ~np.isnat(c.planted) & (c.planted >= p_start) & (c.planted <= p_end)
 
-    removals_gross = np.bincount(c.stand, gross, minlength=n) * area
-    emissions_gross = np.bincount(c.stand, emission_ha, minlength=n) * area
+    removals_gross = np.bincount(c.stand, gross, minlength=n)
+    emissions_gross = np.bincount(c.stand, emission, minlength=n)
     if settings.thinning_accounting == "explicit":
         emissions_gross += _thinning_emissions(stands, operations, period, params, c)
 
@@ -535,8 +587,8 @@ def _thinning_emissions(stands, operations, period: Period, params, c: Cohorts) 
     pos = pd.Series(np.arange(len(stands)), index=stands["stand_id"].to_numpy())
     idx = pos[ops["stand_id"]].to_numpy()
     age = fiscal_year(ops["date"]) - stands["planted_year"].to_numpy()[idx] + 1
-    factor = _factors(params, stands["species"].to_numpy()[idx], age)
-    np.add.at(out, idx, ops["volume_m3"].to_numpy(dtype=float) * factor)
+    volume_m3 = ops["volume_m3"].to_numpy(dtype=float)  # a whole volume: A = 1, ΔV in [m3]
+    np.add.at(out, idx, _tco2(params, stands["species"].to_numpy()[idx], age, 1.0, volume_m3))
     return out
 
 
@@ -581,8 +633,8 @@ def compute_fo001(
     Parameters
     ----------
     stands : DataFrame
-        Validated stands (see :class:`forestcarbon.inputs.ProgramInputs`), with ``stand_area_ha``
-        [ha].
+        Validated stands (see :class:`~forestcarbon.inputs.program.ProgramInputs`), with
+        ``stand_area_ha`` [ha].
     operations : DataFrame
         Validated operations: stand_id, date, operation, area_ha [ha], volume_m3 [m3].
     yields : YieldTable

@@ -10,10 +10,12 @@ import pytest
 
 from forestcarbon.canopy.result import CanopyResult
 from forestcarbon.canopy.step import compute_canopy
-from forestcarbon.core.params import removal_factor, species_parameters
 from forestcarbon.inputs.program import load_program
 from forestcarbon.methods.fo001 import compute_fo001
 from tests.canopy.conftest import tiny_canopy_program
+
+SUGI_T_CO2_PER_M3 = 0.90278925
+"""0.314 x 1.23 x 1.25 x 0.51 x 44/12: sugi age >= 21 (FO-001.md §2), by hand [t-CO2/m3]."""
 
 
 def test_register_source_keeps_fo001_and_still_reports_the_effect(program):
@@ -25,7 +27,7 @@ def test_register_source_keeps_fo001_and_still_reports_the_effect(program):
         return compute_fo001(stands, inputs.operations, inputs.yields, s.periods, s.fo001)
 
     fo, result = compute_canopy(inputs).refine_fo001(inputs.stands, inputs.yields, fo001)
-    factor = removal_factor(species_parameters().loc["sugi"], 1.23)
+    factor = SUGI_T_CO2_PER_M3
     assert fo.set_index("stand_id").loc["s0", "net_tco2"] == pytest.approx(10 * factor)
     assert not result.changes.loc[0, "applied"]
     assert result.changes.loc[0, "net_tco2_canopy"] == pytest.approx(12 * factor)

@@ -12,7 +12,7 @@ import pytest
 from forestcarbon.core.config import FO001Settings, Period
 from forestcarbon.core.exceptions import InputError
 from forestcarbon.core.params import species_parameters
-from forestcarbon.methods.fo001 import compute_fo001
+from forestcarbon.methods.fo001 import carbon_tco2, compute_fo001
 from forestcarbon.methods.growth import build_yield_table
 
 FY2022 = Period(dt.date(2022, 4, 1), dt.date(2023, 3, 31))
@@ -72,6 +72,14 @@ def run(st, op=None, periods=(FY2023,), yields=SUGI, **settings):
 
 
 # --- worked examples (FO-001.md §5) -------------------------------------------------------------
+
+
+def test_the_equation_on_the_worked_example_1():
+    # FO-001.md §5 example 1: 10 ha of sugi growing 10 m3/ha; D 0.314, BEF 1.23, R 0.25, CF 0.51
+    assert carbon_tco2(10.0, 10.0, 0.314, 1.23, 0.25, 0.51) == pytest.approx(90.2789, abs=1e-4)
+    # elementwise over cohorts; a recorded whole volume of 96 m3 is A = 1, V = 96
+    out = carbon_tco2(np.array([1.0, 2.0]), np.array([96.0, 0.0]), 0.407, 1.24, 0.26, 0.5)
+    assert out == pytest.approx([96 * 0.407 * 1.24 * 1.26 * 0.5 * 44 / 12, 0.0])
 
 
 def test_example_1_sugi_10_ha_age_30_to_31():
