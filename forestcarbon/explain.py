@@ -307,9 +307,9 @@ def explain_site(energy, settings, solar: pd.DataFrame, site_id: str, period_lab
 
     Parameters
     ----------
-    energy : forestcarbon.energy.EnergyInputs
+    energy : forestcarbon.inputs.energy.EnergyInputs
         The validated sites and readings (``ProgramInputs.energy``).
-    settings : forestcarbon.config.Settings
+    settings : forestcarbon.core.config.Settings
     solar : DataFrame
         The toolkit's per-site results (``solar_sites.csv``).
 
@@ -517,9 +517,9 @@ def explain_unit(energy, settings, aircon: pd.DataFrame, unit_id: str, period_la
 
     Parameters
     ----------
-    energy : forestcarbon.energy.EnergyInputs
+    energy : forestcarbon.inputs.energy.EnergyInputs
         The validated units and readings (``ProgramInputs.energy``).
-    settings : forestcarbon.config.Settings
+    settings : forestcarbon.core.config.Settings
     aircon : DataFrame
         The toolkit's per-unit results (``aircon_units.csv``).
 

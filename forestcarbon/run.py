@@ -28,16 +28,32 @@ from forestcarbon.methods.totals import (
 )
 from forestcarbon.methods.uncertainty import simulate_program, summary_intervals
 from forestcarbon.outputs.layers import fo001_layer
-from forestcarbon.outputs.map import map_files
+from forestcarbon.outputs.map import map_files, result_map
 from forestcarbon.outputs.provenance import build_provenance
 from forestcarbon.outputs.report import REPORT_FILE, SUMMARY_FILE, report_files
+from forestcarbon.outputs.text import summary_text
 
 log = logging.getLogger("forestcarbon")
 
 
 @dataclass
 class RunResult:
-    """Everything a run computed (tables are what the output files hold)."""
+    """Everything a run computed (tables are what the output files hold).
+
+    Attributes
+    ----------
+    inputs : ProgramInputs
+        The validated inputs the run used.
+    fo001 : DataFrame
+        FO-001 per stand and period (``fo001_stands.csv``): areas [ha], volumes [m3/ha],
+        removals, emissions and net [t-CO2], eligibility and its reason, flags.
+    summary : DataFrame
+        Per methodology and period (``program_summary.csv``): exact total [t-CO2], credits [t].
+    extra : dict
+        Other output tables by file name (energy, canopy, report bytes).
+    energy, canopy
+        The EN-R-002/EN-S-004 and canopy results when the program has those inputs.
+    """
 
     inputs: ProgramInputs
     fo001: pd.DataFrame
@@ -45,6 +61,23 @@ class RunResult:
     extra: dict = field(default_factory=dict)
     energy: EnergyResult | None = None
     canopy: CanopyResult | None = None
+
+    @property
+    def stands(self) -> pd.DataFrame:
+        """FO-001 results per stand and period (the ``fo001`` table)."""
+        return self.fo001
+
+    def text(self) -> str:
+        """The run's summary as the terminal shows it (Japanese and English labels)."""
+        return summary_text(self)
+
+    def map(self, edition: str = "public", **options):
+        """The run's interactive map as a ``folium.Map`` (displayed inline in a notebook).
+
+        ``edition``: ``"public"`` (households only as mesh cells of at least ``privacy_k``) or
+        ``"internal"``; ``options``: ``self_contained``, ``tiles`` (default: ``[map]``).
+        """
+        return result_map(self, edition=edition, **options)
 
 
 def compute(inputs: ProgramInputs, *, fo001_only: bool = False) -> RunResult:

@@ -27,19 +27,20 @@
 # The notebook only calls the package; every rule it shows lives in `forestcarbon/`.
 
 # %%
+import os
+
 import pandas as pd
 
-from forestcarbon.cli.commands import SAMPLE_DIR
-from forestcarbon.core.params import load_table
-from forestcarbon.explain import explain_stand, pick_examples
-from forestcarbon.inputs.program import load_program
-from forestcarbon.run import compute
+import forestcarbon as fc
+
+PROGRAM = os.environ.get("FORESTCARBON_PROGRAM", str(fc.SAMPLE_PROGRAM))  # a program folder
+explain = fc.explain  # hand re-derivations, independent of the engine
 
 pd.set_option("display.max_rows", 100)
 pd.set_option("display.max_colwidth", 200)
 
-inputs = load_program(SAMPLE_DIR)
-result = compute(inputs)
+inputs = fc.load_program(PROGRAM)
+result = fc.compute(inputs)
 period = inputs.settings.periods[-1].label
 print(inputs.settings.program.name, "-", period)
 
@@ -62,7 +63,7 @@ pd.DataFrame(inputs.settings.unverified(), columns=["setting 設定", "value 値
 # the sources of the yield table the program uses.
 
 # %%
-load_table("fo001_parameters")[["species", "parameter", "value", "unit", "verified", "source"]]
+fc.load_table("fo001_parameters")[["species", "parameter", "value", "unit", "verified", "source"]]
 
 # %%
 inputs.yields.sources()
@@ -73,14 +74,14 @@ inputs.yields.sources()
 # `pick_examples` takes the first stand of each kind in the period's results.
 
 # %%
-examples = pick_examples(result.fo001, period)
+examples = explain.pick_examples(result.fo001, period)
 examples
 
 # %% [markdown]
 # ### Eligible planted stand / 対象の人工林
 
 # %%
-ex = explain_stand(inputs, result.fo001, examples["eligible planted"], period)
+ex = explain.explain_stand(inputs, result.fo001, examples["eligible planted"], period)
 print(ex)
 assert ex.matches
 
@@ -88,7 +89,7 @@ assert ex.matches
 # ### Partial thinning: only the treated area counts / 一部間伐 (施業面積のみ算定)
 
 # %%
-ex = explain_stand(inputs, result.fo001, examples["partial thinning"], period)
+ex = explain.explain_stand(inputs, result.fo001, examples["partial thinning"], period)
 print(ex)
 assert ex.matches
 
@@ -96,7 +97,7 @@ assert ex.matches
 # ### Protected natural forest / 保安林の天然林
 
 # %%
-ex = explain_stand(inputs, result.fo001, examples["protected natural"], period)
+ex = explain.explain_stand(inputs, result.fo001, examples["protected natural"], period)
 print(ex)
 assert ex.matches
 
@@ -104,7 +105,7 @@ assert ex.matches
 # ### Final harvest: the felled volume is an emission / 主伐 (排出)
 
 # %%
-ex = explain_stand(inputs, result.fo001, examples["harvested"], period)
+ex = explain.explain_stand(inputs, result.fo001, examples["harvested"], period)
 print(ex)
 assert ex.matches
 
@@ -112,7 +113,7 @@ assert ex.matches
 # ### Replanted after a harvest: two crops / 再造林 (二つの林分)
 
 # %%
-ex = explain_stand(inputs, result.fo001, examples["replanted"], period)
+ex = explain.explain_stand(inputs, result.fo001, examples["replanted"], period)
 print(ex)
 assert ex.matches
 
@@ -120,7 +121,7 @@ assert ex.matches
 # ### Age 20 -> 21 in the period: the BEF changes / 林齢20→21 (BEFの切替)
 
 # %%
-ex = explain_stand(inputs, result.fo001, examples["age 20 -> 21"], period)
+ex = explain.explain_stand(inputs, result.fo001, examples["age 20 -> 21"], period)
 print(ex)
 assert ex.matches
 
@@ -128,7 +129,7 @@ assert ex.matches
 # ### Ineligible stand / 対象外の小班
 
 # %%
-ex = explain_stand(inputs, result.fo001, examples["ineligible"], period)
+ex = explain.explain_stand(inputs, result.fo001, examples["ineligible"], period)
 print(ex)
 assert ex.matches
 
@@ -141,7 +142,7 @@ assert ex.matches
 differ = [
     (row.stand_id, row.period)
     for row in result.fo001.itertuples()
-    if not explain_stand(inputs, result.fo001, row.stand_id, row.period).matches
+    if not explain.explain_stand(inputs, result.fo001, row.stand_id, row.period).matches
 ]
 print(f"{len(result.fo001)} stand-periods re-derived by hand; {len(differ)} differ: {differ}")
 assert not differ

@@ -27,22 +27,21 @@
 # The notebook only calls the package; every rule it shows lives in `forestcarbon/`.
 
 # %%
+import os
 import tempfile
 
 import pandas as pd
 
-from forestcarbon.cli.commands import SAMPLE_DIR
-from forestcarbon.core.config import load_settings
-from forestcarbon.explain import explain_site, explain_unit, pick_energy_examples
-from forestcarbon.inputs.energy import load_energy
-from forestcarbon.methods.energy import compute_energy
-from forestcarbon.sample.examples import write_energy_example
+import forestcarbon as fc
+
+PROGRAM = os.environ.get("FORESTCARBON_PROGRAM", str(fc.SAMPLE_PROGRAM))  # a program folder
+explain = fc.explain  # hand re-derivations, independent of the engine
 
 pd.set_option("display.max_colwidth", 200)
 
-settings = load_settings(SAMPLE_DIR)
-energy = load_energy(SAMPLE_DIR, settings)
-result = compute_energy(energy, settings)
+settings = fc.load_settings(PROGRAM)
+energy = fc.load_energy(PROGRAM, settings)
+result = fc.compute_energy(energy, settings)
 first, last = (p.label for p in (settings.periods[0], settings.periods[-1]))
 print(settings.program.name, "-", first, "and", last)
 
@@ -67,15 +66,15 @@ energy.factors.table
 # `pick_energy_examples` takes the first site or unit of each kind in a period's results.
 
 # %%
-examples = {first: pick_energy_examples(result.solar, result.aircon, first)}
-examples[last] = pick_energy_examples(result.solar, result.aircon, last)
+examples = {first: explain.pick_energy_examples(result.solar, result.aircon, first)}
+examples[last] = explain.pick_energy_examples(result.solar, result.aircon, last)
 examples
 
 # %% [markdown]
 # ### Household, measured / 実測の家庭
 
 # %%
-ex = explain_site(energy, settings, result.solar, examples[last]["PV measured"], last)
+ex = explain.explain_site(energy, settings, result.solar, examples[last]["PV measured"], last)
 print(ex)
 assert ex.matches
 
@@ -83,7 +82,9 @@ assert ex.matches
 # ### Household joined during the year: the reading is prorated by days / 年度途中の加入
 
 # %%
-ex = explain_site(energy, settings, result.solar, examples[last]["PV joined in the period"], last)
+ex = explain.explain_site(
+    energy, settings, result.solar, examples[last]["PV joined in the period"], last
+)
 print(ex)
 assert ex.matches
 
@@ -91,7 +92,7 @@ assert ex.matches
 # ### Household without a reading: estimated and discounted / 推計 (割引あり)
 
 # %%
-ex = explain_site(energy, settings, result.solar, examples[last]["PV estimated"], last)
+ex = explain.explain_site(energy, settings, result.solar, examples[last]["PV estimated"], last)
 print(ex)
 assert ex.matches
 
@@ -99,7 +100,9 @@ assert ex.matches
 # ### Household whose subsidy forbids J-Credit registration / 補助金の条件で対象外
 
 # %%
-ex = explain_site(energy, settings, result.solar, examples[last]["PV blocked by subsidy"], last)
+ex = explain.explain_site(
+    energy, settings, result.solar, examples[last]["PV blocked by subsidy"], last
+)
 print(ex)
 assert ex.matches
 
@@ -107,7 +110,7 @@ assert ex.matches
 # ### Air conditioning, total metering with one COP / 空調 (一括計量)
 
 # %%
-ex = explain_unit(energy, settings, result.aircon, examples[last]["AC single ratio"], last)
+ex = explain.explain_unit(energy, settings, result.aircon, examples[last]["AC single ratio"], last)
 print(ex)
 assert ex.matches
 
@@ -116,7 +119,7 @@ assert ex.matches
 
 # %%
 unit = examples[last]["AC cooling/heating metered apart"]
-ex = explain_unit(energy, settings, result.aircon, unit, last)
+ex = explain.explain_unit(energy, settings, result.aircon, unit, last)
 print(ex)
 assert ex.matches
 
@@ -125,7 +128,7 @@ assert ex.matches
 
 # %%
 unit = examples[last]["AC standard unit (old unit too old)"]
-ex = explain_unit(energy, settings, result.aircon, unit, last)
+ex = explain.explain_unit(energy, settings, result.aircon, unit, last)
 print(ex)
 assert ex.matches
 
@@ -133,7 +136,7 @@ assert ex.matches
 # ### Air conditioning installed after the period / 期間後に導入
 
 # %%
-ex = explain_unit(energy, settings, result.aircon, examples[first]["AC ineligible"], first)
+ex = explain.explain_unit(energy, settings, result.aircon, examples[first]["AC ineligible"], first)
 print(ex)
 assert ex.matches
 
@@ -141,17 +144,17 @@ assert ex.matches
 # ## A reading across two fiscal years / 年度をまたぐ検針
 #
 # The sample's periods are whole fiscal years and its factor is one constant, so it has no such
-# reading. `forestcarbon.examples.write_energy_example` writes a tiny program whose one period,
+# reading. `fc.write_energy_example` writes a tiny program whose one period,
 # 2013-10-01 .. 2014-09-30, crosses 1 April 2014, with the factor kind `national_average`
 # (FY2013 0.000570, FY2014 0.000554 t-CO2/kWh). Each reading's kWh are spread over its days;
 # the 182 days of FY2013 take that year's factor, the 183 days of FY2014 theirs.
 
 # %%
 folder = tempfile.TemporaryDirectory()
-write_energy_example(folder.name)
-ex_settings = load_settings(folder.name)
-ex_energy = load_energy(folder.name, ex_settings)
-ex_result = compute_energy(ex_energy, ex_settings)
+fc.write_energy_example(folder.name)
+ex_settings = fc.load_settings(folder.name)
+ex_energy = fc.load_energy(folder.name, ex_settings)
+ex_result = fc.compute_energy(ex_energy, ex_settings)
 period = ex_settings.periods[0].label
 ex_result.solar[["site_id", "counted_days", "counted_kwh", "ef_t_per_kwh", "reduction_tco2"]]
 
@@ -160,7 +163,7 @@ ex_result.solar[["site_id", "counted_days", "counted_kwh", "ef_t_per_kwh", "redu
 # 1,830 kWh x 0.000554 = 2.05122 t-CO2.
 
 # %%
-ex = explain_site(ex_energy, ex_settings, ex_result.solar, "EX-PV-1", period)
+ex = explain.explain_site(ex_energy, ex_settings, ex_result.solar, "EX-PV-1", period)
 print(ex)
 assert ex.matches
 
@@ -168,7 +171,7 @@ assert ex.matches
 # The same reading for a household that joined on 2014-01-01: 90 days of FY2013 and 183 of FY2014.
 
 # %%
-ex = explain_site(ex_energy, ex_settings, ex_result.solar, "EX-PV-2", period)
+ex = explain.explain_site(ex_energy, ex_settings, ex_result.solar, "EX-PV-2", period)
 print(ex)
 assert ex.matches
 
@@ -176,7 +179,7 @@ assert ex.matches
 # A household without a reading: the estimate is split by days in the same way.
 
 # %%
-ex = explain_site(ex_energy, ex_settings, ex_result.solar, "EX-PV-3", period)
+ex = explain.explain_site(ex_energy, ex_settings, ex_result.solar, "EX-PV-3", period)
 print(ex)
 assert ex.matches
 
@@ -184,7 +187,7 @@ assert ex.matches
 # Air conditioning, cooling and heating metered apart, across the two fiscal years.
 
 # %%
-ex = explain_unit(ex_energy, ex_settings, ex_result.aircon, "EX-AC-2", period)
+ex = explain.explain_unit(ex_energy, ex_settings, ex_result.aircon, "EX-AC-2", period)
 print(ex)
 assert ex.matches
 
@@ -200,12 +203,12 @@ folder.cleanup()
 differ = [
     (row.site_id, row.period)
     for row in result.solar.itertuples()
-    if not explain_site(energy, settings, result.solar, row.site_id, row.period).matches
+    if not explain.explain_site(energy, settings, result.solar, row.site_id, row.period).matches
 ]
 differ += [
     (row.unit_id, row.period)
     for row in result.aircon.itertuples()
-    if not explain_unit(energy, settings, result.aircon, row.unit_id, row.period).matches
+    if not explain.explain_unit(energy, settings, result.aircon, row.unit_id, row.period).matches
 ]
 n = len(result.solar) + len(result.aircon)
 print(f"{n} site- and unit-periods re-derived by hand; {len(differ)} differ: {differ}")

@@ -18,7 +18,7 @@
 #
 # The stand register (森林簿) is often wrong: site classes guessed decades ago, harvests never
 # recorded. The bundled sample program (synthetic data) has a 10 m canopy height model, two
-# canopy cover rasters (2021, 2024) and 60 field plots. `forestcarbon.canopy` compares them with
+# canopy cover rasters (2021, 2024) and 60 field fc.plots. `forestcarbon.canopy` compares them with
 # the register: coverage-weighted zonal statistics per stand, the site class the canopy top
 # height indicates at the stand's age, a stand-volume model scored by cross-validation grouped
 # by stand, and flags where raster and register disagree. Canopy products check and refine the
@@ -28,21 +28,20 @@
 
 # %%
 # %matplotlib inline
+import os
+
 import pandas as pd
 
-from forestcarbon.canopy.flags import FLAGS
-from forestcarbon.cli.commands import SAMPLE_DIR
-from forestcarbon.inputs.program import load_program
-from forestcarbon.outputs import plots
-from forestcarbon.outputs.text import canopy_text
-from forestcarbon.run import compute
+import forestcarbon as fc
+
+PROGRAM = os.environ.get("FORESTCARBON_PROGRAM", str(fc.SAMPLE_PROGRAM))  # a program folder
 
 pd.set_option("display.max_colwidth", 200)
 
-inputs = load_program(SAMPLE_DIR)
-result = compute(inputs)
+inputs = fc.load_program(PROGRAM)
+result = fc.compute(inputs)
 canopy = result.canopy
-print(canopy_text(canopy))
+print(result.text())
 
 # %%
 canopy.settings
@@ -57,10 +56,10 @@ canopy.settings
 # (crossed: a harvest the register does not know of, or damage).
 
 # %%
-plots.canopy_top_heights(canopy.table, inputs.yields, "hinoki")
+fc.plots.canopy_top_heights(canopy.table, inputs.yields, "hinoki")
 
 # %%
-plots.canopy_top_heights(canopy.table, inputs.yields, "sugi")
+fc.plots.canopy_top_heights(canopy.table, inputs.yields, "sugi")
 
 # %% [markdown]
 # Stands whose canopy-derived site class differs from the register's, and what crediting the
@@ -80,13 +79,13 @@ canopy.changes
 canopy.model.scores
 
 # %%
-plots.volume_table_vs_model(canopy.table)
+fc.plots.volume_table_vs_model(canopy.table)
 
 # %% [markdown]
 # ## Flagged stands / 警告のある小班
 
 # %%
-pd.Series(FLAGS, name="meaning 意味")
+pd.Series(fc.CANOPY_FLAGS, name="meaning 意味")
 
 # %%
 flagged = canopy.table[canopy.table["flags"] != ""]
@@ -107,4 +106,4 @@ flagged[
 ]
 
 # %%
-plots.flagged_stands_map(inputs.stands, canopy.table)
+fc.plots.flagged_stands_map(inputs.stands, canopy.table)

@@ -24,18 +24,16 @@
 
 # %%
 # %matplotlib inline
-from forestcarbon.cli.commands import SAMPLE_DIR
-from forestcarbon.inputs.program import load_program
-from forestcarbon.outputs import plots
-from forestcarbon.outputs.layers import fo001_layer
-from forestcarbon.outputs.map import energy_layers, program_map
-from forestcarbon.outputs.text import summary_text
-from forestcarbon.run import compute
+import os
 
-inputs = load_program(SAMPLE_DIR)
-result = compute(inputs)
+import forestcarbon as fc
+
+PROGRAM = os.environ.get("FORESTCARBON_PROGRAM", str(fc.SAMPLE_PROGRAM))  # a program folder
+
+inputs = fc.load_program(PROGRAM)
+result = fc.compute(inputs)
 period = inputs.settings.periods[-1].label
-print(summary_text(result))
+print(result.text())
 
 # %% [markdown]
 # ## Totals by methodology and period / 方法論別の合計
@@ -51,7 +49,7 @@ inputs.settings.uncertainty
 result.summary
 
 # %%
-plots.totals_waterfall(result.summary, period)
+fc.plots.totals_waterfall(result.summary, period)
 
 # %% [markdown]
 # ## FO-001 by species and age class / 樹種・齢級別の純吸収量
@@ -60,20 +58,20 @@ plots.totals_waterfall(result.summary, period)
 # species.
 
 # %%
-by_age_class = plots.age_class_table(result.fo001, period)
+by_age_class = fc.plots.age_class_table(result.fo001, period)
 by_age_class
 
 # %%
 by_age_class.sum().rename("net t-CO2 by species 樹種別")
 
 # %%
-plots.removals_by_age_class(result.fo001, period)
+fc.plots.removals_by_age_class(result.fo001, period)
 
 # %%
-plots.growth_curves(inputs.yields, result.fo001, "hinoki", period)
+fc.plots.growth_curves(inputs.yields, result.fo001, "hinoki", period)
 
 # %%
-plots.growth_curves(inputs.yields, result.fo001, "sugi", period)
+fc.plots.growth_curves(inputs.yields, result.fo001, "sugi", period)
 
 # %% [markdown]
 # ## Uncertainty per stand / 小班ごとの不確実性
@@ -94,15 +92,4 @@ in_period.nlargest(10, "net_tco2")[["stand_id", "species", "age_end", *columns]]
 # JavaScript is inlined; the basemap tiles load when the notebook is viewed online.
 
 # %%
-solar, aircon = energy_layers(result)
-program_map(
-    fo001_layer(result),
-    result.summary,
-    solar=solar,
-    aircon=aircon,
-    title=inputs.settings.program.name,
-    privacy_k=inputs.settings.map.privacy_k,
-    mesh_level=inputs.settings.map.mesh_level,
-    tiles=inputs.settings.map.tiles,
-    self_contained=True,
-)
+result.map(edition="public", self_contained=True)

@@ -46,3 +46,14 @@ def test_run_program_writes_outputs(program, tmp_path):
     folder = program([stand("1-1-1", 2.0)], ops_for("1-1-1"))
     fc.run_program(folder, tmp_path / "out")
     assert (tmp_path / "out" / "fo001_stands.csv").is_file()
+
+
+def test_result_map_editions(program):
+    folder = program([stand("1-1-1", 2.0)], ops_for("1-1-1"))
+    result = fc.compute(fc.load_program(folder))
+    public = result.map(edition="public", self_contained=True, tiles="none")
+    html = public.get_root().render()
+    assert "1-1-1" in html
+    assert type(public).__name__ == "Map"
+    with pytest.raises(ValueError, match="public, internal"):
+        result.map(edition="everyone")

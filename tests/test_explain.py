@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from forestcarbon.cli.commands import SAMPLE_DIR
+from forestcarbon import SAMPLE_PROGRAM
 from forestcarbon.core.config import load_settings
 from forestcarbon.explain import (
     explain_site,
@@ -27,7 +27,7 @@ from forestcarbon.sample.examples import write_energy_example
 
 @pytest.fixture(scope="module")
 def sample():
-    return load_program(SAMPLE_DIR)
+    return load_program(SAMPLE_PROGRAM)
 
 
 def engine(inputs, **fo001):
@@ -104,7 +104,7 @@ def energy_run(folder, **energy_options):
 
 @pytest.fixture(scope="module")
 def sample_energy():
-    return energy_run(SAMPLE_DIR)
+    return energy_run(SAMPLE_PROGRAM)
 
 
 def test_every_sample_site_and_unit_is_reproduced_by_hand(sample_energy):

@@ -84,3 +84,10 @@ def test_notebook_is_in_sync_with_its_py_pair(name):
     assert cells(ipynb) == cells(py), (
         f"{ipynb.name} and {py.name} differ: run `jupytext --sync notebooks/{py.name}`"
     )
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_uses_only_the_public_api(name):
+    source = (NOTEBOOKS_DIR / f"{name}.py").read_text(encoding="utf-8")
+    imports = [line for line in source.splitlines() if "forestcarbon" in line and "import" in line]
+    assert imports == ["import forestcarbon as fc"], imports

@@ -9,10 +9,9 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from forestcarbon.cli.commands import SAMPLE_DIR
+from forestcarbon import SAMPLE_PROGRAM
 from forestcarbon.run import run_program
-
-from .conftest import stand
+from tests.conftest import stand
 
 CONTRACT = [
     "stand_id",
@@ -34,7 +33,7 @@ CONTRACT = [
 @pytest.fixture(scope="module")
 def sample_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("sample")
-    result = run_program(SAMPLE_DIR, out)
+    result = run_program(SAMPLE_PROGRAM, out)
     return out, result
 
 
@@ -86,7 +85,7 @@ def test_summary_equals_exact_sum_of_stands(sample_run):
 
 def test_same_inputs_give_byte_identical_outputs(sample_run, tmp_path):
     out, _ = sample_run
-    run_program(SAMPLE_DIR, tmp_path)
+    run_program(SAMPLE_PROGRAM, tmp_path)
     for name in ("fo001_stands.csv", "program_summary.csv", "provenance.json"):
         assert (out / name).read_bytes() == (tmp_path / name).read_bytes(), name
 

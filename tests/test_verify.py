@@ -7,14 +7,14 @@ import shutil
 
 import pytest
 
-from forestcarbon.cli.commands import SAMPLE_DIR
+from forestcarbon import SAMPLE_PROGRAM
 from forestcarbon.cli.main import main
 
 
 @pytest.fixture
 def sample_run(tmp_path):
     program = tmp_path / "program"
-    shutil.copytree(SAMPLE_DIR, program)
+    shutil.copytree(SAMPLE_PROGRAM, program)
     out = tmp_path / "run"
     assert main(["-q", "run", str(program), "--out", str(out)]) == 0
     return program, out

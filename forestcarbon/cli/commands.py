@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from forestcarbon import run, verify
+from forestcarbon import SAMPLE_PROGRAM, run, verify
 from forestcarbon.core.config import load_settings
 from forestcarbon.core.files import write_outputs
 from forestcarbon.inputs.program import load_program
@@ -27,8 +27,6 @@ from forestcarbon.officer.register import update_register
 from forestcarbon.outputs.report import REPORT_FILE, SUMMARY_FILE
 from forestcarbon.outputs.text import canopy_text, energy_text, summary_text
 from forestcarbon.sample.program import write_sample
-
-SAMPLE_DIR = Path(__file__).resolve().parents[2] / "data" / "tsuyama-sample"
 
 
 def _print_summary(result) -> None:
@@ -59,7 +57,7 @@ def cmd_fo001(args) -> int:
 
 def cmd_demo(args) -> int:
 
-    program = SAMPLE_DIR
+    program = SAMPLE_PROGRAM
     if not (program / "program.toml").is_file():
         program = write_sample(args.out / "program")
     run.log.info("sample program: %s", program)

@@ -208,7 +208,7 @@ class EnergySettings:
 
 @dataclass(frozen=True)
 class PlanSettings:
-    """Stand plan updates (``forestcarbon plan``; rules in ``forestcarbon.plan``)."""
+    """Stand plan updates (``forestcarbon plan``; rules in ``forestcarbon.officer.candidates``)."""
 
     thinning_rules: str = _setting(
         "",
@@ -355,7 +355,7 @@ class CanopySettings:
 
 @dataclass(frozen=True)
 class UncertaintySettings:
-    """Monte Carlo uncertainty (``forestcarbon.uncertainty``); ranges in data/uncertainty.csv."""
+    """Monte Carlo uncertainty (``methods.uncertainty``); ranges in data/uncertainty.csv."""
 
     draws: int = _setting(
         4000, "Monte Carlo draws; 0 switches the simulation off.", bounds=(0, 1_000_000)

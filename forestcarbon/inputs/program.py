@@ -1,7 +1,7 @@
 """A program folder -> validated inputs (settings, stands, operations, yield table).
 
 Every file is read and checked, all problems of all files are gathered, and one
-:class:`~forestcarbon.exceptions.InputError` lists them before anything is computed.
+:class:`~forestcarbon.core.exceptions.InputError` lists them before anything is computed.
 """
 
 from __future__ import annotations

@@ -7,10 +7,10 @@ the operations without depending on the officer tools.
 Where the store sits
 --------------------
 The store is the file named by ``[inputs] operations`` when that name ends in ``.gpkg`` (for
-example ``operations = "records.gpkg"``). :func:`forestcarbon.inputs.load_program` then reads the
-operations from the store's ``operations`` table, so ``forestcarbon run`` computes with exactly what
-was recorded. A program whose operations are a CSV/XLSX file works as before; to switch, set
-``operations = "records.gpkg"`` and seed the store with
+example ``operations = "records.gpkg"``). :func:`~forestcarbon.inputs.program.load_program`
+then reads the operations from the store's ``operations`` table, so ``forestcarbon run``
+computes with exactly what was recorded. A program whose operations are a CSV/XLSX file works
+as before; to switch, set ``operations = "records.gpkg"`` and seed the store with
 ``forestcarbon ops import PROGRAM_DIR operations.csv`` (the CSV is not read any more after that).
 
 Tables (plain GeoPackage attribute tables; QGIS and ``ogrinfo`` open them)
@@ -205,7 +205,7 @@ def problem_where(text: str, stand_id: str = "") -> str:
 
 
 def records_as_text(records: pd.DataFrame) -> pd.DataFrame:
-    """Stored records as the text table :func:`~forestcarbon.schemas.validate` expects."""
+    """Stored records as the text table :func:`~forestcarbon.inputs.schemas.validate` expects."""
 
     def text(value) -> str:
         if value is None or (isinstance(value, float) and np.isnan(value)):
@@ -216,10 +216,11 @@ def records_as_text(records: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_operations(path: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
-    """Validated operations of a store, as :func:`forestcarbon.inputs.load_program` uses them.
+    """Validated operations of a store, as :func:`~forestcarbon.inputs.program.load_program` uses.
 
-    Returns the table of :data:`~forestcarbon.schemas.OPERATIONS_SPEC` with ``source_row`` = the
-    record's fid, and every problem (rows named by fid). An empty store is no operations.
+    Returns the table of :data:`~forestcarbon.inputs.schemas.OPERATIONS_SPEC` with
+    ``source_row`` = the record's fid, and every problem (rows named by fid). An empty store is
+    no operations.
     """
     path = Path(path)
     with open_store(path, history=False) as con:

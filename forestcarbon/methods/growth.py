@@ -78,7 +78,7 @@ def _dense_curve(ages: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def build_yield_table(table: pd.DataFrame) -> YieldTable:
-    """Dense curves from a validated growth table (see :data:`forestcarbon.schemas.GROWTH`)."""
+    """Dense curves from a validated growth table (:data:`~forestcarbon.inputs.schemas.GROWTH`)."""
     table = table.sort_values(["species", "site_class", "age"]).reset_index(drop=True)
     if "height_m" not in table.columns:
         table["height_m"] = np.nan

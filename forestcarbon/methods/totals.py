@@ -93,7 +93,7 @@ def summary_row(
 
 
 def fo001_summary(results: pd.DataFrame, buffer_rate: float) -> list[dict]:
-    """Summary rows of FO-001 per period from :func:`forestcarbon.fo001.compute_fo001` output."""
+    """Summary rows of FO-001 per period from :func:`~forestcarbon.methods.fo001.compute_fo001`."""
     rows = []
     for period, g in results.groupby("period", sort=True):
         eligible = g[g["eligible"]]

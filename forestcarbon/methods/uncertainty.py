@@ -116,9 +116,9 @@ def simulate(
     Parameters
     ----------
     fo001 : DataFrame
-        :func:`forestcarbon.fo001.compute_fo001` output.
+        :func:`forestcarbon.methods.fo001.compute_fo001` output.
     energy : EnergyResult or None
-        :func:`forestcarbon.energy.compute_energy` output.
+        :func:`forestcarbon.methods.energy.compute_energy` output.
 
     Returns
     -------

@@ -48,7 +48,7 @@ areas or of the growth after thinning) can be passed to :func:`forecast` the sam
 
 def monte_carlo_band(settings) -> UncertaintyBand | None:
     """The program's Monte Carlo interval (``[uncertainty]`` draws, seed, coverage;
-    :func:`forestcarbon.uncertainty.simulate`) as a forecast band; None when draws = 0."""
+    :func:`forestcarbon.methods.uncertainty.simulate`) as a forecast band; None when draws = 0."""
     u = settings.uncertainty
     if u.draws == 0:
         return None
@@ -337,7 +337,7 @@ def forecast_text(result: Forecast, inputs: ProgramInputs, crediting: tuple[int,
     if t["total_low_tco2"].isna().all():
         lines.append(
             "  uncertainty band 不確実性: off ([uncertainty] draws = 0; or pass "
-            "forestcarbon.plan.forecast(band=...))"
+            "forestcarbon.officer.forecast.forecast(band=...))"
         )
     else:
         u = inputs.settings.uncertainty

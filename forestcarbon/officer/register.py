@@ -77,8 +77,8 @@ def crop_state(inputs: ProgramInputs, fy: int, *, cohorts: Cohorts | None = None
     -----
     FO-001.md §4: age ``a = Y - P + 1``; volume ``V(a)`` from the yield table (the engine's
     ``standing_volume`` at the last day of the year); a final harvest removes its crop, a
-    replanting starts a new crop at age 1 in its fiscal year (:func:`~forestcarbon.fo001.
-    build_cohorts`).
+    replanting starts a new crop at age 1 in its fiscal year
+    (:func:`~forestcarbon.methods.fo001.build_cohorts`).
     """
     stands = inputs.stands
     n = len(stands)

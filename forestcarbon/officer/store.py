@@ -263,8 +263,8 @@ def _before_planting(
 
 
 def _capped(problems: list[Problem], what: str) -> list[Problem]:
-    """The first :data:`~forestcarbon.schemas.MAX_PROBLEMS_PER_COLUMN` problems of one kind and a
-    line counting the rest."""
+    """The first :data:`~forestcarbon.inputs.schemas.MAX_PROBLEMS_PER_COLUMN` problems of one kind
+    and a line counting the rest."""
     if len(problems) <= MAX_PROBLEMS_PER_COLUMN:
         return problems
     rest = len(problems) - MAX_PROBLEMS_PER_COLUMN
@@ -286,7 +286,7 @@ def check_new_records(
     Parameters
     ----------
     stands : DataFrame
-        Validated stands (:func:`forestcarbon.inputs.load_program`).
+        Validated stands (:func:`forestcarbon.inputs.program.load_program`).
     periods : tuple of Period
         Monitoring periods (the engine's harvest check needs them).
     existing, new : DataFrame
@@ -297,8 +297,9 @@ def check_new_records(
     ------
     InputError
         Every problem at once: unknown stand, area larger than the stand, implausible date
-        (:func:`forestcarbon.inputs.cross_check_operations`), exact duplicate, operation before
-        planting, and harvest/replanting conflicts (:func:`forestcarbon.fo001.build_cohorts`).
+        (:func:`~forestcarbon.inputs.program.cross_check_operations`), exact duplicate, operation
+        before planting, and harvest/replanting conflicts
+        (:func:`~forestcarbon.methods.fo001.build_cohorts`).
     """
     problems = relabel_problems(cross_check_operations(new, stands, ""), labels)
     problems += _duplicates(existing, new, labels)

@@ -630,38 +630,57 @@ def map_name(program_dir: str | Path) -> str:
     return stem or "program"
 
 
-def map_files(result, *, self_contained: bool | None = None, tiles: str | None = None) -> dict:
-    """``maps/<name>.html`` (public) and ``maps/<name>_internal.html`` of a run, as bytes.
+def result_map(
+    result,
+    *,
+    edition: str = "public",
+    self_contained: bool | None = None,
+    tiles: str | None = None,
+):
+    """The map of a run (:class:`forestcarbon.run.RunResult`) as a ``folium.Map``.
 
-    ``<name>`` is :func:`map_name` of the program folder. ``self_contained`` and ``tiles`` default
-    to the program's ``[map]`` settings.
+    Parameters
+    ----------
+    edition : {"public", "internal"}
+        ``public`` aggregates households to mesh cells of at least ``[map] privacy_k``;
+        ``internal`` shows every site and the latest thinning candidates.
+    self_contained, tiles
+        Default to the program's ``[map]`` settings (see :func:`program_map`).
     """
-
     inputs = result.inputs
     settings = inputs.settings.map
     layer = fo001_layer(result)
     names = inputs.stands.drop_duplicates("stand_id").set_index("stand_id")["name"]
     layer["name"] = names.reindex(layer["stand_id"]).fillna("").to_numpy()
     solar, aircon = energy_layers(result)
-    candidates = latest_candidates(inputs.program_dir)
-    name = map_name(inputs.program_dir)
-    files = {}
-    for edition, suffix in (("public", ""), ("internal", "_internal")):
-        m = program_map(
-            layer,
-            result.summary,
-            solar=solar,
-            aircon=aircon,
-            candidates=candidates,
-            edition=edition,
-            privacy_k=settings.privacy_k,
-            mesh_level=settings.mesh_level,
-            title=inputs.settings.program.name,
-            tiles=tiles if tiles is not None else settings.tiles,
-            self_contained=settings.self_contained if self_contained is None else self_contained,
+    return program_map(
+        layer,
+        result.summary,
+        solar=solar,
+        aircon=aircon,
+        candidates=latest_candidates(inputs.program_dir),
+        edition=edition,
+        privacy_k=settings.privacy_k,
+        mesh_level=settings.mesh_level,
+        title=inputs.settings.program.name,
+        tiles=tiles if tiles is not None else settings.tiles,
+        self_contained=settings.self_contained if self_contained is None else self_contained,
+    )
+
+
+def map_files(result, *, self_contained: bool | None = None, tiles: str | None = None) -> dict:
+    """``maps/<name>.html`` (public) and ``maps/<name>_internal.html`` of a run, as bytes.
+
+    ``<name>`` is :func:`map_name` of the program folder. ``self_contained`` and ``tiles`` default
+    to the program's ``[map]`` settings.
+    """
+    name = map_name(result.inputs.program_dir)
+    return {
+        f"maps/{name}{suffix}.html": map_html(
+            result_map(result, edition=edition, self_contained=self_contained, tiles=tiles)
         )
-        files[f"maps/{name}{suffix}.html"] = map_html(m)
-    return files
+        for edition, suffix in (("public", ""), ("internal", "_internal"))
+    }
 
 
 def energy_layers(result) -> tuple[gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]:

@@ -158,7 +158,7 @@ def canopy_top_heights(canopy: pd.DataFrame, yields, species: str):
     Parameters
     ----------
     canopy : DataFrame
-        ``canopy_stands.csv`` (:func:`forestcarbon.canopy.canopy_table`): species, age_years,
+        ``canopy_stands.csv`` (:func:`forestcarbon.canopy.step.canopy_table`): species, age_years,
         top_height_m, site_class_register, flags.
     yields : YieldTable
         With dominant heights (``height_m``) per species and site class.
@@ -265,7 +265,7 @@ def flagged_stands_map(stands, canopy: pd.DataFrame, *, flags=None):
     canopy : DataFrame
         ``canopy_stands.csv``: stand_id, flags.
     flags : sequence of str, optional
-        Flag names in order of precedence (default :data:`forestcarbon.canopy.FLAGS`).
+        Flag names in order of precedence (default :data:`forestcarbon.canopy.flags.FLAGS`).
     """
     import matplotlib
 

@@ -9,8 +9,8 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
+from forestcarbon import SAMPLE_PROGRAM
 from forestcarbon.canopy.step import compute_canopy
-from forestcarbon.cli.commands import SAMPLE_DIR
 from forestcarbon.inputs.program import load_program
 from forestcarbon.sample import program as sample
 from tests.conftest import ORIGIN, stand
@@ -113,7 +113,7 @@ def tiny_canopy_program(program, *, source="register"):
 
 @pytest.fixture(scope="package")
 def sample_canopy():
-    inputs = load_program(SAMPLE_DIR)
+    inputs = load_program(SAMPLE_PROGRAM)
     result = compute_canopy(inputs)
     register, operations, _ = sample.generate()
     _, _, problems, _ = sample.generate_canopy(register, operations)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forestcarbon.cli.commands import SAMPLE_DIR
+from forestcarbon import SAMPLE_PROGRAM
 
 
 def test_volume_model_beats_the_linear_baseline_on_held_out_stands(sample_canopy):
@@ -16,7 +16,7 @@ def test_volume_model_beats_the_linear_baseline_on_held_out_stands(sample_canopy
     assert model["n_plots"] == 60 and model["n_stands"] == 45 and model["n_folds"] == 5
     assert model["rmse_m3_ha"] < baseline["rmse_m3_ha"]
     assert model["r2"] > baseline["r2"]
-    measured = pd.read_csv(SAMPLE_DIR / "plots.csv")["volume_m3_ha"].mean()
+    measured = pd.read_csv(SAMPLE_PROGRAM / "plots.csv")["volume_m3_ha"].mean()
     assert model["relative_rmse"] == pytest.approx(model["rmse_m3_ha"] / measured)
     t = result.table
     predicted = t["volume_model_m3_ha"].notna()

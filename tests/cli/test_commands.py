@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from forestcarbon.cli.commands import SAMPLE_DIR
+from forestcarbon import SAMPLE_PROGRAM
 from forestcarbon.cli.main import main
 
 
@@ -16,12 +16,12 @@ def test_demo_prints_species_and_program_totals(tmp_path, capsys):
 
 
 def test_validate_command(capsys):
-    assert main(["validate", str(SAMPLE_DIR)]) == 0
+    assert main(["validate", str(SAMPLE_PROGRAM)]) == 0
     assert "410 stands" in capsys.readouterr().out
 
 
 def test_fo001_command_writes_only_the_forest_outputs(tmp_path, capsys):
-    assert main(["-q", "fo001", str(SAMPLE_DIR), "--out", str(tmp_path)]) == 0
+    assert main(["-q", "fo001", str(SAMPLE_PROGRAM), "--out", str(tmp_path)]) == 0
     names = {p.name for p in tmp_path.iterdir()}
     assert {
         "fo001_stands.csv",

@@ -64,7 +64,7 @@ def test_overlapping_periods_are_refused():
 
 
 def test_readme_documents_every_setting():
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     for name, cls in SECTIONS.items():
         for f in dataclasses.fields(cls):
             assert f"`[{name}] {f.name}`" in readme, f"README lacks [{name}] {f.name}"

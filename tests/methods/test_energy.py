@@ -122,13 +122,13 @@ def test_run_adds_energy_to_the_program_totals(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def sample_energy():
-    from forestcarbon.cli.commands import SAMPLE_DIR
+    from forestcarbon import SAMPLE_PROGRAM
     from forestcarbon.sample.energy import energy_cases, generate_energy
     from forestcarbon.sample.program import SEED
 
-    settings = load_settings(SAMPLE_DIR)
-    result = compute_energy(load_energy(SAMPLE_DIR, settings), settings)
-    return SAMPLE_DIR, result, energy_cases(generate_energy(SEED))
+    settings = load_settings(SAMPLE_PROGRAM)
+    result = compute_energy(load_energy(SAMPLE_PROGRAM, settings), settings)
+    return SAMPLE_PROGRAM, result, energy_cases(generate_energy(SEED))
 
 
 def test_sample_energy_exercises_every_case(sample_energy):

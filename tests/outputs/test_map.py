@@ -127,11 +127,11 @@ def test_unknown_edition_is_refused(program):
 
 
 def test_run_and_map_commands_write_both_editions(tmp_path, capsys):
-    from forestcarbon.cli.commands import SAMPLE_DIR
+    from forestcarbon import SAMPLE_PROGRAM
     from forestcarbon.cli.main import main
     from forestcarbon.run import run_program
 
-    result = run_program(SAMPLE_DIR, tmp_path / "run")
+    result = run_program(SAMPLE_PROGRAM, tmp_path / "run")
     maps = tmp_path / "run" / "maps"
     assert sorted(p.name for p in maps.iterdir()) == [
         "tsuyama-sample.html",
@@ -145,12 +145,12 @@ def test_run_and_map_commands_write_both_editions(tmp_path, capsys):
     assert all(sid in internal for sid in site_ids)
 
     out = tmp_path / "map"
-    assert main(["-q", "map", str(SAMPLE_DIR), "--out", str(out), "--self-contained"]) == 0
+    assert main(["-q", "map", str(SAMPLE_PROGRAM), "--out", str(out), "--self-contained"]) == 0
     assert "tsuyama-sample.html" in capsys.readouterr().out
     offline = (out / "maps" / "tsuyama-sample.html").read_text(encoding="utf-8")
     assert re.search(r'<(?:script|link)[^>]+(?:src|href)="', offline) is None
-    assert main(["-q", "map", str(SAMPLE_DIR), "--out", str(out)]) == 1  # exists: --overwrite
-    assert main(["-q", "map", str(SAMPLE_DIR), "--out", str(out), "--overwrite"]) == 0
+    assert main(["-q", "map", str(SAMPLE_PROGRAM), "--out", str(out)]) == 1  # exists: --overwrite
+    assert main(["-q", "map", str(SAMPLE_PROGRAM), "--out", str(out), "--overwrite"]) == 0
     assert (out / "maps" / "tsuyama-sample.html").read_bytes() == (
         maps / "tsuyama-sample.html"
     ).read_bytes()

@@ -7,7 +7,7 @@ import io
 import openpyxl
 import pytest
 
-from forestcarbon.cli.commands import SAMPLE_DIR
+from forestcarbon import SAMPLE_PROGRAM
 from forestcarbon.inputs.program import load_program
 from forestcarbon.outputs import plots, report
 from forestcarbon.run import compute
@@ -17,7 +17,7 @@ PERIOD = "2023-04-01/2024-03-31"
 
 @pytest.fixture(scope="module")
 def sample():
-    inputs = load_program(SAMPLE_DIR)
+    inputs = load_program(SAMPLE_PROGRAM)
     return inputs, compute(inputs)
 
 

@@ -19,8 +19,7 @@ from forestcarbon.outputs.report import (
     SUMMARY_COLS,
 )
 from tests.conftest import stand, write_program
-
-from .test_energy import (
+from tests.energy_fixtures import (
     AC_READINGS,
     FY2023,
     READINGS,
