@@ -10,7 +10,9 @@ import pytest
 from hypothesis import settings
 from shapely.geometry import box
 
+from forestcarbon import SAMPLE_PROGRAM
 from forestcarbon.cli.main import main
+from forestcarbon.run import run_program
 
 # Timings vary on a shared 2-core machine: hypothesis checks properties, not speed.
 settings.register_profile("forestcarbon", deadline=None)
@@ -132,3 +134,18 @@ def assert_refused(folder, tmp_path, capsys, *needles):
         assert needle in captured.err, captured.err
     assert not out.exists() or not any(out.iterdir())
     return captured.err
+
+
+# --- the bundled sample, run once ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory):
+    """The bundled sample run into a temporary folder: (out dir, RunResult). Read, never modify.
+
+    Used by tests/test_run.py and tests/outputs/test_provenance.py (tests/test_verify.py has its
+    own ``sample_run``, a fresh copy it may change).
+    """
+    out = tmp_path_factory.mktemp("sample")
+    result = run_program(SAMPLE_PROGRAM, out)
+    return out, result
