@@ -9,10 +9,12 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test lint format bench clean browser jslint
 
 $(BIN)/python:
+	@echo "make: creating the virtual environment $(VENV) ($(PYTHON) -m venv)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
+	@echo "make: installing forestcarbon and its dependencies into $(VENV) (pip, a few minutes)"
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
@@ -25,6 +27,7 @@ demo: $(STAMP)
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "make: installing Debian's chromium for the map's browser tests (apt-get)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	      apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	  else echo "chromium not found: the browser tests will be skipped" \
@@ -32,13 +35,14 @@ browser:
 
 # eslint on the map's browser code (node and npm: part of the machine image; package.json)
 jslint:
-	@test -d node_modules || { echo "node_modules missing: npm install (eslint, package.json)"; \
-	  npm install --no-audit --no-fund --silent; }
+	@test -d node_modules || { echo "make: installing eslint for the map's JavaScript (npm ci)"; \
+	  npm ci --no-audit --no-fund --silent; }
 	npx eslint forestcarbon/outputs/static/map.js
 
 test: $(STAMP) browser jslint
 	$(BIN)/ruff check forestcarbon tests benchmarks notebooks
 	$(BIN)/ruff format --check forestcarbon tests benchmarks notebooks
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

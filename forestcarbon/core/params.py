@@ -1,4 +1,5 @@
-"""Packaged parameter tables (``forestcarbon/data/*.csv``) with unit, source and verified columns.
+"""Packaged parameter tables (``forestcarbon/data/*.csv``): source and verified columns on every
+table, a unit column on those whose values carry units (growth.csv names them in its headers).
 
 One loader, :func:`load_table`; an unknown name raises an error that lists the valid ones.
 """

@@ -113,7 +113,7 @@ def missing_curves(
                 growth_file,
                 "",
                 "species/site_class",
-                f"no yield curve for species {sp!r} site class {sc}, needed by "
+                f"no yield curve for species {str(sp)!r} site class {sc}, needed by "
                 f"{len(who)} stand(s) of {file}: {listed}",
             )
         )

@@ -21,6 +21,10 @@ already kept, and all problems are reported at once: schema (:data:`~forestcarbo
 OPERATIONS_SPEC`), unknown stand and area larger than the stand (the checks ``load_program`` makes),
 exact duplicates, an operation before the stand's planting year, and final harvests / replantings
 that do not add up (:func:`forestcarbon.methods.fo001.build_cohorts`, the engine's own check).
+
+At about 740 lines this module is kept whole on purpose: it is one concept, the store's writes,
+and adding, importing and undoing share one transaction, one set of checks and one history
+writer; split apart, the pieces would import each other's private helpers.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ def package_versions() -> dict[str, str]:
 
 def code_revision() -> str:
     """Git commit of the forestcarbon source (with '+dirty' when modified), or 'unknown'."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]  # the whole forestcarbon package
     try:
         rev = subprocess.run(
             ["git", "-C", str(here), "rev-parse", "HEAD"],

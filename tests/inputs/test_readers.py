@@ -14,7 +14,8 @@ def test_missing_crs(program, tmp_path, capsys):
     folder = program([stand("1-1-1")], ops_for("1-1-1"))
     gdf = gpd.read_file(folder / "stands.gpkg")
     (folder / "stands.gpkg").unlink()
-    gdf.set_crs(None, allow_override=True).to_file(folder / "stands.gpkg", layer="stands")
+    with pytest.warns(UserWarning, match="'crs' was not provided"):  # on purpose: no CRS
+        gdf.set_crs(None, allow_override=True).to_file(folder / "stands.gpkg", layer="stands")
     assert_refused(folder, tmp_path, capsys, "stands.gpkg", "no CRS", "EPSG:6673")
 
 

@@ -104,9 +104,6 @@ def test_no_problem_when_every_stand_has_a_curve(yields):
     assert missing_curves(yields, ["sugi"], [2], ["1-1-1"], "s", growth_file="g") == []
 
 
-@pytest.mark.xfail(
-    strict=True, reason="library: a list of str becomes np.str_, whose repr leaks into the message"
-)
 def test_missing_curves_message_with_plain_lists(yields):
     problems = missing_curves(yields, ["karamatsu"], [2], ["2-1-1"], "s", growth_file="g")
     assert "species 'karamatsu' site class 2" in problems[0].message

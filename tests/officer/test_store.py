@@ -394,6 +394,7 @@ def test_import_killed_mid_write_leaves_the_previous_state(program, tmp_path):
         time.sleep(0.001)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL
     assert journal.exists(), "the kill must land inside the transaction (hot journal left)"
     assert path.stat().st_size != size  # the store file is half-written

@@ -124,11 +124,6 @@ def test_code_revision_of_a_clean_and_a_modified_tree(tmp_path):
     assert module.code_revision() == head + "+dirty"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library: since provenance.py moved to outputs/, 'git status -- .' only looks at "
-    "forestcarbon/outputs/, so a change to forestcarbon/core/ is not reported as dirty",
-)
 def test_code_revision_is_dirty_when_any_package_file_changed(tmp_path):
     root, git, module = _source_tree(tmp_path)
     (root / "forestcarbon" / "core" / "params.py").write_text("X = 2\n", encoding="utf-8")
