@@ -11,10 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 from forestcarbon import SAMPLE_PROGRAM, run, verify
-from forestcarbon.core.config import load_settings
 from forestcarbon.core.files import write_outputs
 from forestcarbon.inputs.program import load_program
-from forestcarbon.inputs.records import store_path
 from forestcarbon.officer import store
 from forestcarbon.officer.candidates import (
     candidates_outputs,
@@ -147,7 +145,7 @@ def _ops(args) -> int:
 
 def _history(program_dir: Path) -> int:
 
-    path = store_path(program_dir, load_settings(program_dir))
+    path = store.program_store(program_dir)
     history = store.read_history(path)
     print(f"{path}: {len(history)} change(s)")
     print(f"{'change':>6}  {'time (UTC)':<20}  {'action':<7}{'added':>8}{'removed':>8}  note")
