@@ -506,5 +506,10 @@ class PostgresStore(RecordStore):
             return None
         return self.read(fetch, history=False)
 
+    def grants_sql(self, role: str) -> str:
+        """:func:`grant_statements` as SQL text for an administrator (psql)."""
+        with self._connect() as con:
+            return "\n".join(g.as_string(con) + ";" for g in grant_statements(self.schema, role))
+
     def write_stands(self, stands: gpd.GeoDataFrame) -> None:
         self.change(lambda session: session.seed_stands(stands), create=True)
