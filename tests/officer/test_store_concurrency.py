@@ -3,7 +3,7 @@ operations to the same program at the same time end with every record exactly on
 history; two officers adding the same record at once: one succeeds, the other is told it is a
 duplicate.
 
-The suite runs 8 processes x ``FORESTCARBON_CONCURRENT_ADDS`` adds (default 12, to keep it fast);
+The suite runs 8 processes x ``FORESTCARBON_CONCURRENT_ADDS`` adds (default 6, to keep it fast);
 ``FORESTCARBON_CONCURRENT_ADDS=500`` gives the 8 x 500 = 4,000 of the README."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from forestcarbon.officer import store
 from tests.conftest import stand
 
 N_PROCESSES = 8
-N_ADDS = int(os.environ.get("FORESTCARBON_CONCURRENT_ADDS", "12"))
+N_ADDS = int(os.environ.get("FORESTCARBON_CONCURRENT_ADDS", "6"))
 N_STANDS = 8
 
 
@@ -66,16 +66,22 @@ def shared_program(program, store_kind):
     return folder
 
 
-def _pool_run(function, args_of):
+@pytest.fixture(scope="module")
+def officers():
+    """``N_PROCESSES`` officer processes (started once: importing the stack takes seconds) and a
+    barrier that lets them start each round at the same moment; ``officers(function, args)``."""
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Manager() as manager:
+    with ctx.Manager() as manager, ctx.Pool(N_PROCESSES) as pool:
         start = manager.Barrier(N_PROCESSES)
-        with ctx.Pool(N_PROCESSES) as pool:
+
+        def run(function, args_of):
             return pool.map(function, [(*a, start) for a in args_of], chunksize=1)
 
+        yield run
 
-def test_officers_adding_at_once_all_succeed_exactly_once(shared_program):
-    results = _pool_run(_officer, [(shared_program, w, N_ADDS) for w in range(N_PROCESSES)])
+
+def test_officers_adding_at_once_all_succeed_exactly_once(shared_program, officers):
+    results = officers(_officer, [(shared_program, w, N_ADDS) for w in range(N_PROCESSES)])
     errors = [e for _, errs in results for e in errs]
     assert errors == []
     assert sum(done for done, _ in results) == N_PROCESSES * N_ADDS
@@ -91,8 +97,8 @@ def test_officers_adding_at_once_all_succeed_exactly_once(shared_program):
     assert ok, text
 
 
-def test_two_officers_adding_the_same_record(shared_program):
-    outcomes = _pool_run(_same_record, [(shared_program,)] * N_PROCESSES)
+def test_two_officers_adding_the_same_record(shared_program, officers):
+    outcomes = officers(_same_record, [(shared_program,)] * N_PROCESSES)
     assert outcomes.count("recorded") == 1
     others = [o for o in outcomes if o != "recorded"]
     assert all("exact duplicate" in o and "already recorded" in o for o in others), others
