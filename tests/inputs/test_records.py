@@ -65,14 +65,14 @@ def test_ops_commands_need_a_store_setting(program, tmp_path, capsys):
     assert "forestcarbon ops import" in err
 
 
-def test_run_with_the_store_matches_the_csv_and_is_deterministic(program, tmp_path):
+def test_run_with_the_store_matches_the_csv_and_is_deterministic(program, store_kind, tmp_path):
     ops = [
         {"stand_id": "1-1-1", "date": "2010-06-01", "operation": "thinning", "area_ha": 1.0},
         {"stand_id": "1-2-1", "date": "2015-11-20", "operation": "thinning", "area_ha": 1.5},
     ]
     stands = [stand("1-1-1", 1.0), stand("1-2-1", 2.0)]
     csv_program = program([dict(s) for s in stands], ops)
-    store_program = program([dict(s) for s in stands], ops, extra_toml=STORE_TOML)
+    store_program = program([dict(s) for s in stands], ops, extra_toml=store_kind)
     store.import_operations(store_program, store_program / "operations.csv")
     outputs = {}
     for name, folder in (
