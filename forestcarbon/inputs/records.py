@@ -2,7 +2,10 @@
 
 The record store is written by :mod:`forestcarbon.officer.store` (``forestcarbon ops``); this
 module only locates and reads it, so that :func:`forestcarbon.inputs.program.load_program` reads
-the operations without depending on the officer tools.
+the operations without depending on the officer tools. :func:`record_store` gives the program's
+store behind one interface (:class:`~forestcarbon.inputs.stores.RecordStore`): the GeoPackage
+below (:mod:`~forestcarbon.inputs.store_gpkg`), or with ``[store] url`` a PostgreSQL/PostGIS schema
+(:mod:`~forestcarbon.inputs.store_postgres`) that also holds the stands layer the program reads.
 
 Where the store sits
 --------------------
