@@ -11,9 +11,12 @@ from forestcarbon.cli.main import main
 from forestcarbon.core.config import load_settings
 from forestcarbon.core.exceptions import InputError
 from forestcarbon.inputs.records import (
+    default_schema,
     is_store,
     load_operations,
+    postgres_url_problem,
     read_records,
+    record_store,
     store_path,
 )
 from forestcarbon.officer import store
@@ -83,3 +86,32 @@ def test_run_with_the_store_matches_the_csv_and_is_deterministic(program, store_
         assert main(["-q", "run", str(folder), "--out", str(tmp_path / name)]) == 0
         outputs[name] = (tmp_path / name / "fo001_stands.csv").read_bytes()
     assert outputs["csv"] == outputs["store1"] == outputs["store2"]
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("postgresql://officer@gis.city.local/forestry", ""),
+        ("postgres://gis:5433/forestry", ""),
+        ("postgresql://officer:secret@gis/forestry", "contains a password"),
+        ("postgresql://officer@gis/forestry?password=secret", "contains a password"),
+        ("mysql://officer@gis/forestry", "expected a URL like postgresql://"),
+    ],
+)
+def test_store_url_problems(url, problem):
+    found = postgres_url_problem(url)
+    assert (problem in found) if problem else found == ""
+
+
+def test_record_store_picks_the_implementation(program, tmp_path):
+    folder = program([stand("1-1-1")], [], extra_toml=STORE_TOML)
+    gpkg = record_store(folder, load_settings(folder))
+    assert (gpkg.kind, gpkg.name) == ("gpkg", "records.gpkg")
+    folder = program(
+        [stand("1-1-1")], [], extra_toml='[store]\nurl = "postgresql://officer@gis/forestry"\n'
+    )
+    pg = record_store(folder, load_settings(folder))
+    assert pg.kind == "postgresql"
+    assert pg.schema == default_schema(folder) == f"fc_{folder.name}"
+    assert pg.label == f"postgresql://gis/forestry (schema fc_{folder.name})"
+    assert default_schema(tmp_path / "津山 Program-2024") == "fc____program_2024"
