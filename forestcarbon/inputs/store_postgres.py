@@ -33,6 +33,7 @@ from ``program.toml``. :func:`grant_statements` gives the least privileges an of
 from __future__ import annotations
 
 import random
+import re
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -167,6 +168,16 @@ def grant_statements(schema: str, role: str) -> list[sql.Composed]:
         "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {s} TO {r}",
     ]
     return [sql.SQL(t).format(s=s, r=r) for t in text]
+
+
+def _natural_key(stand_id: str) -> tuple:
+    """Sort key putting stand ids in register order: 1-2-1 before 1-10-1 (numbers compared as
+    numbers, the rest as text)."""
+    return tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part)
+        for part in re.split(r"(\d+)", stand_id)
+        if part
+    )
 
 
 def _srid(crs: str) -> int:
@@ -486,18 +497,20 @@ class PostgresStore(RecordStore):
     # --- stands -------------------------------------------------------------------------------
 
     def read_stands(self) -> gpd.GeoDataFrame | None:
+        """The stands layer in natural order of stand_id (a table has no row order of its own)."""
+
         def fetch(session: StoreSession) -> gpd.GeoDataFrame | None:
             con = session.con  # type: ignore[attr-defined]
             cols = sql.SQL(", ").join(sql.Identifier(c) for c in STAND_COLUMNS)
             cur = con.execute(
-                sql.SQL(
-                    "SELECT {cols}, ST_AsBinary(geom), ST_SRID(geom) FROM {s}.stands "
-                    "ORDER BY stand_id"
-                ).format(cols=cols, s=sql.Identifier(self.schema))
+                sql.SQL("SELECT {cols}, ST_AsBinary(geom), ST_SRID(geom) FROM {s}.stands").format(
+                    cols=cols, s=sql.Identifier(self.schema)
+                )
             )
             rows = cur.fetchall()
             if not rows:
                 return None
+            rows.sort(key=lambda r: _natural_key(r[0]))
             frame = pd.DataFrame([r[: len(STAND_COLUMNS)] for r in rows], columns=STAND_COLUMNS)
             geoms = shapely.from_wkb([bytes(r[-2]) for r in rows])
             return gpd.GeoDataFrame(frame, geometry=geoms, crs=f"EPSG:{rows[0][-1]}")
