@@ -24,7 +24,7 @@ from forestcarbon.cli.main import main
 from forestcarbon.core.exceptions import InputError
 from forestcarbon.inputs.program import load_program
 from forestcarbon.inputs.records import read_records
-from forestcarbon.inputs.store_postgres import grant_statements
+from forestcarbon.inputs.store_postgres import MAX_ATTEMPTS, grant_statements
 from forestcarbon.officer import store
 from tests.conftest import stand
 from tests.officer.test_store import big_import, seed
@@ -265,3 +265,46 @@ def test_missing_schema_is_not_found(program, pg_cluster):
     folder = program([stand("1-1-1")], [], extra_toml=store_toml(pg_cluster))
     with pytest.raises(InputError, match="record store not found"):
         store.undo_last(folder)
+
+
+def _interfered(target, attempts, *, every_time):
+    """An apply function that reads fid 1, lets a concurrent edit (as from QGIS) change it and
+    commit, then deletes it: PostgreSQL refuses the stale delete with a serialization failure."""
+
+    def apply(session):
+        attempts.append(1)
+        assert len(session.records([1])) == 1  # the snapshot is taken here
+        if every_time or len(attempts) == 1:
+            with psycopg.connect(target.url, autocommit=True) as other:
+                other.execute(
+                    sql.SQL("UPDATE {}.operations SET note = %s WHERE fid = 1").format(
+                        sql.Identifier(target.schema)
+                    ),
+                    (f"QGIS edit {len(attempts)}",),
+                )
+        session.con.execute(
+            sql.SQL("DELETE FROM {}.operations WHERE fid = 1").format(sql.Identifier(target.schema))
+        )
+        return len(attempts)
+
+    return apply
+
+
+def test_serialization_failure_is_retried(pg_program, tmp_path):
+    seed(pg_program, tmp_path)
+    target = store.program_store(pg_program)
+    attempts = []
+    assert target.change(_interfered(target, attempts, every_time=False)) == 2
+    assert read_records(target)["fid"].tolist() == [2, 3]  # the second attempt committed
+
+
+def test_serialization_failures_stop_after_a_bounded_number_of_attempts(pg_program, tmp_path):
+    seed(pg_program, tmp_path)
+    target = store.program_store(pg_program)
+    attempts = []
+    with pytest.raises(InputError, match=r"kept changing under this command \(8 attempts"):
+        target.change(_interfered(target, attempts, every_time=True))
+    assert len(attempts) == MAX_ATTEMPTS == 8
+    records = read_records(target)
+    assert records["fid"].tolist() == [1, 2, 3]  # nothing of ours was written
+    assert records["note"].iloc[0] == "QGIS edit 8"  # the other editor's last change
