@@ -198,8 +198,17 @@ def open_record_store(
         problem = postgres_url_problem(text)
         if problem:
             raise InputError(Problem(text.split("@")[-1], "", "url", problem))
-        from forestcarbon.inputs.store_postgres import PostgresStore  # optional extra: psycopg
-
+        try:
+            from forestcarbon.inputs.store_postgres import PostgresStore  # optional: psycopg
+        except ImportError as e:
+            raise InputError(
+                Problem(
+                    text.split("@")[-1],
+                    "",
+                    "url",
+                    f"a PostgreSQL store needs psycopg ({e}): pip install 'forestcarbon[postgres]'",
+                )
+            ) from None
         return PostgresStore(text, schema, crs=crs)
     return GpkgStore(Path(target))
 
