@@ -11,10 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 from forestcarbon import SAMPLE_PROGRAM, run, verify
-from forestcarbon.core.config import load_settings
 from forestcarbon.core.files import write_outputs
 from forestcarbon.inputs.program import load_program
-from forestcarbon.inputs.records import store_path
 from forestcarbon.officer import store
 from forestcarbon.officer.candidates import (
     candidates_outputs,
@@ -23,6 +21,7 @@ from forestcarbon.officer.candidates import (
     thinning_candidates,
 )
 from forestcarbon.officer.forecast import forecast, forecast_outputs
+from forestcarbon.officer.migrate import migrate_store
 from forestcarbon.officer.register import update_register
 from forestcarbon.outputs.report import REPORT_FILE, SUMMARY_FILE
 from forestcarbon.outputs.text import canopy_text, energy_text, summary_text
@@ -147,7 +146,7 @@ def _ops(args) -> int:
 
 def _history(program_dir: Path) -> int:
 
-    path = store_path(program_dir, load_settings(program_dir))
+    path = store.program_store(program_dir)
     history = store.read_history(path)
     print(f"{path}: {len(history)} change(s)")
     print(f"{'change':>6}  {'time (UTC)':<20}  {'action':<7}{'added':>8}{'removed':>8}  note")
@@ -206,6 +205,19 @@ def _plan(args) -> int:
     return 0
 
 
+def cmd_store(args) -> int:
+    """``forestcarbon store migrate | grants``."""
+    if args.store_command == "migrate":
+        print(migrate_store(args.program_dir, args.to, schema=args.schema))
+        return 0
+    target = store.program_store(args.program_dir)
+    if target.kind != "postgresql":
+        print(f"{target.label} is a GeoPackage: file permissions are its only grants")
+        return 1
+    print(target.grants_sql(args.role))
+    return 0
+
+
 COMMANDS = {
     "ops": dispatch,
     "register": dispatch,
@@ -219,4 +231,5 @@ COMMANDS = {
     "report": cmd_report,
     "map": cmd_map,
     "canopy": cmd_canopy,
+    "store": cmd_store,
 }

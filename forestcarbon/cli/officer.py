@@ -17,8 +17,9 @@ def add_parsers(sub) -> None:
         help="record silvicultural operations (施業) in the program's record store, with history "
         "and undo",
         description="Record operations in the GeoPackage named by [inputs] operations (e.g. "
-        'operations = "records.gpkg"). Every change is checked against the register and the '
-        "records kept, written in one transaction, and kept in an append-only history.",
+        'operations = "records.gpkg"), or in PostgreSQL/PostGIS with [store] url. Every change '
+        "is checked against the register and the records kept, written in one transaction, and "
+        "kept in an append-only history.",
     )
     actions = ops.add_subparsers(dest="ops_command", required=True, metavar="ACTION")
 

@@ -376,6 +376,23 @@ class UncertaintySettings:
 
 
 @dataclass(frozen=True)
+class StoreSettings:
+    """Where the officers' record store lives (``forestcarbon ops``, ``plan``, ``register``)."""
+
+    url: str = _setting(
+        "",
+        "PostgreSQL/PostGIS record store, e.g. 'postgresql://officer@gis.city.local/forestry' "
+        "(the password comes from PGPASSWORD or ~/.pgpass, never from program.toml); empty: the "
+        "GeoPackage named by [inputs] operations.",
+    )
+    schema: str = _setting(
+        "",
+        "Database schema of this program's tables (one schema per program); empty: 'fc_' and the "
+        "program folder's name in lower case, other characters as '_'.",
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings of one program, defaults filled in."""
 
@@ -388,6 +405,7 @@ class Settings:
     map: MapSettings = field(default_factory=MapSettings)
     canopy: CanopySettings = field(default_factory=CanopySettings)
     uncertainty: UncertaintySettings = field(default_factory=UncertaintySettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
 
     def to_dict(self) -> dict:
         """Plain JSON-able dict (dates as ISO strings), for provenance."""
@@ -420,6 +438,7 @@ SECTIONS = {
     "map": MapSettings,
     "canopy": CanopySettings,
     "uncertainty": UncertaintySettings,
+    "store": StoreSettings,
 }
 
 

@@ -6,6 +6,7 @@ Every file is read and checked, all problems of all files are gathered, and one
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from forestcarbon.core.exceptions import CRSError, InputError, Problem
 from forestcarbon.inputs.energy import EnergyInputs, read_energy_inputs
 from forestcarbon.inputs.growth import packaged_growth_path, read_growth
 from forestcarbon.inputs.readers import ensure_metric, read_layer, read_table
-from forestcarbon.inputs.records import load_operations
+from forestcarbon.inputs.records import load_operations, record_store, uses_database
 from forestcarbon.inputs.schemas import (
     OPERATIONS_SPEC,
     STAND_KEY_COLUMNS,
@@ -168,7 +169,13 @@ def _read_stands(program_dir: Path, settings: Settings) -> tuple[gpd.GeoDataFram
     inputs = settings.inputs
     file = _path(program_dir, inputs.stands)
     files = {"stands": file}
-    layer = read_layer(file, layer=inputs.stands_layer or None)
+    shared = record_store(program_dir, settings).read_stands() if uses_database(settings) else None
+    if shared is not None:  # the register kept in the PostgreSQL store (records.py)
+        inputs = dataclasses.replace(inputs, register="")
+        layer, file = shared, record_store(program_dir, settings).label
+        files = {}  # a database is not a file: provenance records the settings, not a hash
+    else:
+        layer = read_layer(file, layer=inputs.stands_layer or None)
     ensure_metric(gpd.GeoSeries(crs=settings.program.crs).crs, f"{CONFIG_FILE} [program] crs")
     attrs = pd.DataFrame(layer.drop(columns=layer.geometry.name))
     problems: list[Problem] = []
@@ -274,7 +281,10 @@ def _read_operations(program_dir: Path, settings: Settings):
     if not settings.inputs.operations:
         return empty_operations(), [], None
     file = _path(program_dir, settings.inputs.operations)
-    if file.suffix.lower() == ".gpkg":  # the record store of `forestcarbon ops` (records.py)
+    if uses_database(settings):  # [store] url: the PostgreSQL record store (records.py)
+        ops, problems = load_operations(record_store(program_dir, settings))
+        file = None  # not a file: provenance cannot hash it
+    elif file.suffix.lower() == ".gpkg":  # the record store of `forestcarbon ops` (records.py)
         ops, problems = load_operations(file)
     else:
         ops, problems = validate(read_table(file), OPERATIONS_SPEC, str(file), allow_empty=True)
@@ -369,7 +379,7 @@ def load_program(program_dir: str | Path, *, settings: Settings | None = None) -
     except InputError as e:
         problems += e.problems
     if stands is not None and not problems:
-        stands_file = str(files["stands"])
+        stands_file = str(files.get("stands", "stands layer of the record store"))
         stands, p = _complete_stands(stands, settings, stands_file)
         problems += p
         problems += missing_curves(
