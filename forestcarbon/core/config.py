@@ -67,12 +67,20 @@ class ProgramSettings:
 
 @dataclass(frozen=True)
 class InputSettings:
-    stands: str = _setting("stands.gpkg", "Stand polygons (any OGR format).")
+    stands: str = _setting(
+        "stands.gpkg",
+        "Stand polygons (any OGR format); when the default stands.gpkg is absent, the one "
+        "stands.shp/.geojson/.json/.fgb/.parquet/.gml/.kml present is used.",
+    )
     stands_layer: str = _setting(
         "", "Layer name in the stands file; empty: 'stands' or the only one."
     )
     register: str = _setting("", "Optional register table (森林簿 CSV/XLSX) joined on stand_id.")
-    operations: str = _setting("operations.csv", "Silvicultural records (CSV/XLSX).")
+    operations: str = _setting(
+        "operations.csv",
+        "Silvicultural records (CSV/XLSX, or the record store of forestcarbon ops); when the "
+        "default operations.csv is absent, the one operations.xlsx/.xlsm/.txt present is used.",
+    )
     solar: str = _setting(
         "",
         "Household PV sites (points: any OGR format, or CSV/XLSX with lon/lat or x/y); empty: "

@@ -15,11 +15,18 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from forestcarbon.core.config import CONFIG_FILE, Settings, load_settings
+from forestcarbon.core.config import CONFIG_FILE, InputSettings, Settings, load_settings
 from forestcarbon.core.exceptions import CRSError, InputError, Problem
 from forestcarbon.inputs.energy import EnergyInputs, read_energy_inputs
 from forestcarbon.inputs.growth import packaged_growth_path, read_growth
-from forestcarbon.inputs.readers import ensure_metric, read_layer, read_table
+from forestcarbon.inputs.readers import (
+    LAYER_SUFFIXES,
+    TABLE_SUFFIXES,
+    ensure_metric,
+    locate_input,
+    read_layer,
+    read_table,
+)
 from forestcarbon.inputs.records import load_operations
 from forestcarbon.inputs.schemas import (
     OPERATIONS_SPEC,
@@ -166,7 +173,7 @@ def _join_register(
 
 def _read_stands(program_dir: Path, settings: Settings) -> tuple[gpd.GeoDataFrame, list, dict]:
     inputs = settings.inputs
-    file = _path(program_dir, inputs.stands)
+    file = locate_input(program_dir, inputs.stands, InputSettings.stands, LAYER_SUFFIXES, "stands")
     files = {"stands": file}
     layer = read_layer(file, layer=inputs.stands_layer or None)
     ensure_metric(gpd.GeoSeries(crs=settings.program.crs).crs, f"{CONFIG_FILE} [program] crs")
@@ -273,7 +280,13 @@ def _complete_stands(stands: gpd.GeoDataFrame, settings: Settings, file: str):
 def _read_operations(program_dir: Path, settings: Settings):
     if not settings.inputs.operations:
         return empty_operations(), [], None
-    file = _path(program_dir, settings.inputs.operations)
+    file = locate_input(
+        program_dir,
+        settings.inputs.operations,
+        InputSettings.operations,
+        TABLE_SUFFIXES,
+        "operations",
+    )
     if file.suffix.lower() == ".gpkg":  # the record store of `forestcarbon ops` (records.py)
         ops, problems = load_operations(file)
     else:
