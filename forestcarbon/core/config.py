@@ -147,7 +147,12 @@ class FO001Settings:
         bounds=(0.0, 1.0),
         verified=False,
     )
-    growth: str = _setting("", "Yield table file in the program folder; empty: the packaged table.")
+    growth: str = _setting(
+        "",
+        "Yield table file in the program folder; empty: the packaged synthetic table, which "
+        "covers every species code 01-11 (species without a synthetic curve use the slowest "
+        "curve of their group, flagged species_substituted; unverified).",
+    )
     operations_since: dt.date = _setting(
         dt.date(1990, 4, 1), "Qualifying silvicultural work must be on or after this date (FY1990)."
     )

@@ -34,6 +34,7 @@ from forestcarbon.inputs.schemas import (
     STANDS,
     TableSpec,
     empty_operations,
+    header_of,
     validate,
 )
 from forestcarbon.methods.growth import YieldTable, build_yield_table, missing_curves
@@ -241,8 +242,9 @@ def _complete_stands(stands: gpd.GeoDataFrame, settings: Settings, file: str):
             Problem(
                 file,
                 sid,
-                "planted_year",
-                "missing: give planted_year, or 林齢 (age) with its base year",
+                "植栽年度 (planted_year)",
+                "missing: give 植栽年度 (planted_year), or 林齢 (age) with 林齢基準年度 "
+                "(age_year, also 基準年度, 調査年度)",
             )
         )
     stands["planted_year"] = planted.fillna(0).astype(np.int64)
@@ -302,6 +304,7 @@ def cross_check_operations(ops: pd.DataFrame, stands: pd.DataFrame, file: str) -
     problems = []
     indexed = stands.set_index("stand_id")
     area = np.fmax(indexed["area_ha"], indexed["geometry_area_ha"])  # register or map, the larger
+    id_col, area_col = header_of(ops, "stand_id"), header_of(ops, "area_ha")
     known = ops["stand_id"].isin(area.index)
     for i in np.flatnonzero(~known.to_numpy()):
         row = ops.iloc[i]
@@ -309,7 +312,7 @@ def cross_check_operations(ops: pd.DataFrame, stands: pd.DataFrame, file: str) -
             Problem(
                 file,
                 f"row {row['source_row']}",
-                "stand_id",
+                id_col,
                 f"operation for unknown stand {row['stand_id']!r} (not in the stands layer)",
             )
         )
@@ -322,7 +325,7 @@ def cross_check_operations(ops: pd.DataFrame, stands: pd.DataFrame, file: str) -
             Problem(
                 file,
                 f"row {row['source_row']} ({row['stand_id']})",
-                "area_ha",
+                area_col,
                 f"treated area {row['area_ha']} ha is larger than the stand "
                 f"({limit[i] / AREA_TOLERANCE:.2f} ha)",
             )
@@ -330,7 +333,12 @@ def cross_check_operations(ops: pd.DataFrame, stands: pd.DataFrame, file: str) -
     for i in np.flatnonzero(known_ops["date"].map(lambda d: d.year < 1900).to_numpy()):
         row = known_ops.iloc[i]
         problems.append(
-            Problem(file, f"row {row['source_row']}", "date", f"implausible date {row['date']}")
+            Problem(
+                file,
+                f"row {row['source_row']}",
+                header_of(ops, "date"),
+                f"implausible date {row['date']}",
+            )
         )
     return problems
 

@@ -345,6 +345,7 @@ GROWTH = TableSpec(
         ),
         Column("region", required=False, aliases=("地域", "地方")),
         Column("source", required=False, aliases=("出典", "収穫表名")),
+        Column("substituted_from", parse_species, required=False, aliases=("代用元樹種",)),
     ),
     unique=("species", "site_class", "age"),
 )
