@@ -15,7 +15,7 @@ from forestcarbon.core.config import load_settings
 from forestcarbon.core.files import write_outputs
 from forestcarbon.inputs.program import load_program
 from forestcarbon.inputs.records import store_path
-from forestcarbon.officer import store
+from forestcarbon.officer import store, store_init
 from forestcarbon.officer.candidates import (
     candidates_outputs,
     candidates_text,
@@ -135,6 +135,8 @@ def _ops(args) -> int:
             note=args.note,
             message=args.message,
         )
+    elif args.ops_command == "init":
+        result = store_init.init_store(args.program_dir, store=args.store, note=args.message)
     elif args.ops_command == "import":
         result = store.import_operations(args.program_dir, args.file, note=args.message)
     elif args.ops_command == "undo":

@@ -542,6 +542,7 @@ def validate(
         id_header = headers.get("stand_id") or "+".join(
             headers[c] for c in ("rinpan", "shohan", "edaban") if c in headers
         )
+        headers.setdefault("stand_id", id_header)
         for i in np.flatnonzero(ids.to_numpy() == ""):
             problems.append(Problem(file, row_label(int(i), None), id_header, "value is missing"))
     labels = ids
