@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from forestcarbon import SAMPLE_PROGRAM, run, verify
+from forestcarbon import SAMPLE_PROGRAM, notebooks, run, verify
 from forestcarbon.core.config import load_settings
 from forestcarbon.core.files import write_outputs
 from forestcarbon.inputs.program import load_program
@@ -208,7 +208,19 @@ def _plan(args) -> int:
     return 0
 
 
+def cmd_notebooks(args) -> int:
+    """Execute the verification notebooks on a program and write them as HTML."""
+    runs = notebooks.run_notebooks(
+        args.program_dir, args.out, run_dir=args.run, overwrite=args.overwrite
+    )
+    for r in runs:
+        print(r)
+    print(f"open {args.out / 'index.html'}")
+    return 0
+
+
 COMMANDS = {
+    "notebooks": cmd_notebooks,
     "ops": dispatch,
     "register": dispatch,
     "plan": dispatch,
