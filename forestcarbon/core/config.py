@@ -112,14 +112,14 @@ class FO001Settings:
     bef_convention: str = _setting(
         "increment",
         "increment: annual volume increment x BEF of the age reached at the end of the year; "
-        "stock_difference: difference of stocks each with its own BEF (FO-001.md §1).",
+        "stock_difference: difference of stocks each with its own BEF (docs/FO-001.md §1).",
         choices=("increment", "stock_difference"),
         verified=False,
     )
     eligible_area: str = _setting(
         "treated",
         "treated: planted stands count min(stand area, treated area of qualifying operations since "
-        "the cut-off); stand: the whole stand area (FO-001.md §3).",
+        "the cut-off); stand: the whole stand area (docs/FO-001.md §3).",
         choices=("treated", "stand"),
         verified=False,
     )

@@ -40,10 +40,12 @@ def normalize_header(name) -> str:
 
 
 def parse_str(text: str) -> str:
+    """Text, as written (NFKC-normalised, stripped)."""
     return text
 
 
 def parse_float(text: str) -> float:
+    """A number; thousands commas are allowed (1,234.5)."""
     try:
         value = float(text.replace(",", ""))
     except ValueError:
@@ -54,6 +56,7 @@ def parse_float(text: str) -> float:
 
 
 def parse_int(text: str) -> int:
+    """A whole number (2015, also 2015.0)."""
     value = parse_float(text)
     if value != int(value):
         raise ValueError("expected a whole number")
@@ -376,7 +379,7 @@ def dbf_truncations(name: str) -> set[str]:
 
 
 @cache
-def _header_lookup(spec: TableSpec) -> dict[str, str]:
+def header_lookup(spec: TableSpec) -> dict[str, str]:
     """Normalised header -> canonical name: every spelling, then Shapefile-cut spellings that
     name one column only and are not themselves a full spelling."""
     lookup = {}
@@ -396,7 +399,7 @@ def _header_lookup(spec: TableSpec) -> dict[str, str]:
 
 def header_map(df: pd.DataFrame, spec: TableSpec) -> dict[str, str]:
     """Officer's header -> canonical name for the columns of ``df`` that ``spec`` knows."""
-    lookup = _header_lookup(spec)
+    lookup = header_lookup(spec)
     mapping: dict[str, str] = {}
     for header in df.columns:
         key = normalize_header(header)
