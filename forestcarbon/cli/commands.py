@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from forestcarbon import SAMPLE_PROGRAM, run, verify
+from forestcarbon import SAMPLE_PROGRAM, notebooks, run, verify
 from forestcarbon.core.files import write_outputs
 from forestcarbon.inputs.program import load_program
-from forestcarbon.officer import store
+from forestcarbon.officer import store, store_init
 from forestcarbon.officer.candidates import (
     candidates_outputs,
     candidates_text,
@@ -134,6 +134,8 @@ def _ops(args) -> int:
             note=args.note,
             message=args.message,
         )
+    elif args.ops_command == "init":
+        result = store_init.init_store(args.program_dir, store=args.store, note=args.message)
     elif args.ops_command == "import":
         result = store.import_operations(args.program_dir, args.file, note=args.message)
     elif args.ops_command == "undo":
@@ -218,7 +220,19 @@ def cmd_store(args) -> int:
     return 0
 
 
+def cmd_notebooks(args) -> int:
+    """Execute the verification notebooks on a program and write them as HTML."""
+    runs = notebooks.run_notebooks(
+        args.program_dir, args.out, run_dir=args.run, overwrite=args.overwrite
+    )
+    for r in runs:
+        print(r)
+    print(f"open {args.out / 'index.html'}")
+    return 0
+
+
 COMMANDS = {
+    "notebooks": cmd_notebooks,
     "ops": dispatch,
     "register": dispatch,
     "plan": dispatch,

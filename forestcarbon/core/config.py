@@ -67,12 +67,20 @@ class ProgramSettings:
 
 @dataclass(frozen=True)
 class InputSettings:
-    stands: str = _setting("stands.gpkg", "Stand polygons (any OGR format).")
+    stands: str = _setting(
+        "stands.gpkg",
+        "Stand polygons (any OGR format); when the default stands.gpkg is absent, the one "
+        "stands.shp/.geojson/.json/.fgb/.parquet/.gml/.kml present is used.",
+    )
     stands_layer: str = _setting(
         "", "Layer name in the stands file; empty: 'stands' or the only one."
     )
     register: str = _setting("", "Optional register table (森林簿 CSV/XLSX) joined on stand_id.")
-    operations: str = _setting("operations.csv", "Silvicultural records (CSV/XLSX).")
+    operations: str = _setting(
+        "operations.csv",
+        "Silvicultural records (CSV/XLSX, or the record store of forestcarbon ops); when the "
+        "default operations.csv is absent, the one operations.xlsx/.xlsm/.txt present is used.",
+    )
     solar: str = _setting(
         "",
         "Household PV sites (points: any OGR format, or CSV/XLSX with lon/lat or x/y); empty: "
@@ -104,14 +112,14 @@ class FO001Settings:
     bef_convention: str = _setting(
         "increment",
         "increment: annual volume increment x BEF of the age reached at the end of the year; "
-        "stock_difference: difference of stocks each with its own BEF (FO-001.md §1).",
+        "stock_difference: difference of stocks each with its own BEF (docs/FO-001.md §1).",
         choices=("increment", "stock_difference"),
         verified=False,
     )
     eligible_area: str = _setting(
         "treated",
         "treated: planted stands count min(stand area, treated area of qualifying operations since "
-        "the cut-off); stand: the whole stand area (FO-001.md §3).",
+        "the cut-off); stand: the whole stand area (docs/FO-001.md §3).",
         choices=("treated", "stand"),
         verified=False,
     )
@@ -139,7 +147,12 @@ class FO001Settings:
         bounds=(0.0, 1.0),
         verified=False,
     )
-    growth: str = _setting("", "Yield table file in the program folder; empty: the packaged table.")
+    growth: str = _setting(
+        "",
+        "Yield table file in the program folder; empty: the packaged synthetic table, which "
+        "covers every species code 01-11 (species without a synthetic curve use the slowest "
+        "curve of their group, flagged species_substituted; unverified).",
+    )
     operations_since: dt.date = _setting(
         dt.date(1990, 4, 1), "Qualifying silvicultural work must be on or after this date (FY1990)."
     )

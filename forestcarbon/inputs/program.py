@@ -16,11 +16,18 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from forestcarbon.core.config import CONFIG_FILE, Settings, load_settings
+from forestcarbon.core.config import CONFIG_FILE, InputSettings, Settings, load_settings
 from forestcarbon.core.exceptions import CRSError, InputError, Problem
 from forestcarbon.inputs.energy import EnergyInputs, read_energy_inputs
 from forestcarbon.inputs.growth import packaged_growth_path, read_growth
-from forestcarbon.inputs.readers import ensure_metric, read_layer, read_table
+from forestcarbon.inputs.readers import (
+    LAYER_SUFFIXES,
+    TABLE_SUFFIXES,
+    ensure_metric,
+    locate_input,
+    read_layer,
+    read_table,
+)
 from forestcarbon.inputs.records import load_operations, record_store, uses_database
 from forestcarbon.inputs.schemas import (
     OPERATIONS_SPEC,
@@ -28,6 +35,7 @@ from forestcarbon.inputs.schemas import (
     STANDS,
     TableSpec,
     empty_operations,
+    header_of,
     validate,
 )
 from forestcarbon.methods.growth import YieldTable, build_yield_table, missing_curves
@@ -167,7 +175,7 @@ def _join_register(
 
 def _read_stands(program_dir: Path, settings: Settings) -> tuple[gpd.GeoDataFrame, list, dict]:
     inputs = settings.inputs
-    file = _path(program_dir, inputs.stands)
+    file = locate_input(program_dir, inputs.stands, InputSettings.stands, LAYER_SUFFIXES, "stands")
     files = {"stands": file}
     shared = record_store(program_dir, settings).read_stands() if uses_database(settings) else None
     if shared is not None:  # the register kept in the PostgreSQL store (records.py)
@@ -241,8 +249,9 @@ def _complete_stands(stands: gpd.GeoDataFrame, settings: Settings, file: str):
             Problem(
                 file,
                 sid,
-                "planted_year",
-                "missing: give planted_year, or 林齢 (age) with its base year",
+                "植栽年度 (planted_year)",
+                "missing: give 植栽年度 (planted_year), or 林齢 (age) with 林齢基準年度 "
+                "(age_year, also 基準年度, 調査年度)",
             )
         )
     stands["planted_year"] = planted.fillna(0).astype(np.int64)
@@ -280,14 +289,21 @@ def _complete_stands(stands: gpd.GeoDataFrame, settings: Settings, file: str):
 def _read_operations(program_dir: Path, settings: Settings):
     if not settings.inputs.operations:
         return empty_operations(), [], None
-    file = _path(program_dir, settings.inputs.operations)
     if uses_database(settings):  # [store] url: the PostgreSQL record store (records.py)
         ops, problems = load_operations(record_store(program_dir, settings))
         file = None  # not a file: provenance cannot hash it
-    elif file.suffix.lower() == ".gpkg":  # the record store of `forestcarbon ops` (records.py)
-        ops, problems = load_operations(file)
     else:
-        ops, problems = validate(read_table(file), OPERATIONS_SPEC, str(file), allow_empty=True)
+        file = locate_input(
+            program_dir,
+            settings.inputs.operations,
+            InputSettings.operations,
+            TABLE_SUFFIXES,
+            "operations",
+        )
+        if file.suffix.lower() == ".gpkg":  # the record store of `forestcarbon ops` (records.py)
+            ops, problems = load_operations(file)
+        else:
+            ops, problems = validate(read_table(file), OPERATIONS_SPEC, str(file), allow_empty=True)
     for col in ("area_ha", "volume_m3"):
         if col not in ops.columns:
             ops[col] = np.nan
@@ -299,6 +315,7 @@ def cross_check_operations(ops: pd.DataFrame, stands: pd.DataFrame, file: str) -
     problems = []
     indexed = stands.set_index("stand_id")
     area = np.fmax(indexed["area_ha"], indexed["geometry_area_ha"])  # register or map, the larger
+    id_col, area_col = header_of(ops, "stand_id"), header_of(ops, "area_ha")
     known = ops["stand_id"].isin(area.index)
     for i in np.flatnonzero(~known.to_numpy()):
         row = ops.iloc[i]
@@ -306,7 +323,7 @@ def cross_check_operations(ops: pd.DataFrame, stands: pd.DataFrame, file: str) -
             Problem(
                 file,
                 f"row {row['source_row']}",
-                "stand_id",
+                id_col,
                 f"operation for unknown stand {row['stand_id']!r} (not in the stands layer)",
             )
         )
@@ -319,7 +336,7 @@ def cross_check_operations(ops: pd.DataFrame, stands: pd.DataFrame, file: str) -
             Problem(
                 file,
                 f"row {row['source_row']} ({row['stand_id']})",
-                "area_ha",
+                area_col,
                 f"treated area {row['area_ha']} ha is larger than the stand "
                 f"({limit[i] / AREA_TOLERANCE:.2f} ha)",
             )
@@ -327,7 +344,12 @@ def cross_check_operations(ops: pd.DataFrame, stands: pd.DataFrame, file: str) -
     for i in np.flatnonzero(known_ops["date"].map(lambda d: d.year < 1900).to_numpy()):
         row = known_ops.iloc[i]
         problems.append(
-            Problem(file, f"row {row['source_row']}", "date", f"implausible date {row['date']}")
+            Problem(
+                file,
+                f"row {row['source_row']}",
+                header_of(ops, "date"),
+                f"implausible date {row['date']}",
+            )
         )
     return problems
 

@@ -3,15 +3,54 @@
 from __future__ import annotations
 
 import io
+import logging
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from forestcarbon.core.config import CONFIG_FILE
 from forestcarbon.core.exceptions import CRSError, InputError, Problem
 
+log = logging.getLogger("forestcarbon")
+
 TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm")
+LAYER_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".parquet", ".gml", ".kml")
+"""Vector formats looked for by name when the default ``stands.gpkg`` is absent."""
+
+
+def locate_input(program_dir: Path, configured: str, default: str, suffixes, key: str) -> Path:
+    """The file of one input: ``configured`` when it exists or was set in program.toml; when the
+    default file is absent, the one file of the same name in another format.
+
+    ``stands.gpkg`` absent and ``stands.shp`` present -> ``stands.shp`` (logged, so the run says
+    which file it used); two candidates (``stands.shp`` and ``stands.geojson``) are an error
+    naming both. Suffixes match case-insensitively (``STANDS.SHP``).
+    """
+    path = program_dir / configured
+    if configured != default or path.exists() or not program_dir.is_dir():
+        return path
+    stem = Path(default).stem.lower()
+    wanted = {f"{stem}{s}" for s in suffixes}
+    found = sorted(p for p in program_dir.iterdir() if p.is_file() and p.name.lower() in wanted)
+    if len(found) > 1:
+        names = ", ".join(p.name for p in found)
+        raise InputError(
+            Problem(
+                str(program_dir / CONFIG_FILE),
+                "",
+                f"[inputs] {key}",
+                f"{default} is absent and several files could replace it ({names}); name the "
+                f'one to use, e.g. [inputs] {key} = "{found[0].name}"',
+            )
+        )
+    if not found:
+        return path
+    log.info("%s: using %s (%s is absent)", key, found[0].name, default)
+    return found[0]
+
+
 ENCODINGS = ("utf-8-sig", "cp932")
 """CSV encodings tried in order: UTF-8 (with or without BOM), then Shift_JIS (Windows cp932)."""
 
@@ -111,7 +150,7 @@ def read_layer(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFram
                             "stands_layer",
                         )
                     )
-            gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+            gdf = _read_ogr(path, layer)
     except InputError:
         raise
     except Exception as e:  # GDAL errors come in many types
@@ -131,6 +170,28 @@ def read_layer(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFram
                 "usual CRS is EPSG:6673 (JGD2011 zone V)",
             )
         )
+    return gdf
+
+
+def _read_ogr(path: Path, layer: str | None) -> gpd.GeoDataFrame:
+    """Read one OGR layer; a UTF-8 Shapefile whose field names GDAL cut to 10 bytes in the middle
+    of a character (林齢基準年度 -> 林齢基 + one stray byte) is read with the broken character
+    dropped from the names."""
+    try:
+        return gpd.read_file(path, layer=layer, engine="pyogrio")
+    except UnicodeDecodeError:
+        if path.suffix.lower() not in (".shp", ".dbf"):
+            raise
+    # raw bytes as latin1 (spelled so: pyogrio hands "latin-1" to GDAL, which recodes it)
+    gdf = gpd.read_file(path, layer=layer, engine="pyogrio", encoding="latin1")
+
+    def utf8(text, errors="strict"):
+        return text.encode("latin1").decode("utf-8", errors) if isinstance(text, str) else text
+
+    gdf.columns = [c if c == gdf.geometry.name else utf8(c, "ignore") for c in gdf.columns]
+    for col in gdf.columns:
+        if gdf[col].dtype == object and col != gdf.geometry.name:
+            gdf[col] = gdf[col].map(utf8)
     return gdf
 
 

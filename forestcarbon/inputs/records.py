@@ -13,8 +13,9 @@ The store is the file named by ``[inputs] operations`` when that name ends in ``
 example ``operations = "records.gpkg"``). :func:`~forestcarbon.inputs.program.load_program`
 then reads the operations from the store's ``operations`` table, so ``forestcarbon run``
 computes with exactly what was recorded. A program whose operations are a CSV/XLSX file works
-as before; to switch, set ``operations = "records.gpkg"`` and seed the store with
-``forestcarbon ops import PROGRAM_DIR operations.csv`` (the CSV is not read any more after that).
+as before; to switch, ``forestcarbon ops init PROGRAM_DIR`` creates the store from the
+operations file and sets ``operations = "records.gpkg"`` (keeping program.toml's previous text as
+a backup); the CSV is not read any more after that.
 
 Tables (plain GeoPackage attribute tables; QGIS and ``ogrinfo`` open them)
 ----------------------------------------------------------------------
@@ -76,16 +77,14 @@ def store_path(program_dir: str | Path, settings: Settings) -> Path:
     program_dir = Path(program_dir)
     name = settings.inputs.operations
     if not name or not is_store(name):
-        current = name or "operations.csv"
         raise InputError(
             Problem(
                 str(program_dir / CONFIG_FILE),
                 "",
                 "[inputs] operations",
-                f"is {name!r}, not a record store (.gpkg). To record operations, set "
-                f'operations = "records.gpkg" under [inputs] and seed the store from the '
-                f"existing records: forestcarbon ops import {program_dir} "
-                f"{program_dir / current}",
+                f"is {name!r}, not a record store (.gpkg). To record operations, run "
+                f"forestcarbon ops init {program_dir}: it creates the store from the existing "
+                'records and sets operations = "records.gpkg" under [inputs]',
             )
         )
     return program_dir / name

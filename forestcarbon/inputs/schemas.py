@@ -40,10 +40,12 @@ def normalize_header(name) -> str:
 
 
 def parse_str(text: str) -> str:
+    """Text, as written (NFKC-normalised, stripped)."""
     return text
 
 
 def parse_float(text: str) -> float:
+    """A number; thousands commas are allowed (1,234.5)."""
     try:
         value = float(text.replace(",", ""))
     except ValueError:
@@ -54,6 +56,7 @@ def parse_float(text: str) -> float:
 
 
 def parse_int(text: str) -> int:
+    """A whole number (2015, also 2015.0)."""
     value = parse_float(text)
     if value != int(value):
         raise ValueError("expected a whole number")
@@ -196,6 +199,16 @@ class Column:
     aliases: tuple[str, ...] = ()
     unit: str = ""
 
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        """Every accepted header: the Japanese aliases first, then the English name."""
+        return (*self.aliases, self.name)
+
+    @property
+    def label(self) -> str:
+        """How messages name the column when the table lacks it: '林齢基準年度 (age_year)'."""
+        return f"{self.aliases[0]} ({self.name})" if self.aliases else self.name
+
 
 @dataclass(frozen=True)
 class TableSpec:
@@ -209,8 +222,12 @@ class TableSpec:
     """Column groups of which one must be fully present (planted_year, or age + age_year)."""
 
 
+STAND_ID_COLUMN = Column(
+    "stand_id", required=False, aliases=("小班ID", "森林ID", "小班コード", "id")
+)
+
 STAND_KEY_COLUMNS = (
-    Column("stand_id", required=False, aliases=("小班id", "森林id", "小班コード", "id")),
+    STAND_ID_COLUMN,
     Column("rinpan", parse_stand_part, required=False, aliases=("林班",)),
     Column("shohan", parse_stand_part, required=False, aliases=("小班",)),
     Column("edaban", parse_stand_part, required=False, aliases=("枝番",)),
@@ -331,22 +348,76 @@ GROWTH = TableSpec(
         ),
         Column("region", required=False, aliases=("地域", "地方")),
         Column("source", required=False, aliases=("出典", "収穫表名")),
+        Column("substituted_from", parse_species, required=False, aliases=("代用元樹種",)),
     ),
     unique=("species", "site_class", "age"),
 )
 
 
-def _rename(df: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+DBF_FIELD_BYTES = 10
+"""A Shapefile's DBF keeps at most this many bytes of a field name (GDAL cuts longer names)."""
+DBF_ENCODINGS = ("cp932", "utf-8")
+"""Encodings a Japanese Shapefile's field names are cut in (Shift_JIS, UTF-8)."""
+
+
+def dbf_truncations(name: str) -> set[str]:
+    """The names a Shapefile keeps of ``name``: its first 10 bytes in cp932 and in UTF-8.
+
+    '林齢基準年度' is 12 bytes in cp932 and becomes '林齢基準年'; in UTF-8 (18 bytes) the 10th
+    byte splits a character, so '林齢基' remains; 'planted_year' becomes 'planted_ye'. Names of
+    at most 10 bytes give an empty set.
+    """
+    cut = set()
+    for encoding in DBF_ENCODINGS:
+        try:
+            data = name.encode(encoding)
+        except UnicodeEncodeError:
+            continue
+        if len(data) > DBF_FIELD_BYTES:
+            cut.add(data[:DBF_FIELD_BYTES].decode(encoding, errors="ignore"))
+    return {c for c in cut if c}
+
+
+@cache
+def header_lookup(spec: TableSpec) -> dict[str, str]:
+    """Normalised header -> canonical name: every spelling, then Shapefile-cut spellings that
+    name one column only and are not themselves a full spelling."""
     lookup = {}
     for col in spec.columns:
-        for alias in (col.name, *col.aliases):
-            lookup[normalize_header(alias)] = col.name
-    mapping = {}
+        for alias in col.spellings:
+            lookup.setdefault(normalize_header(alias), col.name)
+    cut: dict[str, set[str]] = {}
+    for col in spec.columns:
+        for alias in col.spellings:
+            for short in dbf_truncations(normalize_header(alias)):
+                cut.setdefault(short, set()).add(col.name)
+    for short, names in cut.items():
+        if len(names) == 1 and short not in lookup:
+            lookup[short] = names.pop()
+    return lookup
+
+
+def header_map(df: pd.DataFrame, spec: TableSpec) -> dict[str, str]:
+    """Officer's header -> canonical name for the columns of ``df`` that ``spec`` knows."""
+    lookup = header_lookup(spec)
+    mapping: dict[str, str] = {}
     for header in df.columns:
         key = normalize_header(header)
         if key in lookup and lookup[key] not in mapping.values():
             mapping[header] = lookup[key]
-    return df.rename(columns=mapping)
+    return mapping
+
+
+def _rename(df: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, dict[str, str]]:
+    """``df`` with canonical column names, and canonical name -> the officer's header."""
+    mapping = header_map(df, spec)
+    return df.rename(columns=mapping), {v: str(k) for k, v in mapping.items()}
+
+
+def header_of(df: pd.DataFrame, name: str) -> str:
+    """The officer's header of canonical column ``name`` in a table :func:`validate` returned
+    (``df.attrs['headers']``); ``name`` itself when unknown."""
+    return df.attrs.get("headers", {}).get(name, name)
 
 
 def row_label(index: int, ids: pd.Series | None, *, header_rows: int = 1) -> str:
@@ -359,7 +430,9 @@ def row_label(index: int, ids: pd.Series | None, *, header_rows: int = 1) -> str
     return label
 
 
-def _parse_column(values: pd.Series, col: Column, file: str, ids, problems: list[Problem]):
+def _parse_column(
+    values: pd.Series, col: Column, file: str, ids, problems: list[Problem], header: str
+):
     parsed = []
     bad = 0
     for i, raw in enumerate(values):
@@ -369,7 +442,7 @@ def _parse_column(values: pd.Series, col: Column, file: str, ids, problems: list
             if col.required:
                 bad += 1
                 if bad <= MAX_PROBLEMS_PER_COLUMN:
-                    problems.append(Problem(file, row_label(i, ids), col.name, "value is missing"))
+                    problems.append(Problem(file, row_label(i, ids), header, "value is missing"))
             continue
         try:
             value = col.parse(text)
@@ -385,12 +458,12 @@ def _parse_column(values: pd.Series, col: Column, file: str, ids, problems: list
         if message:
             bad += 1
             if bad <= MAX_PROBLEMS_PER_COLUMN:
-                problems.append(Problem(file, row_label(i, ids), col.name, message))
+                problems.append(Problem(file, row_label(i, ids), header, message))
             value = None
         parsed.append(value)
     if bad > MAX_PROBLEMS_PER_COLUMN:
         problems.append(
-            Problem(file, "", col.name, f"... and {bad - MAX_PROBLEMS_PER_COLUMN} more bad values")
+            Problem(file, "", header, f"... and {bad - MAX_PROBLEMS_PER_COLUMN} more bad values")
         )
     return parsed
 
@@ -425,38 +498,56 @@ def validate(
     problems: list[Problem] = []
     if df.empty and not allow_empty:
         return df, [Problem(file, "", "", "the table has no rows (empty file?)")]
-    df = _rename(df.reset_index(drop=True), spec)
+    df, headers = _rename(df.reset_index(drop=True), spec)
     names = {c.name for c in spec.columns}
+    by_name = {c.name: c for c in spec.columns}
     if needs_stand_id is None:
         needs_stand_id = "stand_id" in names
     ids = stand_ids(df) if needs_stand_id else None
     if needs_stand_id and ids is None:
         problems.append(
             Problem(
-                file, "", "stand_id", "missing: give a stand_id column or 林班 and 小班 (and 枝番)"
+                file,
+                "",
+                "小班ID (stand_id)",
+                "missing: give a stand id column ("
+                + ", ".join(STAND_ID_COLUMN.spellings)
+                + "), or 林班 and 小班 (and 枝番) columns (also rinpan, shohan, edaban)",
             )
         )
-    missing = [c.name for c in spec.columns if c.required and c.name not in df.columns]
-    for name in missing:
-        aliases = next(c.aliases for c in spec.columns if c.name == name)
-        hint = f" (or {'/'.join(aliases[:3])})" if aliases else ""
+    found = ", ".join(str(headers.get(c, c)) for c in df.columns)
+    for col in spec.columns:
+        if col.required and col.name not in df.columns:
+            problems.append(
+                Problem(
+                    file,
+                    "",
+                    col.label,
+                    "required column is missing; accepted headers: "
+                    f"{', '.join(col.spellings)}; found columns: {found}",
+                )
+            )
+    if spec.alternatives and not any(set(g) <= set(df.columns) for g in spec.alternatives):
+        groups = " or ".join(
+            " with ".join("/".join(by_name[n].spellings) for n in g) for g in spec.alternatives
+        )
         problems.append(
             Problem(
                 file,
                 "",
-                name,
-                f"required column is missing{hint}; found "
-                f"columns: {', '.join(map(str, df.columns))}",
+                " or ".join(" + ".join(by_name[n].label for n in g) for g in spec.alternatives),
+                f"required: {groups}; found columns: {found}",
             )
         )
-    if spec.alternatives and not any(set(g) <= set(df.columns) for g in spec.alternatives):
-        groups = " or ".join("+".join(g) for g in spec.alternatives)
-        problems.append(Problem(file, "", groups, "required: one of these column groups"))
     out = pd.DataFrame(index=df.index)
     if ids is not None:
         out["stand_id"] = ids
+        id_header = headers.get("stand_id") or "+".join(
+            headers[c] for c in ("rinpan", "shohan", "edaban") if c in headers
+        )
+        headers.setdefault("stand_id", id_header)
         for i in np.flatnonzero(ids.to_numpy() == ""):
-            problems.append(Problem(file, row_label(int(i), None), "stand_id", "value is missing"))
+            problems.append(Problem(file, row_label(int(i), None), id_header, "value is missing"))
     labels = ids
     if labels is None and spec.id_column and spec.id_column in df.columns:
         labels = df[spec.id_column].map(normalize_text)  # name the record in row labels
@@ -464,13 +555,18 @@ def validate(
         if col.name in STAND_KEY_NAMES and needs_stand_id:
             continue
         if col.name in df.columns:
-            out[col.name] = _parse_column(df[col.name], col, file, labels, problems)
-    problems += _duplicates(out, list(spec.unique), file)
+            out[col.name] = _parse_column(
+                df[col.name], col, file, labels, problems, headers.get(col.name, col.name)
+            )
+    problems += _duplicates(out, list(spec.unique), file, headers)
     out["source_row"] = np.arange(len(out)) + 2
+    out.attrs["headers"] = headers
     return out, problems
 
 
-def _duplicates(out: pd.DataFrame, keys: list[str], file: str) -> list[Problem]:
+def _duplicates(
+    out: pd.DataFrame, keys: list[str], file: str, headers: dict[str, str]
+) -> list[Problem]:
     """One problem per repeated key (one column: an id; several: a combination), naming rows."""
     if not keys or not set(keys) <= set(out.columns):
         return []
@@ -484,7 +580,8 @@ def _duplicates(out: pd.DataFrame, keys: list[str], file: str) -> list[Problem]:
             else "duplicate entry "
             + ", ".join(f"{k}={v}" for k, v in zip(keys, value, strict=True))
         )
-        problems.append(Problem(file, f"rows {rows}", "+".join(keys), what))
+        column = "+".join(headers.get(k, k) for k in keys)
+        problems.append(Problem(file, f"rows {rows}", column, what))
     return problems
 
 

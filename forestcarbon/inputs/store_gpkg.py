@@ -121,8 +121,8 @@ def open_store(path: Path, *, history: bool = True) -> Iterator[sqlite3.Connecti
                 str(path),
                 "",
                 "",
-                "record store not found; create it with forestcarbon ops import "
-                "PROGRAM_DIR operations.csv (or ops add)",
+                "record store not found; create it from the operations file with "
+                "forestcarbon ops init PROGRAM_DIR (or ops import / ops add)",
             )
         )
     try:

@@ -61,6 +61,8 @@ FLAGS = {
     "prorated": "the period is not whole fiscal years: growth pro-rated by days",
     "not_yet_planted": "planted after the period: no growth",
     "net_negative": "emissions exceed removals: no credits from this stand",
+    "species_substituted": "computed with another species' yield curve or parameter row "
+    "(e.g. その他広葉樹 with ブナ's parameters): a documented but unverified substitution",
 }
 """Flag names in ``fo001_stands.csv`` and their meaning."""
 
@@ -440,8 +442,8 @@ def compute_period(
     n = len(stands)
     c = cohorts
     species = stands["species"].to_numpy()[c.stand]
-    curve = yields.curve_index(stands["species"], stands["site_class"])
-    curve = np.where(curve < 0, 0, curve)[c.stand]  # bamboo: any curve, its factor is 0
+    stand_curve = yields.curve_index(stands["species"], stands["site_class"])
+    curve = np.where(stand_curve < 0, 0, stand_curve)[c.stand]  # bamboo: any curve, factor 0
     scale = _volume_scale(stands, c)
     bamboo = species == "bamboo"
     area = stands["stand_area_ha"].to_numpy(dtype=float)
@@ -516,6 +518,7 @@ def compute_period(
         "prorated": np.full(n, any(f < 1 for _, f in fractions)),
         "not_yet_planted": stands["planted_year"].to_numpy() > fy_end,
         "net_negative": elig["eligible"].to_numpy() & (net < 0),
+        "species_substituted": _species_substituted(stands, yields, stand_curve, params),
     }
     p = params.reindex(stands["species"])
     return pd.DataFrame(
@@ -548,6 +551,17 @@ def compute_period(
             "bef_convention": settings.bef_convention,
         }
     )
+
+
+def _species_substituted(stands, yields: YieldTable, curve, params) -> np.ndarray:
+    """Stands computed with another species' yield curve or parameter row (その他広葉樹 with ブナ's
+    parameters and a stand-in curve): unverified substitutions, flagged."""
+    found = np.asarray(curve) >= 0
+    by_curve = found & yields.is_substituted(np.where(found, curve, 0))
+    species = stands["species"].to_numpy()
+    mapped = params["parameter_species"].reindex(species).fillna("").to_numpy()
+    by_params = (mapped != "") & (mapped != species)
+    return by_curve | by_params
 
 
 def main_cohort(c: Cohorts, n: int, p_end) -> np.ndarray:

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forestcarbon.core.config import load_settings
+from forestcarbon.core.config import Settings, load_settings
 from forestcarbon.core.exceptions import InputError, Problem
 from forestcarbon.inputs.program import cross_check_operations, load_program
 from forestcarbon.inputs.readers import read_table
@@ -253,9 +253,9 @@ def program_store(program_dir: str | Path) -> RecordStore:
     return record_store(program_dir, load_settings(program_dir))
 
 
-def _program_without_operations(program_dir: Path):
+def _program_without_operations(program_dir: Path, settings: Settings | None = None):
     """Settings, store and the program's stands etc. read without the operations."""
-    settings = load_settings(program_dir)
+    settings = settings or load_settings(program_dir)
     path = record_store(program_dir, settings)
     bare = dataclasses.replace(settings, inputs=dataclasses.replace(settings.inputs, operations=""))
     return settings, path, load_program(program_dir, settings=bare)
@@ -271,11 +271,12 @@ def _record(
     source: str,
     row_label: Callable[[int], str],
     now: Callable[[], dt.datetime] | None,
+    settings: Settings | None = None,
 ) -> ChangeResult:
     """Validate ``raw`` (text table), check it against the program and the store, then append it
     in one transaction (creating the store when missing)."""
     program_dir = Path(program_dir)
-    settings, path, inputs = _program_without_operations(program_dir)
+    settings, path, inputs = _program_without_operations(program_dir, settings)
     new, problems = validate(raw, OPERATIONS_SPEC, file)
     if problems:
         rows = {i + 2: (file, row_label(i + 2)) for i in range(len(raw))}
@@ -329,9 +330,12 @@ def import_operations(
     *,
     note: str = "",
     now: Callable[[], dt.datetime] | None = None,
+    settings: Settings | None = None,
 ) -> ChangeResult:
     """Append every operation of a CSV/XLSX file (Japanese or English headers, UTF-8 or cp932) to
     the program's record store, after checking all of them; creates the store when missing.
+
+    ``settings`` replaces program.toml (``ops init`` imports before program.toml names the store).
 
     Raises
     ------
@@ -350,6 +354,7 @@ def import_operations(
         source=str(file),
         row_label=lambda r: f"row {r}",
         now=now,
+        settings=settings,
     )
 
 

@@ -28,8 +28,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from forestcarbon.core.params import table_path
 from forestcarbon.sample.energy import write_energy_sample
-from forestcarbon.sample.growth import growth_table
+from forestcarbon.sample.growth import growth_table, packaged_growth_table
 from forestcarbon.sample.operations import make_operations
 from forestcarbon.sample.rasters import (
     CANOPY_FILES,
@@ -111,6 +112,12 @@ def _growth_csv_text(table: pd.DataFrame) -> str:
     table["volume_m3_ha"] = table["volume_m3_ha"].map("{:.1f}".format)
     table["height_m"] = table["height_m"].map("{:.1f}".format)
     return _csv_text(table)
+
+
+def packaged_growth_text() -> str:
+    """Text of the packaged yield table forestcarbon/data/growth.csv (every species, stand-ins
+    marked; :func:`~forestcarbon.sample.growth.packaged_growth_table`)."""
+    return _growth_csv_text(packaged_growth_table())
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -264,6 +271,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("out_dir", help="folder to write")
     parser.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED})")
+    parser.add_argument(
+        "--packaged-growth",
+        action="store_true",
+        help="also rewrite the packaged yield table forestcarbon/data/growth.csv",
+    )
     args = parser.parse_args(argv)
     print(write_sample(args.out_dir, seed=args.seed))
+    if args.packaged_growth:
+        path = Path(str(table_path("growth")))
+        _write_atomic(path, packaged_growth_text().encode("utf-8"))
+        print(path)
     return 0

@@ -23,6 +23,7 @@ COMMANDS = [
     "register",
     "plan",
     "store",
+    "notebooks",
 ]
 
 
@@ -44,7 +45,7 @@ def test_help_lists_every_command(capsys):
 @pytest.mark.parametrize(
     ("command", "actions"),
     [
-        ("ops", ["add", "import", "undo", "history"]),
+        ("ops", ["init", "add", "import", "undo", "history"]),
         ("register", ["update"]),
         ("plan", ["candidates", "forecast"]),
     ],

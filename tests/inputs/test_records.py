@@ -65,7 +65,7 @@ def test_ops_commands_need_a_store_setting(program, tmp_path, capsys):
     assert code == 1
     assert "Traceback" not in err
     assert 'operations = "records.gpkg"' in err
-    assert "forestcarbon ops import" in err
+    assert "forestcarbon ops init" in err
 
 
 def test_run_with_the_store_matches_the_csv_and_is_deterministic(program, store_kind, tmp_path):

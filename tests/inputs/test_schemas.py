@@ -45,7 +45,9 @@ def test_missing_required_column(program, tmp_path, capsys):
     rows = [stand("1-1-1")]
     del rows[0]["species"]
     folder = program(rows, ops_for("1-1-1"))
-    assert_refused(folder, tmp_path, capsys, "'species'", "required column is missing", "樹種")
+    assert_refused(
+        folder, tmp_path, capsys, "'樹種 (species)'", "required column is missing", "樹種名"
+    )
 
 
 def test_every_problem_reported_at_once(program, tmp_path, capsys):

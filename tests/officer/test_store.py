@@ -325,8 +325,8 @@ def test_refuses_area_larger_than_the_stand_and_unknown_stand_at_once(officer_pr
         store.import_operations(officer_program, csv)
     text = str(err.value)
     assert "3 problems" in text
-    assert "bad.csv, row 2 (1-1-1), column 'area_ha': treated area 1.5 ha is larger than" in text
-    assert "bad.csv, row 3, column 'stand_id': operation for unknown stand '9-9-1'" in text
+    assert "bad.csv, row 2 (1-1-1), column '面積': treated area 1.5 ha is larger than" in text
+    assert "bad.csv, row 3, column '林班+小班+枝番': operation for unknown stand '9-9-1'" in text
     assert "bad.csv, row 5 (1-3-1): exact duplicate of row 4 of the same input" in text
     assert_unchanged(officer_program, before)
 
