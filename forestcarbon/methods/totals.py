@@ -96,17 +96,21 @@ def fo001_summary(results: pd.DataFrame, buffer_rate: float) -> list[dict]:
     """Summary rows of FO-001 per period from :func:`~forestcarbon.methods.fo001.compute_fo001`."""
     rows = []
     for period, g in results.groupby("period", sort=True):
-        eligible = g[g["eligible"]]
-        rows.append(
-            summary_row(
-                "FO-001",
-                period,
-                eligible["removals_tco2"],
-                eligible["emissions_tco2"],
-                eligible["stand_id"],
-                buffer_rate,
-            )
+        # the project boundary: eligible stands, and fellings of every stand in a plan
+        inside = g[g["in_boundary"]] if "in_boundary" in g.columns else g[g["eligible"]]
+        counted = inside[inside["eligible"] | (inside["emissions_tco2"] > 0)]
+        row = summary_row(
+            "FO-001",
+            period,
+            counted["removals_tco2"],
+            counted["emissions_tco2"],
+            counted["stand_id"],
+            buffer_rate,
         )
+        if "held_tco2" in g.columns:
+            row["held_tco2"] = decimal_text(exact_sum(g["held_tco2"]))
+            row["n_held"] = int((g["held_tco2"] > 0).sum())
+        rows.append(row)
     return rows
 
 
