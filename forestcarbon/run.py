@@ -80,6 +80,16 @@ class RunResult:
         return result_map(self, edition=edition, **options)
 
 
+def fo001_files(inputs: ProgramInputs) -> dict:
+    """Keyword arguments of :func:`compute_fo001` that come from the program's files: the
+    operations file named in messages, the plans table and its name."""
+    return {
+        "file": str(inputs.files.get("operations", "operations")),
+        "plans": inputs.plans,
+        "plans_file": Path(inputs.files.get("plans", "plans.csv")).name,
+    }
+
+
 def compute(inputs: ProgramInputs, *, fo001_only: bool = False) -> RunResult:
     """Compute every step the program has (pure: writes nothing).
 
@@ -91,9 +101,8 @@ def compute(inputs: ProgramInputs, *, fo001_only: bool = False) -> RunResult:
     log.info("FO-001: %d stands x %d period(s)", len(inputs.stands), len(s.periods))
 
     def fo001_of(stands):
-        ops_file = str(inputs.files.get("operations", "operations"))
         return compute_fo001(
-            stands, inputs.operations, inputs.yields, s.periods, s.fo001, file=ops_file
+            stands, inputs.operations, inputs.yields, s.periods, s.fo001, **fo001_files(inputs)
         )
 
     canopy = compute_canopy(inputs)  # None without a canopy height raster
@@ -264,12 +273,11 @@ def run_canopy(program_dir: str | Path, out_dir: str | Path, *, overwrite: bool 
             )
         )
     s = inputs.settings
-    ops_file = str(inputs.files.get("operations", "operations"))
     _, result = result.refine_fo001(
         inputs.stands,
         inputs.yields,
         lambda stands: compute_fo001(
-            stands, inputs.operations, inputs.yields, s.periods, s.fo001, file=ops_file
+            stands, inputs.operations, inputs.yields, s.periods, s.fo001, **fo001_files(inputs)
         ),
     )
     files = {name: csv_bytes(table) for name, table in result.tables().items()}
@@ -290,10 +298,12 @@ def run_report(program_dir: str | Path, out_dir: str | Path, *, overwrite: bool 
 def validate_program(program_dir: str | Path) -> str:
     """``forestcarbon validate``: read and check every input; a one-line account when all is well.
 
-    Raises :class:`~forestcarbon.core.exceptions.InputError` listing every problem.
+    Runs every check that ``run`` runs (it computes, writing nothing), so an input that ``run``
+    refuses is never ``ok``. Raises :class:`~forestcarbon.core.exceptions.InputError` listing every problem.
     """
     inputs = load_program(program_dir)
     canopy = load_canopy_inputs(inputs)
+    compute(inputs)  # every check a run makes (harvest sequences, settings vs records, ...)
     energy = inputs.energy
     counts = "".join(
         f", {len(table)} {label}"

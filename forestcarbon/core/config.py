@@ -99,9 +99,9 @@ class InputSettings:
     )
     plans: str = _setting(
         "",
-        "Forest management plans (森林経営計画) with their validity: plan_id, start, end (CSV/XLSX; "
-        "計画番号, 始期, 終期, 認定者). Empty: plans.csv/.xlsx if it exists, else every stand is "
-        "flagged plan_dates_unknown.",
+        "Forest management plans (森林経営計画) with their validity: plan_id, start, end "
+        "(CSV/XLSX; 計画番号, 始期, 終期, 認定者). Empty: plans.csv/.xlsx if it exists, else "
+        "every stand is flagged plan_dates_unknown.",
     )
 
 
@@ -175,14 +175,17 @@ class FO001Settings:
     overlap_tolerance_ha: float = _setting(
         0.01,
         "Stands overlapping each other by more than this area [ha] are an input error (the "
-        "overlap would be credited twice).",
+        "overlap would be credited twice). A design tolerance for digitising slivers.",
         bounds=(0.0, 100.0),
+        verified=False,
     )
     area_disagreement: float = _setting(
         0.2,
         "Register area (area_ha) and polygon area that differ by more than this share of the "
-        "smaller [0-10] are an input error; the summary says which area was used (area_source).",
+        "smaller [0-10] are an input error; the summary says which area was used (area_source). "
+        "A design tolerance.",
         bounds=(0.0, 10.0),
+        verified=False,
     )
 
 

@@ -23,6 +23,7 @@ from forestcarbon.inputs.readers import ensure_metric, read_layer, read_table
 from forestcarbon.inputs.records import load_operations
 from forestcarbon.inputs.schemas import (
     OPERATIONS_SPEC,
+    PLANS_SPEC,
     STAND_KEY_COLUMNS,
     STANDS,
     TableSpec,
@@ -54,6 +55,9 @@ class ProgramInputs:
         Input role -> path of every file read (for provenance).
     energy : EnergyInputs
         Household solar and air-conditioning inputs (empty when the program has none).
+    plans : DataFrame or None
+        plan_id, start, end (dates, inclusive), approver, reference of every forest management
+        plan; None without a plans table (validity unknown: stands flagged plan_dates_unknown).
     """
 
     program_dir: Path
@@ -63,6 +67,7 @@ class ProgramInputs:
     yields: YieldTable
     files: dict[str, Path] = field(default_factory=dict)
     energy: EnergyInputs = field(default_factory=EnergyInputs)
+    plans: pd.DataFrame | None = None
 
 
 def _path(program_dir: Path, name: str) -> Path:
@@ -285,6 +290,35 @@ def _read_operations(program_dir: Path, settings: Settings):
     return ops, problems, file
 
 
+PLAN_FILES = ("plans.csv", "plans.xlsx")
+"""Plans tables found without ``[inputs] plans``."""
+
+
+def _read_plans(program_dir: Path, settings: Settings):
+    """(plans table or None, problems, path or None): plan_id, start, end [dates]."""
+    name = settings.inputs.plans
+    if name:
+        file = _path(program_dir, name)
+    else:
+        file = next((program_dir / n for n in PLAN_FILES if (program_dir / n).exists()), None)
+        if file is None:
+            return None, [], None
+    plans, problems = validate(read_table(file), PLANS_SPEC, str(file))
+    if problems:
+        return None, problems, file
+    for r in plans.itertuples():
+        if r.end < r.start:
+            problems.append(
+                Problem(
+                    str(file),
+                    f"row {r.source_row} ({r.plan_id})",
+                    "end",
+                    f"the plan ends ({r.end}) before it starts ({r.start})",
+                )
+            )
+    return plans, problems, file
+
+
 def cross_check_operations(ops: pd.DataFrame, stands: pd.DataFrame, file: str) -> list[Problem]:
     problems = []
     indexed = stands.set_index("stand_id")
@@ -382,10 +416,18 @@ def load_program(program_dir: str | Path, *, settings: Settings | None = None) -
         )
         if ops is not None and not p:
             problems += cross_check_operations(ops, stands, str(files.get("operations", "")))
+    plans = None
+    try:
+        plans, plan_problems, plans_file = _read_plans(program_dir, settings)
+        problems += plan_problems
+        if plans_file:
+            files["plans"] = plans_file
+    except InputError as e:
+        problems += e.problems
     energy, energy_problems = read_energy_inputs(program_dir, settings)
     problems += energy_problems
     files.update(energy.files)
     if problems:
         raise InputError(problems)
     ops = ops.sort_values(["stand_id", "date", "source_row"], kind="stable").reset_index(drop=True)
-    return ProgramInputs(program_dir, settings, stands, ops, yields, files, energy)
+    return ProgramInputs(program_dir, settings, stands, ops, yields, files, energy, plans)

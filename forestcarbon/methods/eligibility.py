@@ -183,8 +183,8 @@ def eligibility(
         pid = plan_ids.iloc[i]
         if not in_plan[i]:
             reasons.append(
-                "ineligible: outside the project boundary: in no forest management plan "
-                "(森林経営計画); neither removals nor fellings are counted"
+                "ineligible: outside any forest management plan (森林経営計画), so outside the "
+                "project boundary: neither removals nor fellings are counted"
             )
             continue
         if bamboo[i]:

@@ -143,7 +143,7 @@ def test_example_4_final_harvest_emission():
 def test_outside_plan_is_ineligible():
     r = run(stands({"stand_id": "a", "plan_id": ""}))
     assert not r.loc[0, "eligible"]
-    assert "outside the project boundary" in r.loc[0, "reason"]
+    assert "outside any forest management plan" in r.loc[0, "reason"]
     assert r.loc[0, "removals_tco2"] == 0.0
     assert r.loc[0, "gross_net_tco2"] == pytest.approx(10 * SUGI_OLD)
 
