@@ -18,8 +18,10 @@ from forestcarbon.core.exceptions import InputError, Problem
 from forestcarbon.core.files import csv_bytes, json_bytes, write_gpkg, write_outputs
 from forestcarbon.inputs.energy import load_energy
 from forestcarbon.inputs.program import ProgramInputs, load_program
+from forestcarbon.inputs.reviews import latest_decisions, read_reviews
 from forestcarbon.methods.energy import EnergyResult, compute_energy
 from forestcarbon.methods.fo001 import compute_fo001
+from forestcarbon.methods.holds import hold_flagged
 from forestcarbon.methods.totals import (
     add_intervals,
     credit_lower_bound,
@@ -111,6 +113,8 @@ def compute(inputs: ProgramInputs, *, fo001_only: bool = False) -> RunResult:
     else:  # site class from the canopy when asked; canopy flags in fo001_stands.csv
         fo, canopy = canopy.refine_fo001(inputs.stands, inputs.yields, fo001_of)
         inputs = dataclasses.replace(inputs, files={**inputs.files, **canopy.inputs.files})
+    reviews = inputs.reviews if inputs.reviews is not None else read_reviews("")
+    fo = hold_flagged(fo, inputs.operations, latest_decisions(reviews), s.fo001)
     rows = fo001_summary(fo, s.fo001.buffer_rate)
     energy = None
     if not inputs.energy.empty and not fo001_only:
@@ -299,7 +303,8 @@ def validate_program(program_dir: str | Path) -> str:
     """``forestcarbon validate``: read and check every input; a one-line account when all is well.
 
     Runs every check that ``run`` runs (it computes, writing nothing), so an input that ``run``
-    refuses is never ``ok``. Raises :class:`~forestcarbon.core.exceptions.InputError` listing every problem.
+    refuses is never ``ok``. Raises :class:`~forestcarbon.core.exceptions.InputError` listing
+    every problem.
     """
     inputs = load_program(program_dir)
     canopy = load_canopy_inputs(inputs)

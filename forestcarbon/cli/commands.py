@@ -24,6 +24,7 @@ from forestcarbon.officer.candidates import (
 )
 from forestcarbon.officer.forecast import forecast, forecast_outputs
 from forestcarbon.officer.register import update_register
+from forestcarbon.officer.reviews import add_review
 from forestcarbon.outputs.report import REPORT_FILE, SUMMARY_FILE
 from forestcarbon.outputs.text import canopy_text, energy_text, summary_text
 from forestcarbon.sample.program import write_sample
@@ -206,6 +207,13 @@ def _plan(args) -> int:
     return 0
 
 
+def cmd_review(args) -> int:
+    """``forestcarbon review``: append an officer's review of a stand."""
+    path, number = add_review(args.program_dir, args.stand, args.decision, args.note)
+    print(f"{path}: review {number} of stand {args.stand}: {args.decision}")
+    return 0
+
+
 COMMANDS = {
     "ops": dispatch,
     "register": dispatch,
@@ -219,4 +227,5 @@ COMMANDS = {
     "report": cmd_report,
     "map": cmd_map,
     "canopy": cmd_canopy,
+    "review": cmd_review,
 }

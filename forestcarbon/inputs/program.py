@@ -21,6 +21,7 @@ from forestcarbon.inputs.energy import EnergyInputs, read_energy_inputs
 from forestcarbon.inputs.growth import packaged_growth_path, read_growth
 from forestcarbon.inputs.readers import ensure_metric, read_layer, read_table
 from forestcarbon.inputs.records import load_operations
+from forestcarbon.inputs.reviews import read_reviews, review_path
 from forestcarbon.inputs.schemas import (
     OPERATIONS_SPEC,
     PLANS_SPEC,
@@ -58,6 +59,8 @@ class ProgramInputs:
     plans : DataFrame or None
         plan_id, start, end (dates, inclusive), approver, reference of every forest management
         plan; None without a plans table (validity unknown: stands flagged plan_dates_unknown).
+    reviews : DataFrame or None
+        Officers' reviews of stands held by canopy evidence (:mod:`forestcarbon.inputs.reviews`).
     """
 
     program_dir: Path
@@ -68,6 +71,7 @@ class ProgramInputs:
     files: dict[str, Path] = field(default_factory=dict)
     energy: EnergyInputs = field(default_factory=EnergyInputs)
     plans: pd.DataFrame | None = None
+    reviews: pd.DataFrame | None = None
 
 
 def _path(program_dir: Path, name: str) -> Path:
@@ -424,10 +428,15 @@ def load_program(program_dir: str | Path, *, settings: Settings | None = None) -
             files["plans"] = plans_file
     except InputError as e:
         problems += e.problems
+    reviews = None
+    try:
+        reviews = read_reviews(review_path(program_dir, settings))
+    except InputError as e:
+        problems += e.problems
     energy, energy_problems = read_energy_inputs(program_dir, settings)
     problems += energy_problems
     files.update(energy.files)
     if problems:
         raise InputError(problems)
     ops = ops.sort_values(["stand_id", "date", "source_row"], kind="stable").reset_index(drop=True)
-    return ProgramInputs(program_dir, settings, stands, ops, yields, files, energy, plans)
+    return ProgramInputs(program_dir, settings, stands, ops, yields, files, energy, plans, reviews)

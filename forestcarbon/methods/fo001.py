@@ -58,6 +58,7 @@ FLAGS = {
     "plan_dates_unknown": "no plans table: the plan's validity period was not checked",
     "eligible_from_in_period": "eligibility earned inside the period: removals from that day",
     "plan_partly_in_force": "the plan is in force for part of the period only: removals pro rata",
+    "held": "canopy evidence: removals held (held_tco2), not credited until an officer's record",
 }
 """Flag names in ``fo001_stands.csv`` and their meaning."""
 

@@ -27,7 +27,10 @@ SUMMARY_COLUMNS = [
     "buffer_tco2",
     "credits_t",
     "n_activities",
+    "held_tco2",
 ]
+"""``held_tco2``: FO-001 removals held back by canopy evidence [t-CO2] (not in total_tco2 nor
+credits_t); empty for the energy methodologies."""
 
 
 def to_nano(values) -> np.ndarray:
@@ -109,7 +112,6 @@ def fo001_summary(results: pd.DataFrame, buffer_rate: float) -> list[dict]:
         )
         if "held_tco2" in g.columns:
             row["held_tco2"] = decimal_text(exact_sum(g["held_tco2"]))
-            row["n_held"] = int((g["held_tco2"] > 0).sum())
         rows.append(row)
     return rows
 
@@ -148,7 +150,16 @@ def _combine(g: pd.DataFrame, methodology: str, period: str) -> dict:
         "buffer_tco2": total("buffer_tco2"),
         "credits_t": int(g["credits_t"].sum()),
         "n_activities": len(frozenset().union(*g["activity_ids"])),
+        "held_tco2": _held(g),
     }
+
+
+def _held(g: pd.DataFrame) -> str:
+    """Exact sum of the rows' held t-CO2 (FO-001 rows only); empty when no row has one."""
+    if "held_tco2" not in g.columns:
+        return ""
+    values = [v for v in g["held_tco2"] if isinstance(v, str) and v != ""]
+    return decimal_text(sum((Decimal(v) for v in values), Decimal(0))) if values else ""
 
 
 INTERVAL_COLUMNS = ["total_mean_tco2", "total_low_tco2", "total_high_tco2", "credit_basis"]
