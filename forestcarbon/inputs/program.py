@@ -18,6 +18,12 @@ import shapely
 from forestcarbon.core.config import CONFIG_FILE, Settings, load_settings
 from forestcarbon.core.exceptions import CRSError, InputError, Problem
 from forestcarbon.inputs.energy import EnergyInputs, read_energy_inputs
+from forestcarbon.inputs.geometry import (
+    area_of_use_problems,
+    far_problems,
+    finite_problems,
+    overlap_problems,
+)
 from forestcarbon.inputs.growth import packaged_growth_path, read_growth
 from forestcarbon.inputs.readers import ensure_metric, read_layer, read_table
 from forestcarbon.inputs.records import load_operations
@@ -173,6 +179,20 @@ def _join_register(
     return gdf, problems
 
 
+def _placed(gdf: gpd.GeoDataFrame, ids: pd.Series, settings: Settings, file: str):
+    """Polygons in the working CRS, and the problems of where they are (coordinates outside the
+    CRS's area of use, non-finite, far from the rest) and how they overlap."""
+    crs = settings.program.crs
+    problems = finite_problems(gdf, ids, file) + area_of_use_problems(gdf, crs, ids, file)
+    if problems:
+        return gdf, problems
+    gdf = _to_working_crs(gdf, crs, file)
+    problems = finite_problems(gdf, ids, file) or far_problems(gdf, ids, file)
+    if problems:
+        return gdf, problems
+    return gdf, overlap_problems(gdf, ids, file, settings.fo001.overlap_tolerance_ha)
+
+
 def _read_stands(program_dir: Path, settings: Settings) -> tuple[gpd.GeoDataFrame, list, dict]:
     inputs = settings.inputs
     file = _path(program_dir, inputs.stands)
@@ -192,7 +212,9 @@ def _read_stands(program_dir: Path, settings: Settings) -> tuple[gpd.GeoDataFram
         problems += _geometry_problems(polygons, poly_attrs["stand_id"], str(file))
         if problems:
             return None, problems, files
-        polygons = _to_working_crs(polygons, settings.program.crs, str(file))
+        polygons, problems = _placed(polygons, poly_attrs["stand_id"], settings, str(file))
+        if problems:
+            return None, problems, files
         stands, p3 = _join_register(polygons, register, str(file), str(reg_path))
         problems += p3
     else:
@@ -203,7 +225,9 @@ def _read_stands(program_dir: Path, settings: Settings) -> tuple[gpd.GeoDataFram
         if problems:
             return None, problems, files
         stands = gpd.GeoDataFrame(table, geometry=layer.geometry.to_numpy(), crs=layer.crs)
-        stands = _to_working_crs(stands, settings.program.crs, str(file))
+        stands, problems = _placed(stands, table["stand_id"], settings, str(file))
+        if problems:
+            return None, problems, files
         stands["geometry_area_ha"] = stands.geometry.area / 10_000
     return stands, problems, files
 
@@ -248,6 +272,7 @@ def _complete_stands(stands: gpd.GeoDataFrame, settings: Settings, file: str):
             )
         )
     stands["planted_year"] = planted.fillna(0).astype(np.int64)
+    problems += _area_disagreements(stands, settings, file)
     if settings.fo001.area_source == "register":
         for sid in stands.loc[stands["area_ha"].isna(), "stand_id"]:
             problems.append(
@@ -277,6 +302,29 @@ def _complete_stands(stands: gpd.GeoDataFrame, settings: Settings, file: str):
         "geometry",
     ]
     return stands[columns].reset_index(drop=True), problems
+
+
+def _area_disagreements(stands: pd.DataFrame, settings: Settings, file: str) -> list[Problem]:
+    """Register area and polygon area differing by more than ``[fo001] area_disagreement`` of
+    the smaller (one of them is wrong, and the credits follow the one used)."""
+    limit = settings.fo001.area_disagreement
+    reg = stands["area_ha"].to_numpy(dtype=float)
+    geo = stands["geometry_area_ha"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        gap = np.abs(reg - geo) / np.minimum(reg, geo)
+    bad = np.isfinite(reg) & (np.nan_to_num(gap, nan=np.inf) > limit)
+    used = "polygon" if settings.fo001.area_source == "geometry" else "register"
+    return [
+        Problem(
+            file,
+            stands["stand_id"].iloc[i],
+            "area_ha",
+            f"register area {reg[i]:.4f} ha and polygon area {geo[i]:.4f} ha differ by "
+            f"{gap[i]:.0%} (more than [fo001] area_disagreement = {limit:.0%}); the {used} "
+            "area would be used ([fo001] area_source): correct the wrong one",
+        )
+        for i in np.flatnonzero(bad)
+    ]
 
 
 def _read_operations(program_dir: Path, settings: Settings):
