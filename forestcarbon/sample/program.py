@@ -251,8 +251,9 @@ def write_sample(out_dir: str | Path, *, seed: int = SEED) -> Path:
     -------
     Path
         The folder written, holding program.toml, stands.gpkg, operations.csv, growth.csv,
-        plans.csv, README.md, the energy files of :func:`forestcarbon.sample.energy.write_energy_sample`
-        and the canopy rasters and plots of :func:`write_canopy_sample`.
+        plans.csv, README.md, the energy files of
+        :func:`forestcarbon.sample.energy.write_energy_sample` and the canopy rasters and
+        plots of :func:`write_canopy_sample`.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
