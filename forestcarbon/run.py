@@ -145,6 +145,13 @@ def _with_uncertainty(fo: pd.DataFrame, rows: list[dict], energy, s) -> tuple:
     return pd.concat([fo, stands], axis=1), summary
 
 
+def _factor_warnings(energy: EnergyResult | None) -> list[str]:
+    """Fiscal years valued with a substitute emission factor (for provenance.json)."""
+    if energy is None or energy.factors is None:
+        return []
+    return [f"emission factor: {line}" for line in energy.factors.substitutes()]
+
+
 def table_files(result: RunResult) -> dict[str, bytes]:
     """File name -> bytes of every table output of the run (the CSVs and the report)."""
     tables = {
@@ -167,6 +174,7 @@ def output_files(result: RunResult, *, maps: bool = True) -> dict:
         program_dir=inputs.program_dir,
         growth_sources=inputs.yields.sources(),
         outputs=hashes,
+        warnings=_factor_warnings(result.energy),
     )
     layer = fo001_layer(result)
     return {
@@ -241,6 +249,7 @@ def run_energy(program_dir: str | Path, out_dir: str | Path, *, overwrite: bool 
         program_dir=program_dir,
         growth_sources=[],
         outputs=hashes,
+        warnings=_factor_warnings(result),
     )
     files["provenance.json"] = json_bytes(provenance)
     written = write_outputs(out_dir, files, overwrite=overwrite)
