@@ -18,8 +18,10 @@ from forestcarbon.core.exceptions import InputError, Problem
 from forestcarbon.core.files import csv_bytes, json_bytes, write_gpkg, write_outputs
 from forestcarbon.inputs.energy import load_energy
 from forestcarbon.inputs.program import ProgramInputs, load_program
+from forestcarbon.inputs.reviews import latest_decisions, read_reviews
 from forestcarbon.methods.energy import EnergyResult, compute_energy
 from forestcarbon.methods.fo001 import compute_fo001
+from forestcarbon.methods.holds import hold_flagged
 from forestcarbon.methods.totals import (
     add_intervals,
     credit_lower_bound,
@@ -80,6 +82,16 @@ class RunResult:
         return result_map(self, edition=edition, **options)
 
 
+def fo001_files(inputs: ProgramInputs) -> dict:
+    """Keyword arguments of :func:`compute_fo001` that come from the program's files: the
+    operations file named in messages, the plans table and its name."""
+    return {
+        "file": str(inputs.files.get("operations", "operations")),
+        "plans": inputs.plans,
+        "plans_file": Path(inputs.files.get("plans", "plans.csv")).name,
+    }
+
+
 def compute(inputs: ProgramInputs, *, fo001_only: bool = False) -> RunResult:
     """Compute every step the program has (pure: writes nothing).
 
@@ -91,9 +103,8 @@ def compute(inputs: ProgramInputs, *, fo001_only: bool = False) -> RunResult:
     log.info("FO-001: %d stands x %d period(s)", len(inputs.stands), len(s.periods))
 
     def fo001_of(stands):
-        ops_file = str(inputs.files.get("operations", "operations"))
         return compute_fo001(
-            stands, inputs.operations, inputs.yields, s.periods, s.fo001, file=ops_file
+            stands, inputs.operations, inputs.yields, s.periods, s.fo001, **fo001_files(inputs)
         )
 
     canopy = compute_canopy(inputs)  # None without a canopy height raster
@@ -102,6 +113,8 @@ def compute(inputs: ProgramInputs, *, fo001_only: bool = False) -> RunResult:
     else:  # site class from the canopy when asked; canopy flags in fo001_stands.csv
         fo, canopy = canopy.refine_fo001(inputs.stands, inputs.yields, fo001_of)
         inputs = dataclasses.replace(inputs, files={**inputs.files, **canopy.inputs.files})
+    reviews = inputs.reviews if inputs.reviews is not None else read_reviews("")
+    fo = hold_flagged(fo, inputs.operations, latest_decisions(reviews), s.fo001)
     rows = fo001_summary(fo, s.fo001.buffer_rate)
     energy = None
     if not inputs.energy.empty and not fo001_only:
@@ -132,6 +145,13 @@ def _with_uncertainty(fo: pd.DataFrame, rows: list[dict], energy, s) -> tuple:
     return pd.concat([fo, stands], axis=1), summary
 
 
+def _factor_warnings(energy: EnergyResult | None) -> list[str]:
+    """Fiscal years valued with a substitute emission factor (for provenance.json)."""
+    if energy is None or energy.factors is None:
+        return []
+    return [f"emission factor: {line}" for line in energy.factors.substitutes()]
+
+
 def table_files(result: RunResult) -> dict[str, bytes]:
     """File name -> bytes of every table output of the run (the CSVs and the report)."""
     tables = {
@@ -154,6 +174,7 @@ def output_files(result: RunResult, *, maps: bool = True) -> dict:
         program_dir=inputs.program_dir,
         growth_sources=inputs.yields.sources(),
         outputs=hashes,
+        warnings=_factor_warnings(result.energy),
     )
     layer = fo001_layer(result)
     return {
@@ -228,6 +249,7 @@ def run_energy(program_dir: str | Path, out_dir: str | Path, *, overwrite: bool 
         program_dir=program_dir,
         growth_sources=[],
         outputs=hashes,
+        warnings=_factor_warnings(result),
     )
     files["provenance.json"] = json_bytes(provenance)
     written = write_outputs(out_dir, files, overwrite=overwrite)
@@ -264,12 +286,11 @@ def run_canopy(program_dir: str | Path, out_dir: str | Path, *, overwrite: bool 
             )
         )
     s = inputs.settings
-    ops_file = str(inputs.files.get("operations", "operations"))
     _, result = result.refine_fo001(
         inputs.stands,
         inputs.yields,
         lambda stands: compute_fo001(
-            stands, inputs.operations, inputs.yields, s.periods, s.fo001, file=ops_file
+            stands, inputs.operations, inputs.yields, s.periods, s.fo001, **fo001_files(inputs)
         ),
     )
     files = {name: csv_bytes(table) for name, table in result.tables().items()}
@@ -290,10 +311,13 @@ def run_report(program_dir: str | Path, out_dir: str | Path, *, overwrite: bool 
 def validate_program(program_dir: str | Path) -> str:
     """``forestcarbon validate``: read and check every input; a one-line account when all is well.
 
-    Raises :class:`~forestcarbon.core.exceptions.InputError` listing every problem.
+    Runs every check that ``run`` runs (it computes, writing nothing), so an input that ``run``
+    refuses is never ``ok``. Raises :class:`~forestcarbon.core.exceptions.InputError` listing
+    every problem.
     """
     inputs = load_program(program_dir)
     canopy = load_canopy_inputs(inputs)
+    compute(inputs)  # every check a run makes (harvest sequences, settings vs records, ...)
     energy = inputs.energy
     counts = "".join(
         f", {len(table)} {label}"

@@ -179,7 +179,15 @@ def assert_refused(folder, tmp_path, capsys, *needles):
     for needle in needles:
         assert needle in captured.err, captured.err
     assert not out.exists() or not any(out.iterdir())
+    # validate is the gate: it reports exactly the problems run reports
+    assert main(["validate", str(folder)]) == 1
+    checked = capsys.readouterr()
+    assert _problem_lines(checked.err) == _problem_lines(captured.err), checked.err
     return captured.err
+
+
+def _problem_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.strip()]
 
 
 # --- the bundled sample, run once ----------------------------------------------------------------

@@ -23,6 +23,7 @@ from forestcarbon.officer.candidates import (
 from forestcarbon.officer.forecast import forecast, forecast_outputs
 from forestcarbon.officer.migrate import migrate_store
 from forestcarbon.officer.register import update_register
+from forestcarbon.officer.reviews import add_review
 from forestcarbon.outputs.report import REPORT_FILE, SUMMARY_FILE
 from forestcarbon.outputs.text import canopy_text, energy_text, summary_text
 from forestcarbon.sample.program import write_sample
@@ -231,6 +232,13 @@ def cmd_notebooks(args) -> int:
     return 0
 
 
+def cmd_review(args) -> int:
+    """``forestcarbon review``: append an officer's review of a stand."""
+    path, number = add_review(args.program_dir, args.stand, args.decision, args.note)
+    print(f"{path}: review {number} of stand {args.stand}: {args.decision}")
+    return 0
+
+
 COMMANDS = {
     "notebooks": cmd_notebooks,
     "ops": dispatch,
@@ -246,4 +254,5 @@ COMMANDS = {
     "map": cmd_map,
     "canopy": cmd_canopy,
     "store": cmd_store,
+    "review": cmd_review,
 }

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from forestcarbon import __version__
-from forestcarbon.cli import notebooks, officer, store
+from forestcarbon.cli import notebooks, officer, review, store
 from forestcarbon.cli.options import out_args, program_arg
 from forestcarbon.core.exceptions import ForestCarbonError
 
@@ -102,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     officer.add_parsers(sub)  # ops | register | plan (forestry officers)
     store.add_parsers(sub)  # store migrate | grants (the record store itself)
     notebooks.add_parser(sub)  # notebooks (verification notebooks as HTML)
+    review.add_parsers(sub)  # review (a stand held by canopy evidence)
     return parser
 
 

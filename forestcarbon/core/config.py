@@ -105,6 +105,12 @@ class InputSettings:
         "CRS of x/y columns (x = easting, y = northing [m]) in CSV/XLSX point tables, e.g. "
         "EPSG:6673; lon/lat columns are always EPSG:4326.",
     )
+    plans: str = _setting(
+        "",
+        "Forest management plans (森林経営計画) with their validity: plan_id, start, end "
+        "(CSV/XLSX; 計画番号, 始期, 終期, 認定者). Empty: plans.csv/.xlsx if it exists, else "
+        "every stand is flagged plan_dates_unknown.",
+    )
 
 
 @dataclass(frozen=True)
@@ -161,6 +167,38 @@ class FO001Settings:
         "protected: natural forest counts only under legal protection (保安林 etc.); all: every "
         "natural stand in a plan counts (2022 revision).",
         choices=("protected", "all"),
+    )
+    treated_area_sum: str = _setting(
+        "max",
+        "How repeated qualifying operations of one stand add up when they have no treated-area "
+        "polygons. max: the largest single operation counts (they may be on the same ground; "
+        "conservative); sum: their areas add up, which needs the officer's statement that the "
+        "treated areas are disjoint. Never more than the stand area (FO-001.md §3).",
+        choices=("max", "sum"),
+        verified=False,
+    )
+    hold_canopy_flagged: bool = _setting(
+        True,
+        "true: a stand flagged canopy_below_expected (possibly felled without a record) is held: "
+        "its removals are reported as held_tco2 and not credited until the officer records the "
+        "final harvest or a review (forestcarbon review); false: NOT conservative, such stands are "
+        "credited as if the register were right.",
+        verified=False,
+    )
+    overlap_tolerance_ha: float = _setting(
+        0.01,
+        "Stands overlapping each other by more than this area [ha] are an input error (the "
+        "overlap would be credited twice). A design tolerance for digitising slivers.",
+        bounds=(0.0, 100.0),
+        verified=False,
+    )
+    area_disagreement: float = _setting(
+        0.2,
+        "Register area (area_ha) and polygon area that differ by more than this share of the "
+        "smaller [0-10] are an input error; the summary says which area was used (area_source). "
+        "A design tolerance.",
+        bounds=(0.0, 10.0),
+        verified=False,
     )
 
 

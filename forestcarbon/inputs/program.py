@@ -19,6 +19,12 @@ import shapely
 from forestcarbon.core.config import CONFIG_FILE, InputSettings, Settings, load_settings
 from forestcarbon.core.exceptions import CRSError, InputError, Problem
 from forestcarbon.inputs.energy import EnergyInputs, read_energy_inputs
+from forestcarbon.inputs.geometry import (
+    area_of_use_problems,
+    far_problems,
+    finite_problems,
+    overlap_problems,
+)
 from forestcarbon.inputs.growth import packaged_growth_path, read_growth
 from forestcarbon.inputs.readers import (
     LAYER_SUFFIXES,
@@ -29,8 +35,10 @@ from forestcarbon.inputs.readers import (
     read_table,
 )
 from forestcarbon.inputs.records import load_operations, record_store, uses_database
+from forestcarbon.inputs.reviews import read_reviews, review_path
 from forestcarbon.inputs.schemas import (
     OPERATIONS_SPEC,
+    PLANS_SPEC,
     STAND_KEY_COLUMNS,
     STANDS,
     TableSpec,
@@ -63,6 +71,11 @@ class ProgramInputs:
         Input role -> path of every file read (for provenance).
     energy : EnergyInputs
         Household solar and air-conditioning inputs (empty when the program has none).
+    plans : DataFrame or None
+        plan_id, start, end (dates, inclusive), approver, reference of every forest management
+        plan; None without a plans table (validity unknown: stands flagged plan_dates_unknown).
+    reviews : DataFrame or None
+        Officers' reviews of stands held by canopy evidence (:mod:`forestcarbon.inputs.reviews`).
     """
 
     program_dir: Path
@@ -72,6 +85,8 @@ class ProgramInputs:
     yields: YieldTable
     files: dict[str, Path] = field(default_factory=dict)
     energy: EnergyInputs = field(default_factory=EnergyInputs)
+    plans: pd.DataFrame | None = None
+    reviews: pd.DataFrame | None = None
 
 
 def _path(program_dir: Path, name: str) -> Path:
@@ -173,6 +188,20 @@ def _join_register(
     return gdf, problems
 
 
+def _placed(gdf: gpd.GeoDataFrame, ids: pd.Series, settings: Settings, file: str):
+    """Polygons in the working CRS, and the problems of where they are (coordinates outside the
+    CRS's area of use, non-finite, far from the rest) and how they overlap."""
+    crs = settings.program.crs
+    problems = finite_problems(gdf, ids, file) + area_of_use_problems(gdf, crs, ids, file)
+    if problems:
+        return gdf, problems
+    gdf = _to_working_crs(gdf, crs, file)
+    problems = finite_problems(gdf, ids, file) or far_problems(gdf, ids, file)
+    if problems:
+        return gdf, problems
+    return gdf, overlap_problems(gdf, ids, file, settings.fo001.overlap_tolerance_ha)
+
+
 def _read_stands(program_dir: Path, settings: Settings) -> tuple[gpd.GeoDataFrame, list, dict]:
     inputs = settings.inputs
     file = locate_input(program_dir, inputs.stands, InputSettings.stands, LAYER_SUFFIXES, "stands")
@@ -198,7 +227,9 @@ def _read_stands(program_dir: Path, settings: Settings) -> tuple[gpd.GeoDataFram
         problems += _geometry_problems(polygons, poly_attrs["stand_id"], str(file))
         if problems:
             return None, problems, files
-        polygons = _to_working_crs(polygons, settings.program.crs, str(file))
+        polygons, problems = _placed(polygons, poly_attrs["stand_id"], settings, str(file))
+        if problems:
+            return None, problems, files
         stands, p3 = _join_register(polygons, register, str(file), str(reg_path))
         problems += p3
     else:
@@ -209,7 +240,9 @@ def _read_stands(program_dir: Path, settings: Settings) -> tuple[gpd.GeoDataFram
         if problems:
             return None, problems, files
         stands = gpd.GeoDataFrame(table, geometry=layer.geometry.to_numpy(), crs=layer.crs)
-        stands = _to_working_crs(stands, settings.program.crs, str(file))
+        stands, problems = _placed(stands, table["stand_id"], settings, str(file))
+        if problems:
+            return None, problems, files
         stands["geometry_area_ha"] = stands.geometry.area / 10_000
     return stands, problems, files
 
@@ -255,6 +288,7 @@ def _complete_stands(stands: gpd.GeoDataFrame, settings: Settings, file: str):
             )
         )
     stands["planted_year"] = planted.fillna(0).astype(np.int64)
+    problems += _area_disagreements(stands, settings, file)
     if settings.fo001.area_source == "register":
         for sid in stands.loc[stands["area_ha"].isna(), "stand_id"]:
             problems.append(
@@ -286,6 +320,29 @@ def _complete_stands(stands: gpd.GeoDataFrame, settings: Settings, file: str):
     return stands[columns].reset_index(drop=True), problems
 
 
+def _area_disagreements(stands: pd.DataFrame, settings: Settings, file: str) -> list[Problem]:
+    """Register area and polygon area differing by more than ``[fo001] area_disagreement`` of
+    the smaller (one of them is wrong, and the credits follow the one used)."""
+    limit = settings.fo001.area_disagreement
+    reg = stands["area_ha"].to_numpy(dtype=float)
+    geo = stands["geometry_area_ha"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        gap = np.abs(reg - geo) / np.minimum(reg, geo)
+    bad = np.isfinite(reg) & (np.nan_to_num(gap, nan=np.inf) > limit)
+    used = "polygon" if settings.fo001.area_source == "geometry" else "register"
+    return [
+        Problem(
+            file,
+            stands["stand_id"].iloc[i],
+            "area_ha",
+            f"register area {reg[i]:.4f} ha and polygon area {geo[i]:.4f} ha differ by "
+            f"{gap[i]:.0%} (more than [fo001] area_disagreement = {limit:.0%}); the {used} "
+            "area would be used ([fo001] area_source): correct the wrong one",
+        )
+        for i in np.flatnonzero(bad)
+    ]
+
+
 def _read_operations(program_dir: Path, settings: Settings):
     if not settings.inputs.operations:
         return empty_operations(), [], None
@@ -309,6 +366,35 @@ def _read_operations(program_dir: Path, settings: Settings):
             ops[col] = np.nan
         ops[col] = pd.to_numeric(ops[col], errors="coerce")
     return ops, problems, file
+
+
+PLAN_FILES = ("plans.csv", "plans.xlsx")
+"""Plans tables found without ``[inputs] plans``."""
+
+
+def _read_plans(program_dir: Path, settings: Settings):
+    """(plans table or None, problems, path or None): plan_id, start, end [dates]."""
+    name = settings.inputs.plans
+    if name:
+        file = _path(program_dir, name)
+    else:
+        file = next((program_dir / n for n in PLAN_FILES if (program_dir / n).exists()), None)
+        if file is None:
+            return None, [], None
+    plans, problems = validate(read_table(file), PLANS_SPEC, str(file))
+    if problems:
+        return None, problems, file
+    for r in plans.itertuples():
+        if r.end < r.start:
+            problems.append(
+                Problem(
+                    str(file),
+                    f"row {r.source_row} ({r.plan_id})",
+                    "end",
+                    f"the plan ends ({r.end}) before it starts ({r.start})",
+                )
+            )
+    return plans, problems, file
 
 
 def cross_check_operations(ops: pd.DataFrame, stands: pd.DataFrame, file: str) -> list[Problem]:
@@ -414,10 +500,23 @@ def load_program(program_dir: str | Path, *, settings: Settings | None = None) -
         )
         if ops is not None and not p:
             problems += cross_check_operations(ops, stands, str(files.get("operations", "")))
+    plans = None
+    try:
+        plans, plan_problems, plans_file = _read_plans(program_dir, settings)
+        problems += plan_problems
+        if plans_file:
+            files["plans"] = plans_file
+    except InputError as e:
+        problems += e.problems
+    reviews = None
+    try:
+        reviews = read_reviews(review_path(program_dir, settings))
+    except InputError as e:
+        problems += e.problems
     energy, energy_problems = read_energy_inputs(program_dir, settings)
     problems += energy_problems
     files.update(energy.files)
     if problems:
         raise InputError(problems)
     ops = ops.sort_values(["stand_id", "date", "source_row"], kind="stable").reset_index(drop=True)
-    return ProgramInputs(program_dir, settings, stands, ops, yields, files, energy)
+    return ProgramInputs(program_dir, settings, stands, ops, yields, files, energy, plans, reviews)

@@ -44,10 +44,21 @@ def parse_str(text: str) -> str:
     return text
 
 
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
+
+
 def parse_float(text: str) -> float:
-    """A number; thousands commas are allowed (1,234.5)."""
+    """A number; ``1,234`` and ``1,234.5`` are thousands, full-width digits are read (the text
+    is NFKC-normalised); any other comma (``4,0``: a decimal comma?) is an error."""
+    if "," in text:
+        if not _THOUSANDS.match(text):
+            raise ValueError(
+                "expected a number with '.' as the decimal point (a comma is only a thousands "
+                "separator, as in 1,234.5)"
+            )
+        text = text.replace(",", "")
     try:
-        value = float(text.replace(",", ""))
+        value = float(text)
     except ValueError:
         raise ValueError("expected a number") from None
     if not np.isfinite(value):
@@ -84,16 +95,55 @@ _DATE_PATTERNS = (
 )
 
 
+ERAS = {
+    "令和": (2018, dt.date(2019, 5, 1), None),
+    "平成": (1988, dt.date(1989, 1, 8), dt.date(2019, 4, 30)),
+    "昭和": (1925, dt.date(1926, 12, 25), dt.date(1989, 1, 7)),
+}
+"""Japanese era -> (year offset: era year 1 = offset + 1, first day, last day)."""
+
+_ERA_LETTERS = {"r": "令和", "h": "平成", "s": "昭和"}
+_ERA_DATE = re.compile(
+    r"^(令和|平成|昭和|[RrHhSs])\s*(元|\d{1,2})\s*(?:年|[./-])\s*(\d{1,2})\s*(?:月|[./-])\s*"
+    r"(\d{1,2})\s*日?$"
+)
+
+
+def _era_date(text: str) -> dt.date | None:
+    """令和5年10月1日, R5.10.1, 平成10年9月1日, H10.9.1, 令和元年5月1日 -> date; None if not an era
+    date; ValueError for an impossible one (a day that does not exist, or outside its era)."""
+    m = _ERA_DATE.match(text)
+    if not m:
+        return None
+    era = _ERA_LETTERS.get(m.group(1).lower(), m.group(1))
+    offset, first, last = ERAS[era]
+    year = offset + (1 if m.group(2) == "元" else int(m.group(2)))
+    try:
+        day = dt.date(year, int(m.group(3)), int(m.group(4)))
+    except ValueError:
+        raise ValueError(f"impossible date ({era}{m.group(2)}年 = {year})") from None
+    if day < first or (last is not None and day > last):
+        raise ValueError(f"{era} runs {first}..{last or ''}: the date is outside its era")
+    return day
+
+
 def parse_date(text: str) -> dt.date:
-    """ISO date (YYYY-MM-DD); also YYYY/MM/DD and YYYY年MM月DD日."""
+    """ISO date (YYYY-MM-DD); also YYYY/MM/DD, YYYY年MM月DD日 and Japanese era dates
+    (令和5年10月1日, R5.10.1, 平成10年9月1日, H10.9.1). A day that does not exist
+    (2023-02-30) is an error."""
+    era = _era_date(text)
+    if era is not None:
+        return era
     for pattern in _DATE_PATTERNS:
         m = pattern.match(text)
         if m:
             try:
                 return dt.date(*map(int, m.groups()))
             except ValueError:
-                break
-    raise ValueError("expected a date like 2024-10-15")
+                raise ValueError(
+                    "expected a date like 2024-10-15 (this day does not exist)"
+                ) from None
+    raise ValueError("expected a date like 2024-10-15 (or 令和6年10月15日, R6.10.15)")
 
 
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "1": 1, "2": 2, "3": 3, "1.0": 1, "2.0": 2, "3.0": 3}
@@ -306,6 +356,21 @@ OPERATIONS_SPEC = TableSpec(
         Column("note", required=False, aliases=("備考", "メモ")),
     ),
 )
+
+
+PLANS_SPEC = TableSpec(
+    "plans",
+    (
+        Column("plan_id", aliases=("計画番号", "森林経営計画", "計画id", "経営計画")),
+        Column("start", parse_date, aliases=("始期", "計画始期", "開始日", "認定始期")),
+        Column("end", parse_date, aliases=("終期", "計画終期", "終了日", "認定終期")),
+        Column("approver", required=False, aliases=("認定者", "認定機関")),
+        Column("reference", required=False, aliases=("認定番号", "参照番号")),
+    ),
+    id_column="plan_id",
+    unique=("plan_id",),
+)
+"""Forest management plans (森林経営計画) and the days they are in force (both inclusive)."""
 
 
 def empty_operations() -> pd.DataFrame:

@@ -80,9 +80,14 @@ def build_provenance(
     program_dir: Path,
     growth_sources: list[str],
     outputs: dict[str, str],
+    warnings: list[str] | None = None,
 ) -> dict:
-    """The provenance record of a run (no timestamps: same inputs give the same record)."""
+    """The provenance record of a run (no timestamps: same inputs give the same record).
+
+    ``warnings``: what a verifier must know about the run (e.g. fiscal years valued with a
+    substitute emission factor)."""
     return {
+        "warnings": list(warnings or []),
         "program": settings.program.name,
         "program_dir": program_dir.name,
         "program_dir_path": str(program_dir.resolve()),

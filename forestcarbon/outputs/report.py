@@ -571,6 +571,18 @@ def summary_markdown(result: RunResult) -> str:
             f"- {period}: {len(g)} stands, {len(e)} eligible, {e['eligible_area_ha'].sum():.1f} ha "
             f"counted, net {e['net_tco2'].sum():.3f} t-CO2"
         )
+        held = g[g["held_tco2"] > 0] if "held_tco2" in g.columns else g.iloc[:0]
+        if len(held):
+            lines.append(
+                f"  - held 保留 (canopy evidence, not credited until an officer's review): "
+                f"{held['held_tco2'].sum():.3f} t-CO2 on {', '.join(held['stand_id'])}"
+            )
+        felled = g[~g["eligible"] & (g["emissions_tco2"] > 0)]
+        if len(felled):
+            lines.append(
+                f"  - fellings of ineligible stands in the project boundary: "
+                f"{felled['emissions_tco2'].sum():.3f} t-CO2 emissions ({len(felled)} stand(s))"
+            )
     if result.energy is not None:
         text = [line.strip() for line in energy_text(result.energy)]
         lines += ["", "## Energy 省エネ・再エネ", ""]

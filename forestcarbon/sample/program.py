@@ -233,6 +233,17 @@ def write_canopy_sample(
     _write_atomic(out / "README.md", (readme.rstrip("\n") + "\n" + section).encode("utf-8"))
 
 
+PLANS_CSV = """計画番号,始期,終期,認定者,認定番号
+津山-2021-01,令和3年4月1日,令和8年3月31日,津山市長,SYNTHETIC-01
+津山-2021-02,令和3年4月1日,令和8年3月31日,津山市長,SYNTHETIC-02
+津山-2021-03,2021-04-01,2026-03-31,津山市長,SYNTHETIC-03
+津山-2021-04,H30.10.1,R5.9.30,岡山県知事,SYNTHETIC-04
+"""
+"""Forest management plans of the sample (SYNTHETIC): 津山-2021-04 lapses on 2023-09-30, in the
+middle of FY2023, so its stands earn removals for 183 of that year's 366 days. Dates in three
+notations (Japanese era, ISO, abbreviated era) as officers' tables mix them."""
+
+
 def write_sample(out_dir: str | Path, *, seed: int = SEED) -> Path:
     """Write the bundled sample program folder.
 
@@ -247,8 +258,9 @@ def write_sample(out_dir: str | Path, *, seed: int = SEED) -> Path:
     -------
     Path
         The folder written, holding program.toml, stands.gpkg, operations.csv, growth.csv,
-        README.md, the energy files of :func:`forestcarbon.sample.energy.write_energy_sample`
-        and the canopy rasters and plots of :func:`write_canopy_sample`.
+        plans.csv, README.md, the energy files of
+        :func:`forestcarbon.sample.energy.write_energy_sample` and the canopy rasters and
+        plots of :func:`write_canopy_sample`.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -256,6 +268,7 @@ def write_sample(out_dir: str | Path, *, seed: int = SEED) -> Path:
     _write_atomic(out / "program.toml", PROGRAM_TOML.format(seed=seed).encode("utf-8"))
     _write_atomic(out / "operations.csv", _csv_text(operations).encode("cp932"))
     _write_atomic(out / "growth.csv", _growth_csv_text(growth).encode("utf-8"))
+    _write_atomic(out / "plans.csv", PLANS_CSV.encode("utf-8"))
     _write_atomic(out / "README.md", readme_text(register, operations, seed).encode("utf-8"))
     _write_stands(out / "stands.gpkg", register)
     write_energy_sample(out, seed=seed)

@@ -24,6 +24,7 @@ COMMANDS = [
     "plan",
     "store",
     "notebooks",
+    "review",
 ]
 
 

@@ -335,7 +335,11 @@ def test_refuses_bad_values_with_the_column(officer_program, tmp_path):
     seed(officer_program, tmp_path)
     text = refused(
         officer_program,
-        ["ops add", "column 'date': expected a date like 2024-10-15, got '2024-13-40'"],
+        [
+            "ops add",
+            "column 'date': expected a date like 2024-10-15 (this day does not exist), "
+            "got '2024-13-40'",
+        ],
         stand_id="1-1-1",
         date="2024-13-40",
         operation="thinning",
