@@ -24,6 +24,7 @@ import shapely
 
 from forestcarbon.core.config import CONFIG_FILE, Period, Settings, load_settings
 from forestcarbon.core.exceptions import InputError, Problem
+from forestcarbon.inputs.crs import parse_crs
 from forestcarbon.inputs.energy_tables import (
     AIRCON_READINGS,
     AIRCON_UNITS,
@@ -166,7 +167,7 @@ def _read_points(
             bad = True
     if bad:
         return None
-    working = pyproj.CRS(settings.program.crs)
+    working = parse_crs(settings.program.crs, f"{CONFIG_FILE} [program] crs")
     points = gpd.GeoDataFrame(table, geometry=geoms.to_numpy(), crs=geoms.crs).to_crs(working)
     problems += _outside_area_of_use(points, working, file, kind, numbers, ids)
     return points

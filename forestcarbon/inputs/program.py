@@ -6,6 +6,7 @@ Every file is read and checked, all problems of all files are gathered, and one
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,9 +18,10 @@ import shapely
 
 from forestcarbon.core.config import CONFIG_FILE, Settings, load_settings
 from forestcarbon.core.exceptions import CRSError, InputError, Problem
+from forestcarbon.inputs.crs import coordinate_problems, parse_crs, require_metres
 from forestcarbon.inputs.energy import EnergyInputs, read_energy_inputs
 from forestcarbon.inputs.growth import packaged_growth_path, read_growth
-from forestcarbon.inputs.readers import ensure_metric, read_layer, read_table
+from forestcarbon.inputs.readers import read_layer, read_table
 from forestcarbon.inputs.records import load_operations
 from forestcarbon.inputs.schemas import (
     OPERATIONS_SPEC,
@@ -32,6 +34,14 @@ from forestcarbon.inputs.schemas import (
 from forestcarbon.methods.growth import YieldTable, build_yield_table, missing_curves
 
 log = logging.getLogger("forestcarbon")
+
+MAX_STAND_AREA_HA = 1000.0
+"""Largest plausible stand (小班) [ha]: a larger map or register area is an error (wrong units,
+a scaled layer or a wrong CRS), never credited."""
+
+MAX_RECORD_YEARS_AHEAD = 5
+"""A record may be dated at most this many calendar years after the run's year (scheduled work);
+a later date (9999-12-31) is an error."""
 
 AREA_TOLERANCE = 1.05
 """An operation may report up to 5% more area than the larger of the register and map areas."""
@@ -168,8 +178,10 @@ def _read_stands(program_dir: Path, settings: Settings) -> tuple[gpd.GeoDataFram
     inputs = settings.inputs
     file = _path(program_dir, inputs.stands)
     files = {"stands": file}
+    crs_file = f"{CONFIG_FILE} [program] crs"
+    working = parse_crs(settings.program.crs, crs_file)
+    require_metres(working, crs_file)
     layer = read_layer(file, layer=inputs.stands_layer or None)
-    ensure_metric(gpd.GeoSeries(crs=settings.program.crs).crs, f"{CONFIG_FILE} [program] crs")
     attrs = pd.DataFrame(layer.drop(columns=layer.geometry.name))
     problems: list[Problem] = []
     if inputs.register:
@@ -181,6 +193,8 @@ def _read_stands(program_dir: Path, settings: Settings) -> tuple[gpd.GeoDataFram
         problems += p1 + p2
         polygons = gpd.GeoDataFrame(poly_attrs, geometry=layer.geometry.to_numpy(), crs=layer.crs)
         problems += _geometry_problems(polygons, poly_attrs["stand_id"], str(file))
+        if not problems:
+            problems += coordinate_problems(polygons, working, str(file), poly_attrs["stand_id"])
         if problems:
             return None, problems, files
         polygons = _to_working_crs(polygons, settings.program.crs, str(file))
@@ -188,9 +202,10 @@ def _read_stands(program_dir: Path, settings: Settings) -> tuple[gpd.GeoDataFram
         problems += p3
     else:
         table, problems = validate(attrs, STANDS, str(file))
-        problems += _geometry_problems(
-            layer, table.get("stand_id", pd.Series([""] * len(layer))), str(file)
-        )
+        ids = table.get("stand_id", pd.Series([""] * len(layer)))
+        problems += _geometry_problems(layer, ids, str(file))
+        if not problems:
+            problems += coordinate_problems(layer, working, str(file), ids)
         if problems:
             return None, problems, files
         stands = gpd.GeoDataFrame(table, geometry=layer.geometry.to_numpy(), crs=layer.crs)
@@ -253,6 +268,19 @@ def _complete_stands(stands: gpd.GeoDataFrame, settings: Settings, file: str):
         stands["stand_area_ha"] = stands["area_ha"]
     else:
         stands["stand_area_ha"] = stands["geometry_area_ha"]
+    for col in ("geometry_area_ha", "area_ha"):
+        area = stands[col].to_numpy(dtype=float)
+        for i in np.flatnonzero(~(area <= MAX_STAND_AREA_HA) & ~np.isnan(area))[:20]:
+            what = "map (geometry)" if col == "geometry_area_ha" else "register"
+            problems.append(
+                Problem(
+                    file,
+                    stands["stand_id"].iloc[i],
+                    "geometry" if col == "geometry_area_ha" else "area_ha",
+                    f"{what} area {area[i]:.6g} ha is larger than the largest plausible stand "
+                    f"({MAX_STAND_AREA_HA:g} ha): wrong units, a scaled layer or a wrong CRS?",
+                )
+            )
     columns = [
         "stand_id",
         "species",
@@ -319,7 +347,37 @@ def cross_check_operations(ops: pd.DataFrame, stands: pd.DataFrame, file: str) -
         problems.append(
             Problem(file, f"row {row['source_row']}", "date", f"implausible date {row['date']}")
         )
+    latest = dt.date.today().replace(month=1, day=1)
+    latest = latest.replace(year=latest.year + MAX_RECORD_YEARS_AHEAD)
+    for i in np.flatnonzero(known_ops["date"].map(lambda d: d >= latest).to_numpy()):
+        row = known_ops.iloc[i]
+        problems.append(
+            Problem(
+                file,
+                f"row {row['source_row']}",
+                "date",
+                f"implausible date {row['date']}: more than {MAX_RECORD_YEARS_AHEAD} years ahead "
+                f"of the run date (records are of work done or scheduled)",
+            )
+        )
     return problems
+
+
+def future_period_problems(settings: Settings, today: dt.date | None = None) -> list[Problem]:
+    """Monitoring periods ending after ``today`` (the run date): nothing is credited ahead of
+    time; forecasts belong to ``forestcarbon plan forecast``."""
+    today = today or dt.date.today()
+    return [
+        Problem(
+            CONFIG_FILE,
+            f"period {p.label}",
+            "[[periods]]",
+            f"ends after the run date {today}: a monitoring period can be credited only once it "
+            "is over (use `forestcarbon plan forecast` for future years)",
+        )
+        for p in settings.periods
+        if p.end > today
+    ]
 
 
 def load_program(program_dir: str | Path, *, settings: Settings | None = None) -> ProgramInputs:

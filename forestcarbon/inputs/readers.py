@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 from pathlib import Path
 
@@ -10,6 +11,11 @@ import pandas as pd
 import pyogrio
 
 from forestcarbon.core.exceptions import CRSError, InputError, Problem
+from forestcarbon.inputs.crs import require_metres
+
+MAX_COLUMNS = 1000
+"""Most columns an input table may have: a wider header is refused before parsing (a header of
+100,000 columns would otherwise take minutes and gigabytes)."""
 
 TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm")
 ENCODINGS = ("utf-8-sig", "cp932")
@@ -73,6 +79,7 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
         if not data.strip():
             raise InputError(Problem(str(path), "", "", "the file is empty"))
         text = decode_text(data, str(path))
+        check_header(text, str(path))
         try:
             df = pd.read_csv(
                 io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True
@@ -81,6 +88,47 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
             raise InputError(Problem(str(path), "", "", f"not a valid CSV table: {e}")) from None
     df.columns = [str(c).strip() for c in df.columns]
     return df
+
+
+def check_header(text: str, file: str) -> None:
+    """Refuse a CSV header wider than MAX_COLUMNS or with a repeated column name.
+
+    Only the first record is parsed, so an absurd header is refused in milliseconds. A repeated
+    name would otherwise be renamed silently by the CSV reader ('面積', '面積.1').
+    """
+    first = text[: text.find("\n") + 1 or len(text)]
+    if first.count(",") >= MAX_COLUMNS:  # cheap bound before parsing quotes
+        raise InputError(
+            Problem(
+                file,
+                "row 1",
+                "",
+                f"the header has more than {MAX_COLUMNS} columns "
+                f"({first.count(',') + 1}); is this the right file?",
+            )
+        )
+    try:
+        header = next(csv.reader(io.StringIO(text)), [])
+    except csv.Error:
+        return  # pandas reports the malformed CSV
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header, start=1):
+        key = name.strip()
+        if key and key in seen:
+            raise InputError(
+                Problem(
+                    file,
+                    "row 1",
+                    key,
+                    f"the header names this column twice (columns {seen[key]} and {i}); "
+                    "rename or delete one",
+                )
+            )
+        seen.setdefault(key, i)
+    if len(header) > MAX_COLUMNS:
+        raise InputError(
+            Problem(file, "row 1", "", f"the header has more than {MAX_COLUMNS} columns")
+        )
 
 
 def read_layer(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
@@ -134,18 +182,6 @@ def read_layer(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFram
     return gdf
 
 
-# --- writing -----------------------------------------------------------------------------------
-
-
 def ensure_metric(crs, file: str) -> None:
-    """Refuse a geographic CRS where areas are computed."""
-    if crs is None or not crs.is_projected:
-        raise CRSError(
-            Problem(
-                file,
-                "",
-                "crs",
-                f"{crs} is not a projected (metric) CRS; areas "
-                "need one such as EPSG:6673 (JGD2011 plane rectangular zone V)",
-            )
-        )
+    """Refuse a CRS that is not projected in metres where areas are computed."""
+    require_metres(crs, file)

@@ -349,6 +349,26 @@ def _rename(df: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
     return df.rename(columns=mapping)
 
 
+def header_collisions(df: pd.DataFrame, spec: TableSpec, file: str) -> list[Problem]:
+    """Two headers that map to the same column (面積 and area_ha): an error naming both."""
+    lookup = {normalize_header(a): c.name for c in spec.columns for a in (c.name, *c.aliases)}
+    by_field: dict[str, list[str]] = {}
+    for header in df.columns:
+        name = lookup.get(normalize_header(header))
+        if name is not None:
+            by_field.setdefault(name, []).append(str(header))
+    return [
+        Problem(
+            file,
+            "row 1",
+            name,
+            f"headers {' and '.join(repr(h) for h in headers)} both mean {name}; keep one",
+        )
+        for name, headers in by_field.items()
+        if len(headers) > 1
+    ]
+
+
 def row_label(index: int, ids: pd.Series | None, *, header_rows: int = 1) -> str:
     """'row N' as a spreadsheet shows it (header is row 1), plus the record id when known."""
     label = f"row {index + header_rows + 1}"
@@ -425,6 +445,7 @@ def validate(
     problems: list[Problem] = []
     if df.empty and not allow_empty:
         return df, [Problem(file, "", "", "the table has no rows (empty file?)")]
+    problems += header_collisions(df, spec, file)
     df = _rename(df.reset_index(drop=True), spec)
     names = {c.name for c in spec.columns}
     if needs_stand_id is None:
