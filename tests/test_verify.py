@@ -62,4 +62,4 @@ def test_modified_output_is_reported(sample_run, capsys):
 
 def test_not_a_run_folder(tmp_path, capsys):
     assert main(["verify", str(tmp_path)]) == 1
-    assert "provenance.json" in capsys.readouterr().err
+    assert "run_complete.json" in capsys.readouterr().err

@@ -22,7 +22,7 @@ import pyogrio
 import pyproj
 import shapely
 
-from forestcarbon.core.config import CONFIG_FILE, Period, Settings, load_settings
+from forestcarbon.core.config import CONFIG_FILE, Period, Settings, load_settings, program_file
 from forestcarbon.core.exceptions import InputError, Problem
 from forestcarbon.inputs.crs import parse_crs
 from forestcarbon.inputs.energy_tables import (
@@ -564,6 +564,14 @@ def read_energy_inputs(
     inp = settings.inputs
     problems: list[Problem] = []
     out = EnergyInputs()
+    for key in ("solar", "solar_readings", "aircon", "aircon_readings"):
+        try:
+            if getattr(inp, key):
+                program_file(program_dir, getattr(inp, key), settings, f"[inputs] {key}")
+        except InputError as e:
+            problems += e.problems
+    if problems:
+        return out, problems
     parts = (
         ("solar", inp.solar, inp.solar_readings, SOLAR_SITES, SOLAR_READINGS),
         ("aircon", inp.aircon, inp.aircon_readings, AIRCON_UNITS, AIRCON_READINGS),

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from forestcarbon.core.config import CONFIG_FILE, Settings, load_settings
+from forestcarbon.core.config import CONFIG_FILE, Settings, load_settings, program_file
 from forestcarbon.core.exceptions import CRSError, InputError, Problem
 from forestcarbon.inputs.crs import coordinate_problems, parse_crs, require_metres
 from forestcarbon.inputs.energy import EnergyInputs, read_energy_inputs
@@ -75,8 +75,8 @@ class ProgramInputs:
     energy: EnergyInputs = field(default_factory=EnergyInputs)
 
 
-def _path(program_dir: Path, name: str) -> Path:
-    return program_dir / name
+def _path(program_dir: Path, name: str, settings: Settings, key: str) -> Path:
+    return program_file(program_dir, name, settings, key)
 
 
 def _geometry_problems(gdf: gpd.GeoDataFrame, ids: pd.Series, file: str) -> list[Problem]:
@@ -176,7 +176,7 @@ def _join_register(
 
 def _read_stands(program_dir: Path, settings: Settings) -> tuple[gpd.GeoDataFrame, list, dict]:
     inputs = settings.inputs
-    file = _path(program_dir, inputs.stands)
+    file = _path(program_dir, inputs.stands, settings, "[inputs] stands")
     files = {"stands": file}
     crs_file = f"{CONFIG_FILE} [program] crs"
     working = parse_crs(settings.program.crs, crs_file)
@@ -185,7 +185,7 @@ def _read_stands(program_dir: Path, settings: Settings) -> tuple[gpd.GeoDataFram
     attrs = pd.DataFrame(layer.drop(columns=layer.geometry.name))
     problems: list[Problem] = []
     if inputs.register:
-        reg_path = _path(program_dir, inputs.register)
+        reg_path = _path(program_dir, inputs.register, settings, "[inputs] register")
         files["register"] = reg_path
         keys_only = TableSpec("polygons", STAND_KEY_COLUMNS, unique=("stand_id",))
         poly_attrs, p1 = validate(attrs, keys_only, str(file))
@@ -301,7 +301,7 @@ def _complete_stands(stands: gpd.GeoDataFrame, settings: Settings, file: str):
 def _read_operations(program_dir: Path, settings: Settings):
     if not settings.inputs.operations:
         return empty_operations(), [], None
-    file = _path(program_dir, settings.inputs.operations)
+    file = _path(program_dir, settings.inputs.operations, settings, "[inputs] operations")
     if file.suffix.lower() == ".gpkg":  # the record store of `forestcarbon ops` (records.py)
         ops, problems = load_operations(file)
     else:
@@ -416,7 +416,7 @@ def load_program(program_dir: str | Path, *, settings: Settings | None = None) -
     except InputError as e:
         problems += e.problems
     growth_path = (
-        _path(program_dir, settings.fo001.growth)
+        _path(program_dir, settings.fo001.growth, settings, "[fo001] growth")
         if settings.fo001.growth
         else Path(str(packaged_growth_path()))
     )

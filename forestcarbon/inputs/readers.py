@@ -11,6 +11,7 @@ import pandas as pd
 import pyogrio
 
 from forestcarbon.core.exceptions import CRSError, InputError, Problem
+from forestcarbon.core.files import note_input, read_input
 from forestcarbon.inputs.crs import require_metres
 
 MAX_COLUMNS = 1000
@@ -70,12 +71,13 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(Problem(str(path), "", "", "file not found"))
     if path.suffix.lower() in (".xlsx", ".xlsm"):
+        data = read_input(path)
         try:
-            df = pd.read_excel(path, sheet_name=sheet, dtype=str, keep_default_na=False)
+            df = pd.read_excel(io.BytesIO(data), sheet_name=sheet, dtype=str, keep_default_na=False)
         except Exception as e:  # openpyxl raises many types for broken files
             raise InputError(Problem(str(path), "", "", f"cannot read as XLSX: {e}")) from None
     else:
-        data = path.read_bytes()
+        data = read_input(path)
         if not data.strip():
             raise InputError(Problem(str(path), "", "", "the file is empty"))
         text = decode_text(data, str(path))
@@ -141,6 +143,8 @@ def read_layer(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFram
         raise InputError(Problem(str(path), "", "", "file not found"))
     if path.stat().st_size == 0:
         raise InputError(Problem(str(path), "", "", "the file is empty"))
+    if path.is_file():
+        note_input(path)
     try:
         if path.suffix.lower() == ".parquet":
             gdf = gpd.read_parquet(path)

@@ -39,8 +39,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forestcarbon.core.config import CONFIG_FILE, Settings
+from forestcarbon.core.config import CONFIG_FILE, Settings, program_file
 from forestcarbon.core.exceptions import InputError, Problem
+from forestcarbon.core.files import note_input
 from forestcarbon.inputs.schemas import OPERATIONS_SPEC, empty_operations, validate
 
 OPERATIONS_TABLE = "operations"
@@ -77,7 +78,7 @@ def store_path(program_dir: str | Path, settings: Settings) -> Path:
                 f"{program_dir / current}",
             )
         )
-    return program_dir / name
+    return program_file(program_dir, name, settings, "[inputs] operations")
 
 
 def _store_error(path: Path, error: sqlite3.Error) -> InputError:
@@ -223,6 +224,8 @@ def load_operations(path: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
     no operations.
     """
     path = Path(path)
+    if Path(path).is_file():
+        note_input(path)
     with open_store(path, history=False) as con:
         return operations_in(con, path)
 

@@ -349,6 +349,14 @@ def _rename(df: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
     return df.rename(columns=mapping)
 
 
+def _listed(columns, most: int = 12, width: int = 30) -> str:
+    """Column names for a message: at most ``most``, each cut to ``width`` characters (a wrong
+    file's first line is never echoed whole)."""
+    names = [str(c) if len(str(c)) <= width else str(c)[:width] + "…" for c in columns[:most]]
+    more = f" ... ({len(columns)} in all)" if len(columns) > most else ""
+    return ", ".join(names) + more
+
+
 def header_collisions(df: pd.DataFrame, spec: TableSpec, file: str) -> list[Problem]:
     """Two headers that map to the same column (面積 and area_ha): an error naming both."""
     lookup = {normalize_header(a): c.name for c in spec.columns for a in (c.name, *c.aliases)}
@@ -466,8 +474,7 @@ def validate(
                 file,
                 "",
                 name,
-                f"required column is missing{hint}; found "
-                f"columns: {', '.join(map(str, df.columns))}",
+                f"required column is missing{hint}; found columns: {_listed(df.columns)}",
             )
         )
     if spec.alternatives and not any(set(g) <= set(df.columns) for g in spec.alternatives):

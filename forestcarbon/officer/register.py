@@ -332,4 +332,5 @@ def update_register(
         f"{stem}_diff.csv": csv_bytes(diff),
         f"{stem}_diff.txt": text.encode("utf-8"),
     }
-    return write_outputs(target.parent, outputs, overwrite=overwrite)
+    protected = [Path(p) for p in inputs.files.values()]
+    return write_outputs(target.parent, outputs, overwrite=overwrite, protected=protected)

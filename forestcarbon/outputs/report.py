@@ -30,6 +30,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from forestcarbon import __version__
+from forestcarbon.core.cells import text_cells_as_strings
 from forestcarbon.core.params import load_table
 from forestcarbon.methods.energy import EN_R_002, EN_S_004
 from forestcarbon.methods.fiscal import fiscal_year_of
@@ -521,6 +522,7 @@ def _write_figures(wb: Workbook, pngs: list[tuple[str, bytes]]) -> None:
 def workbook_bytes(wb: Workbook) -> bytes:
     """Save a workbook as deterministic xlsx bytes: fixed document times and zip entry times."""
     wb.properties.created = FIXED_TIME
+    text_cells_as_strings(wb)  # never a formula from a stand id or facility name
     buffer = io.BytesIO()
     wb.save(buffer)
     stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ")
