@@ -273,6 +273,11 @@ class MapSettings:
     self_contained: bool = _setting(
         False, "Inline the map's JavaScript and CSS so it opens without internet access."
     )
+    tiles_attribution: str = _setting(
+        "",
+        "Attribution shown for a custom tile URL in [map] tiles (e.g. '© 津山市'); empty: the "
+        "tile server's host name.",
+    )
 
 
 @dataclass(frozen=True)

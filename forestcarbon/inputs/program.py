@@ -35,6 +35,9 @@ from forestcarbon.methods.growth import YieldTable, build_yield_table, missing_c
 
 log = logging.getLogger("forestcarbon")
 
+MIN_STAND_AREA_HA = 0.0001
+"""Smallest stand polygon [ha] (1 m2): a smaller one is a digitising slip, not a stand."""
+
 MAX_STAND_AREA_HA = 1000.0
 """Largest plausible stand (小班) [ha]: a larger map or register area is an error (wrong units,
 a scaled layer or a wrong CRS), never credited."""
@@ -270,6 +273,19 @@ def _complete_stands(stands: gpd.GeoDataFrame, settings: Settings, file: str):
         stands["stand_area_ha"] = stands["geometry_area_ha"]
     for col in ("geometry_area_ha", "area_ha"):
         area = stands[col].to_numpy(dtype=float)
+        small = (
+            (area < MIN_STAND_AREA_HA) if col == "geometry_area_ha" else np.zeros(len(area), bool)
+        )
+        for i in np.flatnonzero(small)[:20]:
+            problems.append(
+                Problem(
+                    file,
+                    stands["stand_id"].iloc[i],
+                    "geometry",
+                    f"map area {area[i] * 10_000:.3g} m2 is smaller than the smallest plausible "
+                    f"stand ({MIN_STAND_AREA_HA * 10_000:g} m2): a digitising slip?",
+                )
+            )
         for i in np.flatnonzero(~(area <= MAX_STAND_AREA_HA) & ~np.isnan(area))[:20]:
             what = "map (geometry)" if col == "geometry_area_ha" else "register"
             problems.append(

@@ -454,6 +454,8 @@ def validate(
     if df.empty and not allow_empty:
         return df, [Problem(file, "", "", "the table has no rows (empty file?)")]
     problems += header_collisions(df, spec, file)
+    if problems:
+        return df, problems
     df = _rename(df.reset_index(drop=True), spec)
     names = {c.name for c in spec.columns}
     if needs_stand_id is None:
@@ -466,6 +468,7 @@ def validate(
             )
         )
     missing = [c.name for c in spec.columns if c.required and c.name not in df.columns]
+    recognised = any(c in names for c in df.columns)  # else the wrong file: never echo it
     for name in missing:
         aliases = next(c.aliases for c in spec.columns if c.name == name)
         hint = f" (or {'/'.join(aliases[:3])})" if aliases else ""
@@ -474,7 +477,13 @@ def validate(
                 file,
                 "",
                 name,
-                f"required column is missing{hint}; found columns: {_listed(df.columns)}",
+                f"required column is missing{hint}; "
+                + (
+                    f"found columns: {_listed(df.columns)}"
+                    if recognised
+                    else f"none of the {len(df.columns)} column(s) is a {spec.name} column: "
+                    "is this the right file?"
+                ),
             )
         )
     if spec.alternatives and not any(set(g) <= set(df.columns) for g in spec.alternatives):

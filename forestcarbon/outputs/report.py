@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import html
 import importlib.util
 import io
 import math
@@ -545,12 +546,18 @@ def workbook_bytes(wb: Workbook) -> bytes:
     return out.getvalue()
 
 
+def markdown_text(text: str) -> str:
+    """Text shown literally in Markdown: HTML and Markdown syntax characters escaped, one line."""
+    text = html.escape(" ".join(str(text).split()), quote=False)
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~>])", r"\\\1", text)
+
+
 def summary_markdown(result: RunResult) -> str:
     """A short Markdown summary of the run (Japanese + English labels)."""
 
     s = result.inputs.settings
     lines = [
-        f"# {s.program.name} — 実行結果の概要 / run summary",
+        f"# {markdown_text(s.program.name)} — 実行結果の概要 / run summary",
         "",
         f"Periods 期間: {', '.join(p.label for p in s.periods)}  ",
         f"forestcarbon {__version__}; credits are whole t-CO2, truncated once per methodology and "
