@@ -120,6 +120,8 @@ def diff_tables(recorded: bytes, recomputed: bytes) -> list[str]:
         f"{'recorded run' if row['_merge'] == 'left_only' else 're-run'}"
         for _, row in merged[merged["_merge"] != "both"].iterrows()
     ]
+    changes += [f"column {c}: only in the recorded run" for c in a.columns if c not in b.columns]
+    changes += [f"column {c}: only in the re-run" for c in b.columns if c not in a.columns]
     values = merged[merged["_merge"] == "both"]
     for col in [c for c in a.columns if c not in keys and c in b.columns]:
         rec, new = values[f"{col}@rec"], values[f"{col}@new"]
@@ -176,9 +178,10 @@ def diff_xlsx(recorded: Path, recomputed: Path) -> list[str]:
 
 
 def _layer_csv(path: Path) -> bytes:
-    df = pyogrio.read_dataframe(path)
-    df["geometry"] = df.geometry.to_wkt(rounding_precision=-1)
-    return pd.DataFrame(df).to_csv(index=False).encode("utf-8")
+    gdf = pyogrio.read_dataframe(path)
+    df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    df["geometry"] = gdf.geometry.to_wkt(rounding_precision=-1).to_numpy()
+    return df.to_csv(index=False).encode("utf-8")
 
 
 def diff_gpkg(recorded: Path, recomputed: Path) -> list[str]:
