@@ -297,3 +297,73 @@ def test_unknown_tiles_is_a_message(program, tmp_path, capsys):
     assert main(["map", str(folder), "--out", str(tmp_path / "m"), "--tiles", "google"]) == 1
     err = capsys.readouterr().err
     assert "[map] tiles" in err and "Traceback" not in err
+
+
+# --- 11. never overwrite or delete what the user has ---------------------------------------------
+
+
+def test_run_into_the_program_folder_is_refused(program, capsys):
+    folder = _base(program)
+    (folder / "solar_sites.csv").write_text("site_id\n", encoding="utf-8")  # named like an output
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert main(["run", str(folder), "--out", str(folder), "--overwrite"]) == 1
+    err = capsys.readouterr().err
+    assert "holds an input of the program" in err and "Traceback" not in err
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_register_update_never_replaces_the_input_register(program, capsys):
+    folder = _base(program)
+    before = (folder / "stands.gpkg").read_bytes()
+    args = ["register", "update", str(folder), "--to-fy", "2024"]
+    assert main([*args, "--out", str(folder / "stands.gpkg"), "--overwrite"]) == 1
+    err = capsys.readouterr().err
+    assert "is an input of the program; it is never overwritten" in err
+    assert (folder / "stands.gpkg").read_bytes() == before
+
+
+def test_a_folder_named_like_an_output_is_never_deleted(program, tmp_path, capsys):
+    folder = _base(program)
+    out = tmp_path / "out"
+    (out / "summary.md").mkdir(parents=True)
+    (out / "summary.md" / "notes.txt").write_text("mine", encoding="utf-8")
+    for command in ("run", "report"):
+        assert main([command, str(folder), "--out", str(out), "--overwrite"]) == 1
+        err = capsys.readouterr().err
+        assert "summary.md" in err or "not a run folder" in err, err
+    assert (out / "summary.md" / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_output_paths_that_are_links_are_never_followed(program, tmp_path, capsys):
+    folder = _base(program)
+    victim = tmp_path / "victim.md"
+    victim.write_text("precious", encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "summary.md").symlink_to(victim)
+    assert main(["report", str(folder), "--out", str(out), "--overwrite"]) == 1
+    assert "symbolic link" in capsys.readouterr().err
+    link = tmp_path / "linked_out"
+    link.symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    assert main(["run", str(folder), "--out", str(link)]) == 1
+    assert "symbolic link" in capsys.readouterr().err
+    assert victim.read_text(encoding="utf-8") == "precious"
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_existing_run_is_refused_before_anything_is_computed(
+    program, tmp_path, capsys, monkeypatch
+):
+    folder = _base(program)
+    out = tmp_path / "out"
+    assert main(["-q", "run", str(folder), "--out", str(out)]) == 0
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    import forestcarbon.run as run
+
+    def must_not_load(*_a, **_k):
+        raise AssertionError("the program was loaded before the output folder was checked")
+
+    monkeypatch.setattr(run, "load_for_run", must_not_load)
+    assert main(["run", str(folder), "--out", str(out)]) == 1
+    assert "already holds a run; use --overwrite" in capsys.readouterr().err
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
