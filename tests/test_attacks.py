@@ -5,13 +5,19 @@ or empty). Every case here gave wrong credits with exit 0, a traceback or a lost
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pytest
 from shapely.geometry import box
 
+from forestcarbon import SAMPLE_PROGRAM
 from forestcarbon.cli.main import main
 from tests.canopy.conftest import tiny_canopy_program, write_raster
 from tests.conftest import ORIGIN, THIN, stand
@@ -367,3 +373,23 @@ def test_existing_run_is_refused_before_anything_is_computed(
     assert main(["run", str(folder), "--out", str(out)]) == 1
     assert "already holds a run; use --overwrite" in capsys.readouterr().err
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+
+
+def test_ctrl_c_during_a_real_run_exits_130(tmp_path):
+    """SIGINT (Ctrl-C) while the bundled sample runs: exit 130, one line, nothing written."""
+    out = tmp_path / "out"
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "forestcarbon", "run", str(SAMPLE_PROGRAM), "--out", str(out)],
+        env={**os.environ, "PYTHONPATH": str(root)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(6)  # inside loading or computing (the whole run takes about 30 s)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
