@@ -81,6 +81,25 @@ def read_completion(run_dir: Path) -> dict | None:
     return files
 
 
+def _legacy_run(folder: Path) -> bool:
+    """A run folder written before completion records: every file in it is ``provenance.json``,
+    an output it lists, or a map (so replacing it deletes nothing of the user's)."""
+    try:
+        prov = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))
+        listed = set(prov["outputs_sha256"])
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+        return False
+    for name in files_in(folder):
+        path = folder / name
+        if path.is_symlink() or not (
+            name in listed
+            or name in ("provenance.json", "fo001_stands.gpkg")
+            or (name.startswith("maps/") and name.endswith(".html"))
+        ):
+            return False
+    return True
+
+
 def require_complete(run_dir: str | Path) -> dict:
     """The completion record of a run folder; an incomplete or foreign folder is an error."""
     run_dir = Path(run_dir)
@@ -157,7 +176,7 @@ def check_run_target(
         raise OutputError(f"{out} exists and is not a folder")
     if not any(out.iterdir()):
         return out
-    if read_completion(out) is None:
+    if read_completion(out) is None and not _legacy_run(out):
         raise OutputError(
             f"{out} is not empty and is not a run folder written by forestcarbon (no "
             f"{COMPLETION_FILE}); choose a new or empty output folder"

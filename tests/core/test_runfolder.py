@@ -161,3 +161,19 @@ def test_killed_after_each_step_leaves_the_old_or_the_new_run(
     assert _run(program, out).returncode == 0  # the next run cleans up and publishes
     assert snapshot(out) == new
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_a_run_folder_of_an_earlier_version_may_be_replaced(tmp_path):
+    out = tmp_path / "run"
+    (out / "maps").mkdir(parents=True)
+    (out / "maps" / "p.html").write_text("<p>")
+    (out / "a.csv").write_text("1\n")
+    (out / "provenance.json").write_text('{"outputs_sha256": {"a.csv": "x"}}')
+    with pytest.raises(OutputError, match="already holds a run"):
+        publish_run(out, {"b.csv": b"2\n"})
+    publish_run(out, {"b.csv": b"2\n"}, overwrite=True)
+    assert sorted(files_in(out)) == ["b.csv", COMPLETION_FILE]
+    (out / COMPLETION_FILE).unlink()
+    (out / "notes.txt").write_text("mine")  # not an output: the folder is no longer a run
+    with pytest.raises(OutputError, match="not a run folder written by forestcarbon"):
+        publish_run(out, {"b.csv": b"3\n"}, overwrite=True)
