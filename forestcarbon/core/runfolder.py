@@ -56,12 +56,29 @@ class _Steps:
             os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _staging_prefix(out: Path) -> str:
-    return f".{out.name}.staging-"
+def _staging_prefix(out: Path, pid: int | None = None) -> str:
+    return f".{out.name}.staging-" + (f"{pid}-" if pid is not None else "")
 
 
-def _old_prefix(out: Path) -> str:
-    return f".{out.name}.old-"
+def _old_prefix(out: Path, pid: int | None = None) -> str:
+    return f".{out.name}.old-" + (f"{pid}-" if pid is not None else "")
+
+
+def _abandoned(path: Path, prefix: str) -> bool:
+    """A staging or set-aside folder whose writing process is gone (never a running one's)."""
+    pid_text = path.name[len(prefix) :].split("-", 1)[0]
+    if not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def read_completion(run_dir: Path) -> dict | None:
@@ -133,11 +150,13 @@ def recover(out: Path) -> None:
     parent = out.parent
     if not parent.is_dir():
         return
-    olds = sorted(p for p in parent.glob(_old_prefix(out) + "*") if _ours(p))
+    old, staging = _old_prefix(out), _staging_prefix(out)
+    olds = sorted(p for p in parent.glob(old + "*") if _ours(p) and _abandoned(p, old))
     if olds and not out.exists() and not out.is_symlink():
         os.rename(olds[-1], out)
         olds = olds[:-1]
-    for p in [*olds, *(p for p in parent.glob(_staging_prefix(out) + "*") if p.is_dir())]:
+    stale = [p for p in parent.glob(staging + "*") if p.is_dir() and _abandoned(p, staging)]
+    for p in [*olds, *stale]:
         if not p.is_symlink() and p.is_dir():
             shutil.rmtree(p, ignore_errors=True)
 
@@ -253,7 +272,7 @@ def publish_run(
     steps = _Steps()
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(out), dir=out.parent))
+        staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(out, os.getpid()), dir=out.parent))
     except OSError as e:
         raise OutputError(f"cannot create the output folder {out}: {e.strerror or e}") from None
     try:
@@ -270,7 +289,7 @@ def publish_run(
             shutil.rmtree(staging)  # now the old run (or the empty folder)
             steps.done()
         else:
-            old = Path(tempfile.mkdtemp(prefix=_old_prefix(out), dir=out.parent))
+            old = Path(tempfile.mkdtemp(prefix=_old_prefix(out, os.getpid()), dir=out.parent))
             old.rmdir()
             os.rename(out, old)
             steps.done()

@@ -88,11 +88,19 @@ def test_readers_refuse_an_incomplete_run_folder(tmp_path, capsys):
 
 def test_leftover_staging_is_cleaned_by_the_next_run(tmp_path):
     out = tmp_path / "run"
-    leftover = tmp_path / ".run.staging-abc"
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    leftover = tmp_path / f".run.staging-{dead.stdout.strip()}-abc"  # its process is gone
     leftover.mkdir()
     (leftover / "fo001_stands.csv").write_text("half")
+    running = tmp_path / f".run.staging-{os.getppid()}-xyz"  # a run still in progress
+    running.mkdir()
     publish_run(out, {"a.csv": b"x"})
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [running.name, "run"]
 
 
 # --- killed after each step of publishing -------------------------------------------------------
