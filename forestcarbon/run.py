@@ -14,10 +14,17 @@ from forestcarbon.canopy.inputs import canopy_height_path, load_canopy_inputs
 from forestcarbon.canopy.result import CanopyResult
 from forestcarbon.canopy.step import compute_canopy
 from forestcarbon.core.config import CONFIG_FILE, load_settings
-from forestcarbon.core.exceptions import InputError, Problem
-from forestcarbon.core.files import csv_bytes, json_bytes, write_gpkg, write_outputs
+from forestcarbon.core.exceptions import InputError, Problem, raise_if_any
+from forestcarbon.core.files import (
+    changed_since_read,
+    csv_bytes,
+    json_bytes,
+    write_gpkg,
+    write_outputs,
+)
+from forestcarbon.core.runfolder import check_run_target, publish_run
 from forestcarbon.inputs.energy import load_energy
-from forestcarbon.inputs.program import ProgramInputs, load_program
+from forestcarbon.inputs.program import ProgramInputs, future_period_problems, load_program
 from forestcarbon.inputs.reviews import latest_decisions, read_reviews
 from forestcarbon.methods.energy import EnergyResult, compute_energy
 from forestcarbon.methods.fo001 import compute_fo001
@@ -195,6 +202,36 @@ def _map_files(result: RunResult) -> dict:
         return {}
 
 
+def load_for_run(program_dir: str | Path) -> ProgramInputs:
+    """:func:`load_program`, refusing monitoring periods that end after today (the run date)."""
+    inputs = load_program(program_dir)
+    raise_if_any(future_period_problems(inputs.settings))
+    return inputs
+
+
+def input_paths(files: dict) -> list[Path]:
+    """The program's input files (outputs must never replace or hold them)."""
+    return [Path(p) for p in files.values()]
+
+
+def unchanged_inputs(files: dict) -> None:
+    """Refuse to write outputs when an input changed while the run read it (e.g. ``ops add``
+    during a run): provenance must describe exactly the bytes the outputs came from."""
+    changed = changed_since_read(files.values())
+    if changed:
+        raise InputError(
+            [
+                Problem(
+                    str(p),
+                    "",
+                    "",
+                    "changed while the run was reading it; nothing written, run again",
+                )
+                for p in changed
+            ]
+        )
+
+
 def run_program(
     program_dir: str | Path,
     out_dir: str | Path,
@@ -202,15 +239,27 @@ def run_program(
     overwrite: bool = True,
     fo001_only: bool = False,
 ) -> RunResult:
-    """Validate, compute and write the outputs of a program folder (nothing is written on error).
+    """Validate, compute and write the run folder of a program (nothing is written on error).
 
+    The output folder is checked before anything is computed (an existing run without
+    ``overwrite``, a folder holding inputs or other content, a link: refused); the run folder is
+    then published as one atomic set sealed by ``run_complete.json`` (``core/runfolder.py``).
     ``fo001_only``: FO-001 outputs, the summary and provenance only (no energy, report or maps).
     """
-    inputs = load_program(program_dir)
+    check_run_target(out_dir, overwrite=overwrite, inputs=[Path(program_dir) / CONFIG_FILE])
+    inputs = load_for_run(program_dir)
+    check_run_target(out_dir, overwrite=overwrite, inputs=input_paths(inputs.files))
     result = compute(inputs, fo001_only=fo001_only)
     files = output_files(result, maps=not fo001_only)
-    written = write_outputs(out_dir, files, overwrite=overwrite)
-    log.info("wrote %s", ", ".join(p.name for p in written))
+    unchanged_inputs(result.inputs.files)
+    written = publish_run(
+        out_dir,
+        files,
+        overwrite=overwrite,
+        inputs=input_paths(result.inputs.files),
+        kind="fo001" if fo001_only else "run",
+    )
+    log.info("wrote %s", ", ".join(str(p.relative_to(out_dir)) for p in written))
     return result
 
 
@@ -226,7 +275,9 @@ def run_energy(program_dir: str | Path, out_dir: str | Path, *, overwrite: bool 
     """
 
     program_dir = Path(program_dir)
+    check_run_target(out_dir, overwrite=overwrite, inputs=[program_dir / CONFIG_FILE])
     settings = load_settings(program_dir)
+    raise_if_any(future_period_problems(settings))
     inputs = load_energy(program_dir, settings)
     if inputs.empty:
         raise InputError(
@@ -252,7 +303,11 @@ def run_energy(program_dir: str | Path, out_dir: str | Path, *, overwrite: bool 
         warnings=_factor_warnings(result),
     )
     files["provenance.json"] = json_bytes(provenance)
-    written = write_outputs(out_dir, files, overwrite=overwrite)
+    every_input = {"settings": program_dir / CONFIG_FILE, **inputs.files}
+    unchanged_inputs(every_input)
+    written = publish_run(
+        out_dir, files, overwrite=overwrite, inputs=input_paths(every_input), kind="energy"
+    )
     log.info("wrote %s", ", ".join(p.name for p in written))
     return result, summary
 
@@ -273,7 +328,7 @@ def run_canopy(program_dir: str | Path, out_dir: str | Path, *, overwrite: bool 
         The program has no canopy height raster, or any input problem.
     """
 
-    inputs = load_program(program_dir)
+    inputs = load_for_run(program_dir)
     result = compute_canopy(inputs)
     if result is None:
         path = canopy_height_path(program_dir, inputs.settings.canopy)
@@ -294,7 +349,9 @@ def run_canopy(program_dir: str | Path, out_dir: str | Path, *, overwrite: bool 
         ),
     )
     files = {name: csv_bytes(table) for name, table in result.tables().items()}
-    written = write_outputs(out_dir, files, overwrite=overwrite)
+    written = write_outputs(
+        out_dir, files, overwrite=overwrite, protected=input_paths(result.inputs.files)
+    )
     log.info("wrote %s", ", ".join(p.name for p in written))
     return result
 
@@ -302,9 +359,9 @@ def run_canopy(program_dir: str | Path, out_dir: str | Path, *, overwrite: bool 
 def run_report(program_dir: str | Path, out_dir: str | Path, *, overwrite: bool = True):
     """``forestcarbon report``: validate and compute a program, write only the report files."""
 
-    result = compute(load_program(program_dir))
+    result = compute(load_for_run(program_dir))
     files = {name: result.extra[name] for name in (REPORT_FILE, SUMMARY_FILE)}
-    write_outputs(out_dir, files, overwrite=overwrite)
+    write_outputs(out_dir, files, overwrite=overwrite, protected=input_paths(result.inputs.files))
     return result
 
 
@@ -315,7 +372,7 @@ def validate_program(program_dir: str | Path) -> str:
     refuses is never ``ok``. Raises :class:`~forestcarbon.core.exceptions.InputError` listing
     every problem.
     """
-    inputs = load_program(program_dir)
+    inputs = load_for_run(program_dir)
     canopy = load_canopy_inputs(inputs)
     compute(inputs)  # every check a run makes (harvest sequences, settings vs records, ...)
     energy = inputs.energy
@@ -341,6 +398,8 @@ def run_map(
     tiles: str | None = None,
 ) -> list[Path]:
     """``forestcarbon map``: compute the program and write only its two maps (``maps/``)."""
-    result = compute(load_program(program_dir))
+    result = compute(load_for_run(program_dir))
     files = map_files(result, self_contained=self_contained, tiles=tiles)
-    return write_outputs(out_dir, files, overwrite=overwrite)
+    return write_outputs(
+        out_dir, files, overwrite=overwrite, protected=input_paths(result.inputs.files)
+    )

@@ -59,7 +59,7 @@ def cmd_demo(args) -> int:
 
     program = SAMPLE_PROGRAM
     if not (program / "program.toml").is_file():
-        program = write_sample(args.out / "program")
+        program = write_sample(args.out.parent / f"{args.out.name}-program")
     run.log.info("sample program: %s", program)
     result = run.run_program(program, args.out, overwrite=True)
     _print_summary(result)
@@ -183,7 +183,12 @@ def _plan(args) -> int:
     if args.plan_command == "candidates":
         fy = args.fy or next_fiscal_year(inputs)
         candidates = thinning_candidates(inputs, fy)
-        written = write_outputs(out, candidates_outputs(candidates, fy), overwrite=args.overwrite)
+        written = write_outputs(
+            out,
+            candidates_outputs(candidates, fy),
+            overwrite=args.overwrite,
+            protected=run.input_paths(inputs.files),
+        )
         print(candidates_text(candidates, fy), end="")
     else:
         s = inputs.settings.plan
@@ -202,6 +207,7 @@ def _plan(args) -> int:
             out,
             forecast_outputs(result, title=inputs.settings.program.name),
             overwrite=args.overwrite,
+            protected=run.input_paths(inputs.files),
         )
         print(result.text, end="")
     print("wrote " + ", ".join(str(p) for p in written))

@@ -1,7 +1,7 @@
 """Command line: ``forestcarbon demo | validate | run | fo001 ...``: the parser and the entry point.
 
 Exit codes: 0 success, 1 bad input (a message naming file, row/id and column; no traceback),
-2 usage error.
+2 usage error, 130 interrupted (Ctrl-C; outputs are published whole or not at all).
 """
 
 from __future__ import annotations
@@ -139,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     except ForestCarbonError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from forestcarbon.core.exceptions import ConfigError, Problem
+from forestcarbon.core.files import read_input
 
 CONFIG_FILE = "program.toml"
 
@@ -110,6 +111,11 @@ class InputSettings:
         "Forest management plans (森林経営計画) with their validity: plan_id, start, end "
         "(CSV/XLSX; 計画番号, 始期, 終期, 認定者). Empty: plans.csv/.xlsx if it exists, else "
         "every stand is flagged plan_dates_unknown.",
+    )
+    allow_outside_paths: bool = _setting(
+        False,
+        "false: every input path in program.toml must lie inside the program folder (an absolute "
+        "path or '..' leading out of it is an error); true: paths may point anywhere.",
     )
 
 
@@ -317,6 +323,11 @@ class MapSettings:
     )
     self_contained: bool = _setting(
         False, "Inline the map's JavaScript and CSS so it opens without internet access."
+    )
+    tiles_attribution: str = _setting(
+        "",
+        "Attribution shown for a custom tile URL in [map] tiles (e.g. '© 津山市'); empty: the "
+        "tile server's host name.",
     )
 
 
@@ -629,12 +640,39 @@ def load_settings(program_dir: str | Path) -> Settings:
             )
         )
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_input(path).decode("utf-8-sig"))  # a BOM (Notepad) is fine
     except UnicodeDecodeError as e:
         raise ConfigError(Problem(str(path), "", "", f"not UTF-8 text ({e.reason})")) from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(Problem(str(path), "", "", f"not valid TOML: {e}")) from None
     return parse_settings(data, file=str(path))
+
+
+def program_file(program_dir: str | Path, name: str, settings: Settings, key: str) -> Path:
+    """The path of input ``name`` (setting ``key``) of a program folder, confined to the folder
+    unless ``[inputs] allow_outside_paths``; a path leading out is an error (nothing is read)."""
+    return confined_path(program_dir, name, key, settings.inputs.allow_outside_paths)
+
+
+def confined_path(program_dir: str | Path, name: str, key: str, allow_outside: bool) -> Path:
+    """``program_dir / name``; an error when it leads out of the folder (unless allowed)."""
+    program_dir = Path(program_dir)
+    path = program_dir / name
+    if allow_outside:
+        return path
+    try:
+        path.resolve().relative_to(program_dir.resolve())
+    except ValueError:
+        raise ConfigError(
+            Problem(
+                str(program_dir / CONFIG_FILE),
+                "",
+                key,
+                f"{name!r} lies outside the program folder; put the file in the folder or set "
+                "[inputs] allow_outside_paths = true",
+            )
+        ) from None
+    return path
 
 
 def settings_doc() -> str:

@@ -7,6 +7,7 @@ Every file is read and checked, all problems of all files are gathered, and one
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +17,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from forestcarbon.core.config import CONFIG_FILE, InputSettings, Settings, load_settings
+from forestcarbon.core.config import (
+    CONFIG_FILE,
+    InputSettings,
+    Settings,
+    load_settings,
+    program_file,
+)
 from forestcarbon.core.exceptions import CRSError, InputError, Problem
+from forestcarbon.inputs.crs import coordinate_problems, parse_crs, require_metres
 from forestcarbon.inputs.energy import EnergyInputs, read_energy_inputs
 from forestcarbon.inputs.geometry import (
     area_of_use_problems,
@@ -29,7 +37,6 @@ from forestcarbon.inputs.growth import packaged_growth_path, read_growth
 from forestcarbon.inputs.readers import (
     LAYER_SUFFIXES,
     TABLE_SUFFIXES,
-    ensure_metric,
     locate_input,
     read_layer,
     read_table,
@@ -49,6 +56,17 @@ from forestcarbon.inputs.schemas import (
 from forestcarbon.methods.growth import YieldTable, build_yield_table, missing_curves
 
 log = logging.getLogger("forestcarbon")
+
+MIN_STAND_AREA_HA = 0.0001
+"""Smallest stand polygon [ha] (1 m2): a smaller one is a digitising slip, not a stand."""
+
+MAX_STAND_AREA_HA = 1000.0
+"""Largest plausible stand (小班) [ha]: a larger map or register area is an error (wrong units,
+a scaled layer or a wrong CRS), never credited."""
+
+MAX_RECORD_YEARS_AHEAD = 5
+"""A record may be dated at most this many calendar years after the run's year (scheduled work);
+a later date (9999-12-31) is an error."""
 
 AREA_TOLERANCE = 1.05
 """An operation may report up to 5% more area than the larger of the register and map areas."""
@@ -89,8 +107,8 @@ class ProgramInputs:
     reviews: pd.DataFrame | None = None
 
 
-def _path(program_dir: Path, name: str) -> Path:
-    return program_dir / name
+def _path(program_dir: Path, name: str, settings: Settings, key: str) -> Path:
+    return program_file(program_dir, name, settings, key)
 
 
 def _geometry_problems(gdf: gpd.GeoDataFrame, ids: pd.Series, file: str) -> list[Problem]:
@@ -204,8 +222,12 @@ def _placed(gdf: gpd.GeoDataFrame, ids: pd.Series, settings: Settings, file: str
 
 def _read_stands(program_dir: Path, settings: Settings) -> tuple[gpd.GeoDataFrame, list, dict]:
     inputs = settings.inputs
+    _path(program_dir, inputs.stands, settings, "[inputs] stands")  # confined to the folder
     file = locate_input(program_dir, inputs.stands, InputSettings.stands, LAYER_SUFFIXES, "stands")
     files = {"stands": file}
+    crs_file = f"{CONFIG_FILE} [program] crs"
+    working = parse_crs(settings.program.crs, crs_file)
+    require_metres(working, crs_file)
     shared = record_store(program_dir, settings).read_stands() if uses_database(settings) else None
     if shared is not None:  # the register kept in the PostgreSQL store (records.py)
         inputs = dataclasses.replace(inputs, register="")
@@ -213,11 +235,10 @@ def _read_stands(program_dir: Path, settings: Settings) -> tuple[gpd.GeoDataFram
         files = {}  # a database is not a file: provenance records the settings, not a hash
     else:
         layer = read_layer(file, layer=inputs.stands_layer or None)
-    ensure_metric(gpd.GeoSeries(crs=settings.program.crs).crs, f"{CONFIG_FILE} [program] crs")
     attrs = pd.DataFrame(layer.drop(columns=layer.geometry.name))
     problems: list[Problem] = []
     if inputs.register:
-        reg_path = _path(program_dir, inputs.register)
+        reg_path = _path(program_dir, inputs.register, settings, "[inputs] register")
         files["register"] = reg_path
         keys_only = TableSpec("polygons", STAND_KEY_COLUMNS, unique=("stand_id",))
         poly_attrs, p1 = validate(attrs, keys_only, str(file))
@@ -225,6 +246,8 @@ def _read_stands(program_dir: Path, settings: Settings) -> tuple[gpd.GeoDataFram
         problems += p1 + p2
         polygons = gpd.GeoDataFrame(poly_attrs, geometry=layer.geometry.to_numpy(), crs=layer.crs)
         problems += _geometry_problems(polygons, poly_attrs["stand_id"], str(file))
+        if not problems:
+            problems += coordinate_problems(polygons, working, str(file), poly_attrs["stand_id"])
         if problems:
             return None, problems, files
         polygons, problems = _placed(polygons, poly_attrs["stand_id"], settings, str(file))
@@ -234,9 +257,10 @@ def _read_stands(program_dir: Path, settings: Settings) -> tuple[gpd.GeoDataFram
         problems += p3
     else:
         table, problems = validate(attrs, STANDS, str(file))
-        problems += _geometry_problems(
-            layer, table.get("stand_id", pd.Series([""] * len(layer))), str(file)
-        )
+        ids = table.get("stand_id", pd.Series([""] * len(layer)))
+        problems += _geometry_problems(layer, ids, str(file))
+        if not problems:
+            problems += coordinate_problems(layer, working, str(file), ids)
         if problems:
             return None, problems, files
         stands = gpd.GeoDataFrame(table, geometry=layer.geometry.to_numpy(), crs=layer.crs)
@@ -303,6 +327,32 @@ def _complete_stands(stands: gpd.GeoDataFrame, settings: Settings, file: str):
         stands["stand_area_ha"] = stands["area_ha"]
     else:
         stands["stand_area_ha"] = stands["geometry_area_ha"]
+    for col in ("geometry_area_ha", "area_ha"):
+        area = stands[col].to_numpy(dtype=float)
+        small = (
+            (area < MIN_STAND_AREA_HA) if col == "geometry_area_ha" else np.zeros(len(area), bool)
+        )
+        for i in np.flatnonzero(small)[:20]:
+            problems.append(
+                Problem(
+                    file,
+                    stands["stand_id"].iloc[i],
+                    "geometry",
+                    f"map area {area[i] * 10_000:.3g} m2 is smaller than the smallest plausible "
+                    f"stand ({MIN_STAND_AREA_HA * 10_000:g} m2): a digitising slip?",
+                )
+            )
+        for i in np.flatnonzero(~(area <= MAX_STAND_AREA_HA) & ~np.isnan(area))[:20]:
+            what = "map (geometry)" if col == "geometry_area_ha" else "register"
+            problems.append(
+                Problem(
+                    file,
+                    stands["stand_id"].iloc[i],
+                    "geometry" if col == "geometry_area_ha" else "area_ha",
+                    f"{what} area {area[i]:.6g} ha is larger than the largest plausible stand "
+                    f"({MAX_STAND_AREA_HA:g} ha): wrong units, a scaled layer or a wrong CRS?",
+                )
+            )
     columns = [
         "stand_id",
         "species",
@@ -350,6 +400,7 @@ def _read_operations(program_dir: Path, settings: Settings):
         ops, problems = load_operations(record_store(program_dir, settings))
         file = None  # not a file: provenance cannot hash it
     else:
+        _path(program_dir, settings.inputs.operations, settings, "[inputs] operations")
         file = locate_input(
             program_dir,
             settings.inputs.operations,
@@ -376,7 +427,7 @@ def _read_plans(program_dir: Path, settings: Settings):
     """(plans table or None, problems, path or None): plan_id, start, end [dates]."""
     name = settings.inputs.plans
     if name:
-        file = _path(program_dir, name)
+        file = _path(program_dir, name, settings, "[inputs] plans")
     else:
         file = next((program_dir / n for n in PLAN_FILES if (program_dir / n).exists()), None)
         if file is None:
@@ -437,7 +488,37 @@ def cross_check_operations(ops: pd.DataFrame, stands: pd.DataFrame, file: str) -
                 f"implausible date {row['date']}",
             )
         )
+    latest = dt.date.today().replace(month=1, day=1)
+    latest = latest.replace(year=latest.year + MAX_RECORD_YEARS_AHEAD)
+    for i in np.flatnonzero(known_ops["date"].map(lambda d: d >= latest).to_numpy()):
+        row = known_ops.iloc[i]
+        problems.append(
+            Problem(
+                file,
+                f"row {row['source_row']}",
+                "date",
+                f"implausible date {row['date']}: more than {MAX_RECORD_YEARS_AHEAD} years ahead "
+                f"of the run date (records are of work done or scheduled)",
+            )
+        )
     return problems
+
+
+def future_period_problems(settings: Settings, today: dt.date | None = None) -> list[Problem]:
+    """Monitoring periods ending after ``today`` (the run date): nothing is credited ahead of
+    time; forecasts belong to ``forestcarbon plan forecast``."""
+    today = today or dt.date.today()
+    return [
+        Problem(
+            CONFIG_FILE,
+            f"period {p.label}",
+            "[[periods]]",
+            f"ends after the run date {today}: a monitoring period can be credited only once it "
+            "is over (use `forestcarbon plan forecast` for future years)",
+        )
+        for p in settings.periods
+        if p.end > today
+    ]
 
 
 def load_program(program_dir: str | Path, *, settings: Settings | None = None) -> ProgramInputs:
@@ -476,7 +557,7 @@ def load_program(program_dir: str | Path, *, settings: Settings | None = None) -
     except InputError as e:
         problems += e.problems
     growth_path = (
-        _path(program_dir, settings.fo001.growth)
+        _path(program_dir, settings.fo001.growth, settings, "[fo001] growth")
         if settings.fo001.growth
         else Path(str(packaged_growth_path()))
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import logging
 from pathlib import Path
@@ -12,6 +13,12 @@ import pyogrio
 
 from forestcarbon.core.config import CONFIG_FILE
 from forestcarbon.core.exceptions import CRSError, InputError, Problem
+from forestcarbon.core.files import note_input, read_input
+from forestcarbon.inputs.crs import require_metres
+
+MAX_COLUMNS = 1000
+"""Most columns an input table may have: a wider header is refused before parsing (a header of
+100,000 columns would otherwise take minutes and gigabytes)."""
 
 log = logging.getLogger("forestcarbon")
 
@@ -103,15 +110,17 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(Problem(str(path), "", "", "file not found"))
     if path.suffix.lower() in (".xlsx", ".xlsm"):
+        data = read_input(path)
         try:
-            df = pd.read_excel(path, sheet_name=sheet, dtype=str, keep_default_na=False)
+            df = pd.read_excel(io.BytesIO(data), sheet_name=sheet, dtype=str, keep_default_na=False)
         except Exception as e:  # openpyxl raises many types for broken files
             raise InputError(Problem(str(path), "", "", f"cannot read as XLSX: {e}")) from None
     else:
-        data = path.read_bytes()
+        data = read_input(path)
         if not data.strip():
             raise InputError(Problem(str(path), "", "", "the file is empty"))
         text = decode_text(data, str(path))
+        check_header(text, str(path))
         try:
             df = pd.read_csv(
                 io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True
@@ -120,6 +129,47 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
             raise InputError(Problem(str(path), "", "", f"not a valid CSV table: {e}")) from None
     df.columns = [str(c).strip() for c in df.columns]
     return df
+
+
+def check_header(text: str, file: str) -> None:
+    """Refuse a CSV header wider than MAX_COLUMNS or with a repeated column name.
+
+    Only the first record is parsed, so an absurd header is refused in milliseconds. A repeated
+    name would otherwise be renamed silently by the CSV reader ('面積', '面積.1').
+    """
+    first = text[: text.find("\n") + 1 or len(text)]
+    if first.count(",") >= MAX_COLUMNS:  # cheap bound before parsing quotes
+        raise InputError(
+            Problem(
+                file,
+                "row 1",
+                "",
+                f"the header has more than {MAX_COLUMNS} columns "
+                f"({first.count(',') + 1}); is this the right file?",
+            )
+        )
+    try:
+        header = next(csv.reader(io.StringIO(text)), [])
+    except csv.Error:
+        return  # pandas reports the malformed CSV
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header, start=1):
+        key = name.strip()
+        if key and key in seen:
+            raise InputError(
+                Problem(
+                    file,
+                    "row 1",
+                    key,
+                    f"the header names this column twice (columns {seen[key]} and {i}); "
+                    "rename or delete one",
+                )
+            )
+        seen.setdefault(key, i)
+    if len(header) > MAX_COLUMNS:
+        raise InputError(
+            Problem(file, "row 1", "", f"the header has more than {MAX_COLUMNS} columns")
+        )
 
 
 def read_layer(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
@@ -132,6 +182,8 @@ def read_layer(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFram
         raise InputError(Problem(str(path), "", "", "file not found"))
     if path.stat().st_size == 0:
         raise InputError(Problem(str(path), "", "", "the file is empty"))
+    if path.is_file():
+        note_input(path)
     try:
         if path.suffix.lower() == ".parquet":
             gdf = gpd.read_parquet(path)
@@ -195,18 +247,6 @@ def _read_ogr(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     return gdf
 
 
-# --- writing -----------------------------------------------------------------------------------
-
-
 def ensure_metric(crs, file: str) -> None:
-    """Refuse a geographic CRS where areas are computed."""
-    if crs is None or not crs.is_projected:
-        raise CRSError(
-            Problem(
-                file,
-                "",
-                "crs",
-                f"{crs} is not a projected (metric) CRS; areas "
-                "need one such as EPSG:6673 (JGD2011 plane rectangular zone V)",
-            )
-        )
+    """Refuse a CRS that is not projected in metres where areas are computed."""
+    require_metres(crs, file)

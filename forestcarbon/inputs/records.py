@@ -41,8 +41,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forestcarbon.core.config import CONFIG_FILE, Settings
+from forestcarbon.core.config import CONFIG_FILE, Settings, program_file
 from forestcarbon.core.exceptions import InputError, Problem
+from forestcarbon.core.files import note_input
 from forestcarbon.inputs.schemas import OPERATIONS_SPEC, empty_operations, validate
 from forestcarbon.inputs.store_gpkg import BUSY_TIMEOUT_S, GpkgStore, open_store, query_records
 from forestcarbon.inputs.stores import (
@@ -87,7 +88,7 @@ def store_path(program_dir: str | Path, settings: Settings) -> Path:
                 'records and sets operations = "records.gpkg" under [inputs]',
             )
         )
-    return program_dir / name
+    return program_file(program_dir, name, settings, "[inputs] operations")
 
 
 def as_store(store: str | Path | RecordStore) -> RecordStore:
@@ -144,6 +145,8 @@ def load_operations(store: str | Path | RecordStore) -> tuple[pd.DataFrame, list
     ``source_row`` = the record's fid, and every problem (rows named by fid). An empty store is
     no operations.
     """
+    if not isinstance(store, RecordStore) and Path(store).is_file():
+        note_input(store)  # provenance hashes the bytes the run read
     store = as_store(store)
     return store.read(lambda s: operations_in(s, store.label), history=False)
 

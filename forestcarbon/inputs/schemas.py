@@ -485,6 +485,34 @@ def header_of(df: pd.DataFrame, name: str) -> str:
     return df.attrs.get("headers", {}).get(name, name)
 
 
+def _listed(columns, most: int = 12, width: int = 30) -> str:
+    """Column names for a message: at most ``most``, each cut to ``width`` characters (a wrong
+    file's first line is never echoed whole)."""
+    names = [str(c) if len(str(c)) <= width else str(c)[:width] + "…" for c in columns[:most]]
+    more = f" ... ({len(columns)} in all)" if len(columns) > most else ""
+    return ", ".join(names) + more
+
+
+def header_collisions(df: pd.DataFrame, spec: TableSpec, file: str) -> list[Problem]:
+    """Two headers that map to the same column (面積 and area_ha): an error naming both."""
+    lookup = {normalize_header(a): c.name for c in spec.columns for a in (c.name, *c.aliases)}
+    by_field: dict[str, list[str]] = {}
+    for header in df.columns:
+        name = lookup.get(normalize_header(header))
+        if name is not None:
+            by_field.setdefault(name, []).append(str(header))
+    return [
+        Problem(
+            file,
+            "row 1",
+            name,
+            f"headers {' and '.join(repr(h) for h in headers)} both mean {name}; keep one",
+        )
+        for name, headers in by_field.items()
+        if len(headers) > 1
+    ]
+
+
 def row_label(index: int, ids: pd.Series | None, *, header_rows: int = 1) -> str:
     """'row N' as a spreadsheet shows it (header is row 1), plus the record id when known."""
     label = f"row {index + header_rows + 1}"
@@ -563,6 +591,9 @@ def validate(
     problems: list[Problem] = []
     if df.empty and not allow_empty:
         return df, [Problem(file, "", "", "the table has no rows (empty file?)")]
+    problems += header_collisions(df, spec, file)
+    if problems:
+        return df, problems
     df, headers = _rename(df.reset_index(drop=True), spec)
     names = {c.name for c in spec.columns}
     by_name = {c.name: c for c in spec.columns}
@@ -580,7 +611,13 @@ def validate(
                 + "), or 林班 and 小班 (and 枝番) columns (also rinpan, shohan, edaban)",
             )
         )
-    found = ", ".join(str(headers.get(c, c)) for c in df.columns)
+    recognised = any(c in names for c in df.columns)  # else the wrong file: never echo it
+    found = (
+        f"found columns: {_listed([headers.get(c, c) for c in df.columns])}"
+        if recognised
+        else f"none of the {len(df.columns)} column(s) is a {spec.name} column: "
+        "is this the right file?"
+    )
     for col in spec.columns:
         if col.required and col.name not in df.columns:
             problems.append(
@@ -589,7 +626,7 @@ def validate(
                     "",
                     col.label,
                     "required column is missing; accepted headers: "
-                    f"{', '.join(col.spellings)}; found columns: {found}",
+                    f"{', '.join(col.spellings)}; {found}",
                 )
             )
     if spec.alternatives and not any(set(g) <= set(df.columns) for g in spec.alternatives):
@@ -601,7 +638,7 @@ def validate(
                 file,
                 "",
                 " or ".join(" + ".join(by_name[n].label for n in g) for g in spec.alternatives),
-                f"required: {groups}; found columns: {found}",
+                f"required: {groups}; {found}",
             )
         )
     out = pd.DataFrame(index=df.index)

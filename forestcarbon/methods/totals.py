@@ -34,13 +34,20 @@ credits_t); empty for the energy methodologies."""
 
 
 def to_nano(values) -> np.ndarray:
-    """t-CO2 floats -> exact integer nano-tonnes (rounded to the nearest)."""
-    return np.rint(np.asarray(values, dtype=float) * NANO).astype(np.int64)
+    """t-CO2 floats -> exact integer nano-tonnes (rounded to the nearest), as Python integers.
+
+    Python integers never overflow (an int64 would wrap around beyond 9.2e9 t); a value that is
+    not finite is an error, never a number.
+    """
+    scaled = np.rint(np.asarray(values, dtype=float) * NANO)
+    if not np.isfinite(scaled).all():
+        raise ValueError("a t-CO2 value to be summed is not finite (NaN or infinite)")
+    return np.array([int(v) for v in scaled.ravel()], dtype=object).reshape(scaled.shape)
 
 
 def exact_sum(values) -> Decimal:
-    """Exact decimal sum [t-CO2] of t-CO2 floats, via integer nano-tonnes."""
-    return Decimal(int(to_nano(values).sum(dtype=object))) / NANO
+    """Exact decimal sum [t-CO2] of t-CO2 floats, via integer nano-tonnes (never wraps)."""
+    return Decimal(sum(to_nano(values).ravel().tolist(), 0)) / NANO
 
 
 def credited_tonnes(total_tco2: Decimal, buffer_rate: float | str | Decimal = 0) -> int:

@@ -18,6 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from forestcarbon.core.config import program_file
 from forestcarbon.core.exceptions import InputError, Problem
 from forestcarbon.core.files import csv_bytes, write_gpkg
 from forestcarbon.core.params import load_table
@@ -77,7 +78,7 @@ def thinning_rules(inputs: ProgramInputs) -> pd.DataFrame:
     """
     name = inputs.settings.plan.thinning_rules
     if name:
-        path = inputs.program_dir / name
+        path = program_file(inputs.program_dir, name, inputs.settings, "[plan] thinning_rules")
         table, problems = validate(read_table(path), THINNING_RULES, str(path))
         file = str(path)
     else:

@@ -280,7 +280,7 @@ def test_refuses_second_final_harvest_without_replanting(officer_program, tmp_pa
     )
     # after a replanting the next harvest is fine
     store.add_operation(officer_program, stand_id="1-2-1", date="2024-04-20", operation="再造林")
-    store.add_operation(officer_program, stand_id="1-2-1", date="2090-11-01", operation="主伐")
+    store.add_operation(officer_program, stand_id="1-2-1", date="2026-11-01", operation="主伐")
 
 
 def test_refuses_operation_before_planting(officer_program, tmp_path):

@@ -11,6 +11,7 @@ import subprocess
 import pandas as pd
 import pytest
 
+from forestcarbon.core.exceptions import InputError
 from forestcarbon.outputs.map import STATIC, map_html, map_name, program_map, vendored_file
 from forestcarbon.outputs.map_data import (
     CANDIDATE_FIELDS,
@@ -122,7 +123,7 @@ def test_map_name_is_the_folder_slug(tmp_path):
 def test_unknown_edition_is_refused(program):
     with pytest.raises(ValueError, match="edition"):
         program_map(program["stands"], edition="secret")
-    with pytest.raises(ValueError, match="tiles"):
+    with pytest.raises(InputError, match="tiles"):  # a clean message from the CLI, exit 1
         program_map(program["stands"], tiles="googlemaps")
 
 
