@@ -4,8 +4,9 @@ Each function returns a :class:`matplotlib.figure.Figure` made without pyplot: n
 no window opens and no figure is kept open, whatever the backend; :func:`save_png` writes one. In
 a Jupyter notebook, run ``%matplotlib inline`` once and a returned figure displays inline.
 
-Labels are bilingual (Japanese / English); a CJK font is used when one is installed (Noto Sans
-CJK from Debian's fonts-noto-cjk), otherwise matplotlib's default font draws the English part.
+Labels are bilingual (Japanese / English), drawn in the Japanese font shipped by
+``matplotlib-fontja`` (:func:`forestcarbon.core.fonts.japanese_font`), whatever fonts the machine
+has.
 """
 
 from __future__ import annotations
@@ -14,24 +15,17 @@ import numpy as np
 import pandas as pd
 
 from forestcarbon.canopy.flags import FLAGS
+from forestcarbon.core.fonts import japanese_font
 
 AGE_CLASS_YEARS = 5
 """Width of an age class (齢級) [years]: class 1 = ages 1-5."""
 
-CJK_FONTS = ("Noto Sans CJK JP", "Noto Sans JP", "IPAexGothic", "IPAGothic")
-"""Fonts for the Japanese labels, first installed one wins."""
-
 
 def _new_figure(figsize: tuple[float, float]):
-    """A new figure and its axes (not managed by pyplot), with a CJK font when one is installed."""
-    import matplotlib
-    from matplotlib import font_manager
+    """A new figure and its axes (not managed by pyplot), in the packaged Japanese font."""
     from matplotlib.figure import Figure
 
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    cjk = next((name for name in CJK_FONTS if name in names), None)
-    if cjk:
-        matplotlib.rcParams["font.family"] = [cjk, "DejaVu Sans"]
+    japanese_font()
     fig = Figure(figsize=figsize)
     return fig, fig.subplots()
 
