@@ -44,13 +44,24 @@ def age_class_table(fo001: pd.DataFrame, period: str, value: str = "net_tco2") -
 
 
 def removals_by_age_class(fo001: pd.DataFrame, period: str):
-    """Stacked bars: net t-CO2 of eligible stands by age class and species, for one period."""
+    """Stacked bars: net t-CO2 of eligible stands by age class and species, for one period.
+
+    Net removals stack upwards from zero and net emissions (harvested stands) downwards, so a
+    species' bar never starts inside another's.
+    """
+    from matplotlib.ticker import MaxNLocator
+
     table = age_class_table(fo001, period)
     fig, ax = _new_figure((9, 4.5))
-    bottom = np.zeros(len(table))
+    up = np.zeros(len(table))
+    down = np.zeros(len(table))
     for species in table.columns:
-        ax.bar(table.index, table[species], bottom=bottom, label=species)
-        bottom += table[species].to_numpy()
+        values = table[species].to_numpy(float)
+        bottom = np.where(values >= 0, up, down)
+        ax.bar(table.index, values, bottom=bottom, label=species)
+        up += np.where(values >= 0, values, 0.0)
+        down += np.where(values < 0, values, 0.0)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("齢級 age class (5-year)")
     ax.set_ylabel("純吸収量 net removals [t-CO2]")
     ax.set_title(f"FO-001 純吸収量 by age class and species — {period}")
@@ -130,6 +141,8 @@ def totals_waterfall(summary: pd.DataFrame, period: str):
     )
     ax.set_ylabel("t-CO2")
     ax.set_title(f"プログラム合計 program total — {period}")
+    low, high = ax.get_ylim()  # room for the value labels inside the frame, clear of the title
+    ax.set_ylim(low - 0.1 * (high - low) if low < 0 else low, high + 0.15 * (high - low))
     fig.tight_layout()
     return fig
 
