@@ -64,8 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     out_args(p)
     p.add_argument(
         "--self-contained",
-        action="store_true",
-        help="inline the map's JavaScript and CSS (intranets without internet; see also --tiles)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="inline the map's JavaScript and CSS so it opens without internet (the default, "
+        "[map] self_contained); --no-self-contained links them on a CDN",
     )
     p.add_argument(
         "--tiles",

@@ -155,6 +155,9 @@ METHODOLOGY_LABELS = {
     "program": "合計 Whole program",
 }
 
+BASEMAP_UNAVAILABLE = "地図タイルを読み込めません · basemap unavailable"
+"""Note shown on the map when basemap tiles cannot load (offline or a closed intranet)."""
+
 MESH_COLOR = "#e6550d"
 FACILITY_COLOR = "#08519c"
 
@@ -275,6 +278,20 @@ def _element_classes():
         def render(self, **kwargs):
             return self.text
 
+    class BasemapNote(MacroElement):
+        """Shows :data:`BASEMAP_UNAVAILABLE` when a basemap tile fails to load."""
+
+        _template = Template(
+            "{% macro script(this, kwargs) %}"
+            "fc.basemapNote({{ this._parent.get_name() }}, {{ this.text }});"
+            "{% endmacro %}"
+        )
+
+        def __init__(self):
+            super().__init__()
+            self._name = "basemap_note"
+            self.text = script_json(BASEMAP_UNAVAILABLE)
+
     class MetricScale(MacroElement):
         """Scale bar in metres only."""
 
@@ -285,7 +302,7 @@ def _element_classes():
             "{% endmacro %}"
         )
 
-    return folium, Helpers, Data, DataLayer, Panel, InlineAssets, MetricScale
+    return folium, Helpers, Data, DataLayer, Panel, InlineAssets, MetricScale, BasemapNote
 
 
 def _inline_asset(asset: Asset) -> str:
@@ -441,7 +458,7 @@ def program_map(
     k: int = 5,
     simplify_m: float = DEFAULT_SIMPLIFY_M,
     tiles: str | None = "gsi_pale",
-    self_contained: bool = False,
+    self_contained: bool = True,
     m=None,
 ):
     """One interactive map of the whole program (forest, household solar, air conditioning).
@@ -483,8 +500,9 @@ def program_map(
         ``gsi_pale`` (default), ``osm``, ``none``/None (no basemap, e.g. offline), or a
         ``{z}/{x}/{y}`` URL template.
     self_contained : bool
-        Inline the vendored JavaScript and CSS so the page works without network (apart from the
-        basemap tiles).
+        Inline the vendored JavaScript and CSS so the page works without network (default; the
+        basemap tiles still need their server: when they fail to load the page says so);
+        False links the same versions on a CDN.
     m : folium.Map, optional
         Draw onto this map instead of a new one.
 
@@ -499,7 +517,9 @@ def program_map(
     """
     if edition not in EDITIONS:
         raise ValueError(f"edition must be one of {', '.join(EDITIONS)}, got {edition!r}")
-    folium, Helpers, Data, DataLayer, Panel, InlineAssets, MetricScale = _element_classes()
+    folium, Helpers, Data, DataLayer, Panel, InlineAssets, MetricScale, BasemapNote = (
+        _element_classes()
+    )
 
     totals = stand_totals(stands)
     stand_data, bounds = stands_data(totals, simplify_m=simplify_m, scheme=scheme, k=k)
@@ -590,6 +610,8 @@ def program_map(
         )
     )
     folium.LayerControl(collapsed=True).add_to(m)
+    if tile is not None:
+        m.add_child(BasemapNote(), name="fc_basemap_note")
     m.fit_bounds([[lat_min, lon_min], [lat_max, lon_max]])
     _attach_assets(m, assets, self_contained=self_contained, InlineAssets=InlineAssets)
     return m

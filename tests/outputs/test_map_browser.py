@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from forestcarbon.outputs.map import LAYER_NAMES, map_html, program_map
+from forestcarbon.outputs.map import BASEMAP_UNAVAILABLE, LAYER_NAMES, map_html, program_map
 from forestcarbon.outputs.map_data import CANDIDATE_COLOR
 
 from .map_browser import MAP_JS, chromium_path, in_ci, launch, open_page
@@ -148,6 +148,30 @@ def test_loads_without_errors_and_draws_every_stand(browser, pages, key):
             expected.add("sites")
         assert {t.strip() for t in labels} == {LAYER_NAMES[k] for k in expected}
         assert page.locator(".leaflet-control-scale-line").count() == 1
+    finally:
+        page.close()
+
+
+def test_offline_page_works_and_says_the_basemap_is_unavailable(browser, pages):
+    # self-contained page, no asset served, every tile request fails (no network at all)
+    page, log = open_page(browser, pages["offline"], serve=False, tiles=False)
+    try:
+        note = page.locator(".fc-basemap-note")
+        note.wait_for(state="visible", timeout=5000)
+        assert note.inner_text() == BASEMAP_UNAVAILABLE
+        assert note.count() == 1  # once, however many tiles failed
+        assert len(log.tiles) > 1
+        assert log.served == [] and log.blocked == [] and log.page_errors == []
+        # the only console errors are the failed tile images
+        assert all("ERR_INTERNET_DISCONNECTED" in e for e in log.console_errors)
+        assert _stand_count(page) == 6
+        assert page.locator(".fc-panel").first.is_visible()  # the totals still show
+    finally:
+        page.close()
+    page, log = open_page(browser, pages["offline"], serve=False)  # tiles load: no note
+    try:
+        page.wait_for_timeout(300)
+        assert log.tiles and page.locator(".fc-basemap-note").count() == 0
     finally:
         page.close()
 

@@ -164,6 +164,27 @@ var fc = (function () {
     return layer;
   }
 
+  // a small visible note, once, when basemap tiles cannot load (offline, closed intranet): the
+  // layers, panels and popups work without them
+  function basemapNote(map, text) {
+    let shown = false;
+    map.eachLayer(l => {
+      if (!(l instanceof L.TileLayer)) return;
+      l.on('tileerror', () => {
+        if (shown) return;
+        shown = true;
+        const note = L.control({position: 'topleft'});
+        note.onAdd = () => {
+          const div = L.DomUtil.create('div', 'fc-panel fc-basemap-note');
+          div.setAttribute('role', 'status');
+          div.textContent = text;
+          return div;
+        };
+        note.addTo(map);
+      });
+    });
+  }
+
   function panel(map, position, html) {
     const control = L.control({position: position});
     control.onAdd = () => {
@@ -180,5 +201,5 @@ var fc = (function () {
   }
 
   return {stands: stands, mesh: mesh, facilities: facilities, sites: sites, panel: panel,
-          candidates: candidates};
+          candidates: candidates, basemapNote: basemapNote};
 })();
