@@ -6,8 +6,8 @@
   from branca's ColorBrewer palettes, legend as a branca element); ineligible stands in grey with a
   dashed outline and the reason in their popup;
 * household solar (EN-R-002) aggregated to JIS X 0410 regional mesh cells (jismesh); cells with
-  fewer than ``privacy_k`` households are suppressed and the map says how many households that
-  hides;
+  fewer than ``privacy_k`` households are merged into their parent cell (up to 10 km), and only
+  what is still below ``privacy_k`` there is hidden (the map says how many households that hides);
   the internal edition adds the sites themselves as clustered points;
 * public-facility air conditioning (EN-S-004) as facility points;
 * a totals panel (forest / solar / air conditioning / whole program: t-CO2, credits, period), a
@@ -387,14 +387,16 @@ def totals_html(
         mesh = MESH_LEVELS[mesh_level]
         note = (
             f"家庭用太陽光は {e(mesh)} 地域メッシュ (JIS X 0410) 単位で集計し、"
-            f"{privacy_k} 世帯未満のメッシュは表示していません · "
-            f"Household solar is shown per {e(mesh)} mesh cell; cells "
-            f"with fewer than {privacy_k} households are not shown"
+            f"{privacy_k} 世帯未満のメッシュは上位のメッシュ (最大 10 km) にまとめ、"
+            f"それでも {privacy_k} 世帯未満なら表示していません · "
+            f"Household solar is shown per {e(mesh)} mesh cell; cells with fewer than "
+            f"{privacy_k} households are merged into their parent cell (up to 10 km, dashed) "
+            f"and hidden only if still fewer"
         )
         if hidden["households"]:
             note += (
                 f" (非表示 hidden: {hidden['households']} 世帯 households in {hidden['cells']} "
-                f"cells, {hidden['reduction_tco2']:,.2f} t-CO2; included in the totals)"
+                f"10 km cells, {hidden['reduction_tco2']:,.2f} t-CO2; included in the totals)"
             )
         parts.append(f'<div class="fc-note">{note}.</div>')
     parts.append("</details>")
@@ -486,7 +488,8 @@ def program_map(
         ``public`` shows households only as mesh aggregates; ``internal`` adds each site,
         clustered, and marks the page as internal.
     privacy_k : int
-        Fewest households a mesh cell may show (``[map] privacy_k``); smaller cells are suppressed.
+        Fewest households a mesh cell may show (``[map] privacy_k``); smaller cells are merged into
+        their parent cell up to 10 km, then suppressed.
     mesh_level : int
         JIS X 0410 level of the household cells: 3 (1 km, default), 4 (500 m) or 5 (250 m).
     title : str

@@ -7,6 +7,7 @@ Skipped only when chromium (or the playwright package) is missing on a developer
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -259,11 +260,18 @@ def test_public_page_holds_no_household_point_or_id(browser, pages):
             ".map(l => [l.getLatLng().lat, l.getLatLng().lng])"
         )
         assert len(points) == len(FACILITIES)  # facilities only, no household
-        cells = page.evaluate(
-            f"Object.values({MAP_JS}._layers).filter(l => l instanceof L.Rectangle).length"
+        texts = page.evaluate(
+            f"Object.values({MAP_JS}._layers).filter(l => l instanceof L.Rectangle)"
+            ".map(l => { l.openPopup(); const t = l.getPopup().getElement().innerText;"
+            " l.closePopup(); return t; })"
         )
-        assert cells == 1  # 7 households; the cells of 4 and 1 households are suppressed
-        assert "fewer than 5 households" in page.locator(".fc-panel").first.inner_text()
+        households = sorted(int(re.search(r"Households\s+(\d+)", t).group(1)) for t in texts)
+        # the 1 km cell of 7 households, and its 10 km cell holding the 4 + 1 households of the
+        # 1 km cells below k = 5 (merged); none shown below 5, every household in one cell
+        assert households == [5, 7]
+        assert any("(10 km)" in t and "not shown in a finer cell" in t for t in texts)
+        panel = page.locator(".fc-panel").first.inner_text()
+        assert "merged into their parent cell" in panel and "hidden:" not in panel
     finally:
         page.close()
 

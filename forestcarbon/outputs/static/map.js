@@ -117,16 +117,22 @@ var fc = (function () {
     return layer;
   }
 
+  // household solar per mesh cell; a merged (parent) cell, drawn lighter and dashed underneath
+  // the finer cells, counts only the households of its finer cells that are not shown themselves
   function mesh(map, cells, color) {
     const M = fieldIndex(cells.fields);
     const layer = L.featureGroup();
     cells.rows.forEach(c => {
+      const merged = c[M.merged] === 1;
       L.rectangle([[c[M.south], c[M.west]], [c[M.north], c[M.east]]],
-        {color: color, weight: 1, fillColor: color, fillOpacity: 0.25, cells: c})
-        .bindPopup(() => table('地域メッシュ Mesh cell ' + c[M.meshcode], [
+        {color: color, weight: 1, fillColor: color, fillOpacity: merged ? 0.1 : 0.25,
+         dashArray: merged ? '5 4' : null})
+        .bindPopup(() => table('地域メッシュ Mesh cell ' + c[M.meshcode] + ' (' + c[M.size] + ')', [
           ['世帯数 Households', N(c[M.households], 0)],
           ['設備容量 Capacity [kW]', N(c[M.capacity_kw], 1)],
-          ['削減量 Reduction [t-CO2]', N(c[M.reduction_tco2], 2)]]), popOpts)
+          ['削減量 Reduction [t-CO2]', N(c[M.reduction_tco2], 2)]],
+        merged ? '細かいメッシュに表示されていない世帯の合計 · households not shown in a finer cell'
+               : ''), popOpts)
         .addTo(layer);
     });
     return layer;
