@@ -352,3 +352,60 @@ def test_thinning_candidates_are_outlined_on_the_internal_map(browser, tmp_path)
         assert log.console_errors == [] and log.page_errors == []
     finally:
         page.close()
+
+
+PHONE = (390, 844)
+"""A phone's CSS viewport [px] (iPhone 12-15)."""
+
+LAYOUT_JS = """() => {
+  const visible = el => { const r = el.getBoundingClientRect();
+                          return r.width > 0 && r.height > 0 ? r : null; };
+  const controls = [...document.querySelectorAll('.leaflet-control')]
+    .map(el => [el.className, visible(el)]).filter(([, r]) => r)
+    .map(([name, r]) => [name, [r.left, r.top, r.right, r.bottom]]);
+  const clipped = [...document.querySelectorAll('.fc-panel, .fc-panel summary, .fc-panel td,'
+                                                + ' .fc-panel th, .fc-panel .fc-note')]
+    .filter(el => visible(el) && (el.scrollWidth > el.clientWidth + 1))
+    .map(el => el.className || el.tagName + ': ' + el.innerText.slice(0, 40));
+  return {controls: controls, clipped: clipped,
+          width: window.innerWidth, height: window.innerHeight};
+}"""
+
+
+def _overlaps(a, b) -> bool:
+    return a[0] < b[2] - 0.5 and b[0] < a[2] - 0.5 and a[1] < b[3] - 0.5 and b[1] < a[3] - 0.5
+
+
+@pytest.mark.parametrize("which", ["small", "sample"])
+def test_phone_layout_panels_fold_never_cover_each_other_and_cut_no_text(
+    browser, pages, sample_run, which
+):
+    # offline: self-contained pages, no asset served, no network
+    path = pages["offline"] if which == "small" else sample_run[0] / "maps" / "tsuyama-sample.html"
+    page, log = open_page(browser, path, serve=False, width=PHONE[0], height=PHONE[1])
+    try:
+        details = page.locator(".fc-panel details")
+        assert details.count() == 2
+        assert page.evaluate(
+            "[...document.querySelectorAll('.fc-panel details')].every(d => !d.open)"
+        )
+        # every combination of open panels: folded, totals open, legend open, both open
+        for opened in ([], [0], [1], [0, 1]):
+            page.evaluate(
+                "open => document.querySelectorAll('.fc-panel details')"
+                ".forEach((d, i) => { d.open = open.includes(i); })",
+                opened,
+            )
+            page.wait_for_timeout(50)
+            layout = page.evaluate(LAYOUT_JS)
+            controls = layout["controls"]
+            assert len(controls) >= 5  # zoom, layers, scale, totals, legend (+ attribution)
+            for i, (name_a, a) in enumerate(controls):
+                assert a[0] >= 0 and a[1] >= 0, (opened, name_a, a)
+                assert a[2] <= layout["width"] and a[3] <= layout["height"], (opened, name_a, a)
+                for name_b, b in controls[i + 1 :]:
+                    assert not _overlaps(a, b), (opened, name_a, a, name_b, b)
+            assert layout["clipped"] == [], opened
+        assert log.page_errors == []
+    finally:
+        page.close()

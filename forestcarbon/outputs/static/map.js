@@ -191,12 +191,15 @@ var fc = (function () {
     });
   }
 
+  // a panel of HTML made in Python; on a narrow screen (a phone) panels start folded and all go
+  // to the bottom-left corner, where Leaflet stacks them, so the legend never covers the totals
   function panel(map, position, html) {
-    const control = L.control({position: position});
+    const narrow = window.matchMedia('(max-width: 600px)').matches;
+    const control = L.control({position: narrow ? 'bottomleft' : position});
     control.onAdd = () => {
       const div = L.DomUtil.create('div', 'fc-panel');
       div.innerHTML = html;
-      if (window.matchMedia('(max-width: 600px)').matches) {
+      if (narrow) {
         div.querySelectorAll('details').forEach(x => { x.open = false; });
       }
       L.DomEvent.disableClickPropagation(div);
