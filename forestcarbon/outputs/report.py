@@ -206,7 +206,10 @@ def _number(text) -> float | None:
 
 
 def _text_width(value) -> int:
+    """Display width of a cell's text [characters]: wide (CJK) characters count 2."""
     text = value.isoformat() if isinstance(value, dt.date) else str(value)
+    if text.isascii():  # numbers, ids, dates: one column per character
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
