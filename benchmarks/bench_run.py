@@ -1,4 +1,4 @@
-"""Wall time of the commands a person runs first: ``--help``, ``validate`` and ``run`` of the sample.
+"""Wall time of the first commands a person runs: ``--help``, ``validate``, ``run`` of the sample.
 
 Each measurement is a fresh process (imports included, as a person sees it); the median of
 ``--repeat`` runs (default 5) is printed with the CPU time (user + system) of the same runs, the
