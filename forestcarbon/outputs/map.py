@@ -534,7 +534,12 @@ def program_map(
     # the view covers what the edition shows: never the households' own points in public
     boxes = [_bounds(totals), _bounds(aircon)]
     south, west, north, east = (MESH_FIELDS.index(f) for f in ("south", "west", "north", "east"))
-    boxes += [(c[west], c[south], c[east], c[north]) for c in cells]
+    merged = MESH_FIELDS.index("merged")
+    # merged (parent, up to 10 km) cells are drawn but do not widen the view: it stays on the
+    # stands and the finer cells
+    boxes += [(c[west], c[south], c[east], c[north]) for c in cells if not c[merged]]
+    if all(b is None for b in boxes):
+        boxes += [(c[west], c[south], c[east], c[north]) for c in cells]
     if edition == "internal":
         boxes.append(_bounds(sites))
     lat_min, lat_max, lon_min, lon_max = _extent(boxes)
