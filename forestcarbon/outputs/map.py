@@ -462,6 +462,7 @@ def program_map(
     tiles: str | None = "gsi_pale",
     self_contained: bool = True,
     m=None,
+    prepared: tuple | None = None,
 ):
     """One interactive map of the whole program (forest, household solar, air conditioning).
 
@@ -508,6 +509,9 @@ def program_map(
         False links the same versions on a CDN.
     m : folium.Map, optional
         Draw onto this map instead of a new one.
+    prepared : tuple, optional
+        ``(totals, (stand_data, bounds))`` of :func:`prepare_stands` for these ``stands``,
+        ``simplify_m``, ``scheme`` and ``k`` (the editions of a run share it: computed once).
 
     Returns
     -------
@@ -524,8 +528,9 @@ def program_map(
         _element_classes()
     )
 
-    totals = stand_totals(stands)
-    stand_data, bounds = stands_data(totals, simplify_m=simplify_m, scheme=scheme, k=k)
+    if prepared is None:
+        prepared = prepare_stands(stands, simplify_m=simplify_m, scheme=scheme, k=k)
+    totals, (stand_data, bounds) = prepared
 
     cells, hidden, sites = [], None, None
     if solar is not None and len(solar):
@@ -625,6 +630,13 @@ def program_map(
     return m
 
 
+def prepare_stands(stands, *, simplify_m: float = DEFAULT_SIMPLIFY_M, scheme="Quantiles", k=5):
+    """Stand totals and their map data (TopoJSON, classes): the slow part of a map, shared by
+    the editions (:func:`program_map` ``prepared=``)."""
+    totals = stand_totals(stands)
+    return totals, stands_data(totals, simplify_m=simplify_m, scheme=scheme, k=k)
+
+
 def _bounds(gdf: gpd.GeoDataFrame | None) -> tuple | None:
     """West, south, east, north [degrees] of a layer, or None."""
     if gdf is None or not len(gdf):
@@ -666,6 +678,8 @@ def result_map(
     edition: str = "public",
     self_contained: bool | None = None,
     tiles: str | None = None,
+    layer: gpd.GeoDataFrame | None = None,
+    prepared: tuple | None = None,
 ):
     """The map of a run (:class:`forestcarbon.run.RunResult`) as a ``folium.Map``.
 
@@ -676,12 +690,13 @@ def result_map(
         ``internal`` shows every site and the latest thinning candidates.
     self_contained, tiles
         Default to the program's ``[map]`` settings (see :func:`program_map`).
+    layer, prepared
+        :func:`stand_layer` of the run and its :func:`prepare_stands` (computed when not given).
     """
     inputs = result.inputs
     settings = inputs.settings.map
-    layer = fo001_layer(result)
-    names = inputs.stands.drop_duplicates("stand_id").set_index("stand_id")["name"]
-    layer["name"] = names.reindex(layer["stand_id"]).fillna("").to_numpy()
+    if layer is None:
+        layer = stand_layer(result)
     solar, aircon = energy_layers(result)
     return program_map(
         layer,
@@ -695,7 +710,16 @@ def result_map(
         title=inputs.settings.program.name,
         tiles=tiles if tiles is not None else settings.tiles,
         self_contained=settings.self_contained if self_contained is None else self_contained,
+        prepared=prepared,
     )
+
+
+def stand_layer(result) -> gpd.GeoDataFrame:
+    """The stands of a run for the map: :func:`fo001_layer` with the register's stand names."""
+    layer = fo001_layer(result)
+    names = result.inputs.stands.drop_duplicates("stand_id").set_index("stand_id")["name"]
+    layer["name"] = names.reindex(layer["stand_id"]).fillna("").to_numpy()
+    return layer
 
 
 def map_files(result, *, self_contained: bool | None = None, tiles: str | None = None) -> dict:
@@ -705,9 +729,18 @@ def map_files(result, *, self_contained: bool | None = None, tiles: str | None =
     to the program's ``[map]`` settings.
     """
     name = map_name(result.inputs.program_dir)
+    layer = stand_layer(result)
+    prepared = prepare_stands(layer)  # the editions share the stands' topology and classes
     return {
         f"maps/{name}{suffix}.html": map_html(
-            result_map(result, edition=edition, self_contained=self_contained, tiles=tiles)
+            result_map(
+                result,
+                edition=edition,
+                self_contained=self_contained,
+                tiles=tiles,
+                layer=layer,
+                prepared=prepared,
+            )
         )
         for edition, suffix in (("public", ""), ("internal", "_internal"))
     }
