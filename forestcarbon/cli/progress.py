@@ -49,14 +49,17 @@ class Reporter(logging.Handler):
         Print errors only.
     every : float
         Heartbeat interval [s] (:data:`HEARTBEAT_SECONDS`).
+    step : str
+        What the command does before its first message (not printed; the heartbeat repeats it
+        if that takes longer than ``every``, e.g. ``run: starting`` while libraries load).
     """
 
-    def __init__(self, *, quiet: bool = False, every: float = HEARTBEAT_SECONDS):
+    def __init__(self, *, quiet: bool = False, every: float = HEARTBEAT_SECONDS, step: str = ""):
         super().__init__(level=logging.DEBUG)
         self.quiet = quiet
         self.every = every
         self.warnings: Counter[str] = Counter()
-        self.step = ""
+        self.step = step
         self.progress: float | None = None
         self.started = self.last = time.monotonic()
         self._lock = threading.Lock()

@@ -57,6 +57,16 @@ def test_a_long_step_repeats_itself_with_its_elapsed_time(capsys):
     assert len(lines) >= 3 and all(beat.fullmatch(ln) for ln in lines[1:])
 
 
+def test_a_slow_start_says_what_it_is_doing_and_a_fast_one_says_nothing(capsys):
+    with Reporter(every=0.2, step="run: starting"):
+        time.sleep(0.5)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines and all(re.fullmatch(r"forestcarbon: … run: starting \(\d+ s\)", x) for x in lines)
+    with Reporter(every=5, step="validate: starting"):
+        pass
+    assert capsys.readouterr().err == ""
+
+
 def test_run_with_q_prints_no_progress_and_without_it_ends_at_100_percent(tmp_path, capsys):
     folder = write_program(tmp_path / "p", [stand("1-1-1", 2.0)], ops_for("1-1-1"))
     assert main(["-q", "run", str(folder), "--out", str(tmp_path / "quiet")]) == 0
