@@ -111,9 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``forestcarbon`` console script; returns the exit code."""
     args = build_parser().parse_args(argv)
-    with Reporter(
-        quiet=args.quiet, step=f"{args.command}: starting"
-    ):  # progress, one summary of warnings; -q: errors only
+    # progress, one summary of warnings; -q: errors only
+    with Reporter(quiet=args.quiet, step=f"{args.command}: starting"):
         try:
             # the commands module imports the geospatial stack: only once a command is to run
             commands = importlib.import_module("forestcarbon.cli.commands")
