@@ -63,16 +63,26 @@ def timed(tree: Path, args: list[str], out: Path) -> tuple[float, float]:
     return wall, cpu
 
 
-def measure(tree: Path, repeat: int, out: Path) -> dict[str, tuple[float, float]]:
-    """Command -> (median wall [s], median CPU [s]) over ``repeat`` fresh processes."""
-    result = {}
-    for name, args in commands(out).items():
-        runs = [timed(tree, args, out) for _ in range(repeat)]
-        result[name] = (
-            statistics.median(w for w, _ in runs),
-            statistics.median(c for _, c in runs),
-        )
-    return result
+def measure(trees: dict[str, Path], repeat: int, work: Path) -> dict[str, dict]:
+    """Tree -> command -> (median wall [s], median CPU [s]) over ``repeat`` fresh processes.
+
+    The trees take turns (before, after, before, ...) so that a change in the machine's load
+    during the benchmark weighs on both alike.
+    """
+    runs: dict[str, dict[str, list]] = {label: {} for label in trees}
+    for name in TARGETS:
+        for _ in range(repeat):
+            for label, tree in trees.items():
+                out = work / f"out_{label}"
+                args = commands(out)[name]
+                runs[label].setdefault(name, []).append(timed(tree, args, out))
+    return {
+        label: {
+            name: (statistics.median(w for w, _ in r), statistics.median(c for _, c in r))
+            for name, r in by_name.items()
+        }
+        for label, by_name in runs.items()
+    }
 
 
 def csv_hashes(folder: Path) -> dict[str, str]:
@@ -97,11 +107,8 @@ def main() -> int:
             ).stdout
             subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
             trees = {"before": old, "after": ROOT}
-        figures = {}
-        outs = {}
-        for label, tree in trees.items():
-            outs[label] = work / f"out_{label}"
-            figures[label] = measure(tree, args.repeat, outs[label])
+        figures = measure(trees, args.repeat, work)
+        outs = {label: work / f"out_{label}" for label in trees}
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(
             f"median of {args.repeat} fresh processes; load average {load} ({os.cpu_count()} CPUs)"
