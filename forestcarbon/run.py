@@ -107,7 +107,12 @@ def compute(inputs: ProgramInputs, *, fo001_only: bool = False) -> RunResult:
     ``fo001_only`` leaves out energy and the report (``forestcarbon fo001``).
     """
     s = inputs.settings
-    log.info("FO-001: %d stands x %d period(s)", len(inputs.stands), len(s.periods))
+    log.info(
+        "FO-001: %d stands x %d period(s)",
+        len(inputs.stands),
+        len(s.periods),
+        extra={"progress": 0.05},
+    )
 
     def fo001_of(stands):
         return compute_fo001(
@@ -134,6 +139,7 @@ def compute(inputs: ProgramInputs, *, fo001_only: bool = False) -> RunResult:
     if canopy is not None:
         result.extra.update(canopy.tables())
     if not fo001_only:
+        log.info("report: monitoring_report.xlsx (tables, figures)", extra={"progress": 0.6})
         result.extra.update(report_files(result))
     return result
 
@@ -143,7 +149,9 @@ def _with_uncertainty(fo: pd.DataFrame, rows: list[dict], energy, s) -> tuple:
     u = s.uncertainty
     if u.draws == 0:
         return fo, program_summary(rows)
-    log.info("uncertainty: %d Monte Carlo draws (seed %d)", u.draws, u.seed)
+    log.info(
+        "uncertainty: %d Monte Carlo draws (seed %d)", u.draws, u.seed, extra={"progress": 0.45}
+    )
     stands, totals = simulate_program(fo, energy, s)
     intervals = summary_intervals(totals, u.coverage)
     if u.credit_basis == "lower_bound":
@@ -195,6 +203,7 @@ def output_files(result: RunResult, *, maps: bool = True) -> dict:
 def _map_files(result: RunResult) -> dict:
     """maps/<name>.html and maps/<name>_internal.html; none (with a warning) without folium."""
 
+    log.info("maps: public and internal editions", extra={"progress": 0.8})
     try:
         return map_files(result)
     except ImportError as e:
@@ -251,6 +260,7 @@ def run_program(
     check_run_target(out_dir, overwrite=overwrite, inputs=input_paths(inputs.files))
     result = compute(inputs, fo001_only=fo001_only)
     files = output_files(result, maps=not fo001_only)
+    log.info("writing %d files to %s", len(files), out_dir, extra={"progress": 0.9})
     unchanged_inputs(result.inputs.files)
     written = publish_run(
         out_dir,
@@ -259,7 +269,11 @@ def run_program(
         inputs=input_paths(result.inputs.files),
         kind="fo001" if fo001_only else "run",
     )
-    log.info("wrote %s", ", ".join(str(p.relative_to(out_dir)) for p in written))
+    log.info(
+        "wrote %s",
+        ", ".join(str(p.relative_to(out_dir)) for p in written),
+        extra={"progress": 1.0},
+    )
     return result
 
 

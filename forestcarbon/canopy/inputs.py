@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -99,14 +100,12 @@ def has_canopy(program_dir: str | Path, settings: CanopySettings) -> bool:
 
 
 def _require_raster_extra() -> None:
-    try:
-        import exactextract  # noqa: F401
-        import rasterio  # noqa: F401
-        import sklearn  # noqa: F401
-    except ImportError as e:
-        raise ForestCarbonError(
-            f"the canopy step needs {e.name}: pip install 'forestcarbon[raster]'"
-        ) from None
+    """The raster extra is installed (looked up, not imported: ``validate`` stays fast)."""
+    for name in ("exactextract", "rasterio", "sklearn"):
+        if importlib.util.find_spec(name) is None:
+            raise ForestCarbonError(
+                f"the canopy step needs {name}: pip install 'forestcarbon[raster]'"
+            )
 
 
 def _default(name: str):

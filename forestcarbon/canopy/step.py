@@ -187,6 +187,12 @@ def canopy_table(
             ),
         }
     )
+    if canopy.plots is not None:
+        log.info(
+            "canopy: volume model, cross-validated on %d field plots",
+            len(canopy.plots),
+            extra={"progress": 0.25},
+        )
     model = fit_to_plots(table, canopy.plots, settings)
     predicted = (
         model.predict(table)
@@ -235,7 +241,12 @@ def compute_canopy(inputs) -> CanopyResult | None:
     if canopy is None:
         return None
     settings = inputs.settings.canopy
-    log.info("canopy: zonal statistics of %d stands on %s", len(inputs.stands), canopy.height.name)
+    log.info(
+        "canopy: zonal statistics of %d stands on %s",
+        len(inputs.stands),
+        canopy.height.name,
+        extra={"progress": 0.1},
+    )
     table, model = canopy_table(
         inputs.stands,
         inputs.operations,

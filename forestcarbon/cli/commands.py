@@ -82,7 +82,7 @@ def cmd_map(args) -> int:
         args.program_dir,
         args.out,
         overwrite=args.overwrite,
-        self_contained=args.self_contained or None,
+        self_contained=args.self_contained,
         tiles=args.tiles,
     )
     for path in written:

@@ -15,6 +15,7 @@ from pathlib import Path
 from forestcarbon import __version__
 from forestcarbon.cli import notebooks, officer, review, store
 from forestcarbon.cli.options import out_args, program_arg
+from forestcarbon.cli.progress import Reporter
 from forestcarbon.core.exceptions import ForestCarbonError
 
 log = logging.getLogger("forestcarbon")
@@ -27,7 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
         "EN-S-004 air conditioning, monitoring report and map.",
     )
     parser.add_argument("--version", action="version", version=f"forestcarbon {__version__}")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="print errors only (no progress, no warnings)"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("demo", help="run the bundled Tsuyama-like sample program end to end")
@@ -64,8 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     out_args(p)
     p.add_argument(
         "--self-contained",
-        action="store_true",
-        help="inline the map's JavaScript and CSS (intranets without internet; see also --tiles)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="inline the map's JavaScript and CSS so it opens without internet (the default, "
+        "[map] self_contained); --no-self-contained links them on a CDN",
     )
     p.add_argument(
         "--tiles",
@@ -106,42 +111,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class _StderrHandler(logging.StreamHandler):
-    """Writes to whatever ``sys.stderr`` is at the time (it may be replaced, e.g. by tests)."""
-
-    @property
-    def stream(self):
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, _value):
-        pass
-
-
-def _configure_logging(*, quiet: bool) -> None:
-    """Progress messages of the ``forestcarbon`` logger to stderr (library loggers untouched)."""
-    if not any(isinstance(h, _StderrHandler) for h in log.handlers):
-        handler = _StderrHandler()
-        handler.setFormatter(logging.Formatter("forestcarbon: %(message)s"))
-        log.addHandler(handler)
-        log.propagate = False
-    log.setLevel(logging.WARNING if quiet else logging.INFO)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``forestcarbon`` console script; returns the exit code."""
     args = build_parser().parse_args(argv)
-    _configure_logging(quiet=args.quiet)
-    try:
-        # the commands module imports the geospatial stack: only once a command is to run
-        commands = importlib.import_module("forestcarbon.cli.commands")
-        return commands.COMMANDS[args.command](args)
-    except ForestCarbonError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted: nothing was written", file=sys.stderr)
-        return 130
+    # progress, one summary of warnings; -q: errors only
+    with Reporter(quiet=args.quiet, step=f"{args.command}: starting"):
+        try:
+            # the commands module imports the geospatial stack: only once a command is to run
+            commands = importlib.import_module("forestcarbon.cli.commands")
+            return commands.COMMANDS[args.command](args)
+        except ForestCarbonError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("interrupted: nothing was written", file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":

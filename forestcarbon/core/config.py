@@ -322,7 +322,9 @@ class MapSettings:
         "(e.g. an intranet tile server).",
     )
     self_contained: bool = _setting(
-        False, "Inline the map's JavaScript and CSS so it opens without internet access."
+        True,
+        "Inline the map's JavaScript and CSS (the vendored Leaflet) so it opens without internet "
+        "access; false: link the same versions on a CDN (smaller files).",
     )
     tiles_attribution: str = _setting(
         "",

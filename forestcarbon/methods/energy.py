@@ -109,7 +109,12 @@ def compute_energy(inputs: EnergyInputs, settings: Settings) -> EnergyResult:
     """
     solar = aircon = None
     if inputs.solar is not None:
-        log.info("EN-R-002: %d PV sites x %d period(s)", len(inputs.solar), len(settings.periods))
+        log.info(
+            "EN-R-002: %d PV sites x %d period(s)",
+            len(inputs.solar),
+            len(settings.periods),
+            extra={"progress": 0.4},
+        )
         for line in inputs.factors.substitutes():
             log.warning("emission factor: %s", line)
         solar = compute_solar(

@@ -21,6 +21,7 @@ import pandas as pd
 
 from forestcarbon.core.exceptions import ForestCarbonError, InputError, Problem
 from forestcarbon.core.files import csv_bytes
+from forestcarbon.core.fonts import japanese_font
 from forestcarbon.inputs.program import ProgramInputs
 from forestcarbon.methods.fiscal import FISCAL_YEARS, fiscal_year_period
 from forestcarbon.methods.fo001 import natural_key_rank, reference_area
@@ -369,16 +370,6 @@ def forecast_text(result: Forecast, inputs: ProgramInputs, crediting: tuple[int,
     return "\n".join(line for line in lines if line) + "\n"
 
 
-def _cjk_font() -> str | None:
-    from matplotlib import font_manager
-
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    for name in ("Noto Sans CJK JP", "IPAexGothic", "IPAGothic", "Noto Sans JP", "TakaoGothic"):
-        if name in names:
-            return name
-    return None
-
-
 def forecast_chart(result: Forecast, path: str | Path, *, title: str = "") -> None:
     """PNG chart of a forecast: baseline and added t-CO2 per fiscal year (stacked bars), credits,
     and the uncertainty band when present. Deterministic bytes (no timestamp metadata)."""
@@ -392,26 +383,21 @@ def forecast_chart(result: Forecast, path: str | Path, *, title: str = "") -> No
             "the forecast chart needs matplotlib: pip install 'forestcarbon[plan]'"
         ) from None
     t = result.years
-    font = _cjk_font()
-    ja = font is not None
-    rc = {"font.family": [font, "DejaVu Sans"]} if ja else {}
-    with plt.rc_context(rc):
+    with plt.rc_context({"font.family": [japanese_font()]}):
         fig, ax = plt.subplots(figsize=(9, 5.5), dpi=100)
         x = t["fiscal_year"].to_numpy()
         base = t["baseline_tco2"].astype(float).to_numpy()
         added = t["added_tco2"].astype(float).to_numpy()
-        ax.bar(x, base, color="#4d8a57", label="既存の対象林分 baseline" if ja else "baseline")
+        ax.bar(x, base, color="#4d8a57", label="既存の対象林分 baseline")
         ax.bar(
             x,
             added,
             bottom=base,
             color="#a6d96a",
-            label="計画間伐による追加 added by thinning" if ja else "added by planned thinning",
+            label="計画間伐による追加 added by thinning",
         )
         credits = t["credits_t"].to_numpy(dtype=float)
-        ax.plot(
-            x, credits, "o-", color="#1b3d24", label="クレジット credits [t]" if ja else "credits"
-        )
+        ax.plot(x, credits, "o-", color="#1b3d24", label="クレジット credits [t]")
         if t["total_low_tco2"].notna().any():
             total = t["total_tco2"].astype(float).to_numpy()
             ax.errorbar(
@@ -421,12 +407,12 @@ def forecast_chart(result: Forecast, path: str | Path, *, title: str = "") -> No
                 fmt="none",
                 ecolor="#555555",
                 capsize=4,
-                label="不確実性 uncertainty interval" if ja else "uncertainty interval",
+                label="不確実性 uncertainty interval",
             )
-        ax.set_xlabel("年度 fiscal year" if ja else "fiscal year")
+        ax.set_xlabel("年度 fiscal year")
         ax.set_ylabel("t-CO2")
         ax.set_xticks(x)
-        ax.set_title(title or ("クレジット見込み Credit forecast" if ja else "Credit forecast"))
+        ax.set_title(title or ("クレジット見込み Credit forecast"))
         ax.grid(axis="y", alpha=0.3)
         fig.legend(loc="lower center", ncol=2, frameon=False)
         fig.tight_layout(rect=(0, 0.12, 1, 1))

@@ -6,8 +6,8 @@
   from branca's ColorBrewer palettes, legend as a branca element); ineligible stands in grey with a
   dashed outline and the reason in their popup;
 * household solar (EN-R-002) aggregated to JIS X 0410 regional mesh cells (jismesh); cells with
-  fewer than ``privacy_k`` households are suppressed and the map says how many households that
-  hides;
+  fewer than ``privacy_k`` households are merged into their parent cell (up to 10 km), and only
+  what is still below ``privacy_k`` there is hidden (the map says how many households that hides);
   the internal edition adds the sites themselves as clustered points;
 * public-facility air conditioning (EN-S-004) as facility points;
 * a totals panel (forest / solar / air conditioning / whole program: t-CO2, credits, period), a
@@ -157,6 +157,9 @@ METHODOLOGY_LABELS = {
     "program": "合計 Whole program",
 }
 
+BASEMAP_UNAVAILABLE = "地図タイルを読み込めません · basemap unavailable"
+"""Note shown on the map when basemap tiles cannot load (offline or a closed intranet)."""
+
 MESH_COLOR = "#e6550d"
 FACILITY_COLOR = "#08519c"
 
@@ -277,6 +280,20 @@ def _element_classes():
         def render(self, **kwargs):
             return self.text
 
+    class BasemapNote(MacroElement):
+        """Shows :data:`BASEMAP_UNAVAILABLE` when a basemap tile fails to load."""
+
+        _template = Template(
+            "{% macro script(this, kwargs) %}"
+            "fc.basemapNote({{ this._parent.get_name() }}, {{ this.text }});"
+            "{% endmacro %}"
+        )
+
+        def __init__(self):
+            super().__init__()
+            self._name = "basemap_note"
+            self.text = script_json(BASEMAP_UNAVAILABLE)
+
     class MetricScale(MacroElement):
         """Scale bar in metres only."""
 
@@ -287,7 +304,7 @@ def _element_classes():
             "{% endmacro %}"
         )
 
-    return folium, Helpers, Data, DataLayer, Panel, InlineAssets, MetricScale
+    return folium, Helpers, Data, DataLayer, Panel, InlineAssets, MetricScale, BasemapNote
 
 
 def _inline_asset(asset: Asset) -> str:
@@ -372,14 +389,16 @@ def totals_html(
         mesh = MESH_LEVELS[mesh_level]
         note = (
             f"家庭用太陽光は {e(mesh)} 地域メッシュ (JIS X 0410) 単位で集計し、"
-            f"{privacy_k} 世帯未満のメッシュは表示していません · "
-            f"Household solar is shown per {e(mesh)} mesh cell; cells "
-            f"with fewer than {privacy_k} households are not shown"
+            f"{privacy_k} 世帯未満のメッシュは上位のメッシュ (最大 10 km) にまとめ、"
+            f"それでも {privacy_k} 世帯未満なら表示していません · "
+            f"Household solar is shown per {e(mesh)} mesh cell; cells with fewer than "
+            f"{privacy_k} households are merged into their parent cell (up to 10 km, dashed) "
+            f"and hidden only if still fewer"
         )
         if hidden["households"]:
             note += (
                 f" (非表示 hidden: {hidden['households']} 世帯 households in {hidden['cells']} "
-                f"cells, {hidden['reduction_tco2']:,.2f} t-CO2; included in the totals)"
+                f"10 km cells, {hidden['reduction_tco2']:,.2f} t-CO2; included in the totals)"
             )
         parts.append(f'<div class="fc-note">{note}.</div>')
     parts.append("</details>")
@@ -443,9 +462,10 @@ def program_map(
     k: int = 5,
     simplify_m: float = DEFAULT_SIMPLIFY_M,
     tiles: str | None = "gsi_pale",
-    self_contained: bool = False,
+    self_contained: bool = True,
     m=None,
     tiles_attribution: str = "",
+    prepared: tuple | None = None,
 ):
     """One interactive map of the whole program (forest, household solar, air conditioning).
 
@@ -472,7 +492,8 @@ def program_map(
         ``public`` shows households only as mesh aggregates; ``internal`` adds each site,
         clustered, and marks the page as internal.
     privacy_k : int
-        Fewest households a mesh cell may show (``[map] privacy_k``); smaller cells are suppressed.
+        Fewest households a mesh cell may show (``[map] privacy_k``); smaller cells are merged into
+        their parent cell up to 10 km, then suppressed.
     mesh_level : int
         JIS X 0410 level of the household cells: 3 (1 km, default), 4 (500 m) or 5 (250 m).
     title : str
@@ -486,10 +507,14 @@ def program_map(
         ``gsi_pale`` (default), ``osm``, ``none``/None (no basemap, e.g. offline), or a
         ``{z}/{x}/{y}`` URL template.
     self_contained : bool
-        Inline the vendored JavaScript and CSS so the page works without network (apart from the
-        basemap tiles).
+        Inline the vendored JavaScript and CSS so the page works without network (default; the
+        basemap tiles still need their server: when they fail to load the page says so);
+        False links the same versions on a CDN.
     m : folium.Map, optional
         Draw onto this map instead of a new one.
+    prepared : tuple, optional
+        ``(totals, (stand_data, bounds))`` of :func:`prepare_stands` for these ``stands``,
+        ``simplify_m``, ``scheme`` and ``k`` (the editions of a run share it: computed once).
 
     Returns
     -------
@@ -502,10 +527,13 @@ def program_map(
     """
     if edition not in EDITIONS:
         raise ValueError(f"edition must be one of {', '.join(EDITIONS)}, got {edition!r}")
-    folium, Helpers, Data, DataLayer, Panel, InlineAssets, MetricScale = _element_classes()
+    folium, Helpers, Data, DataLayer, Panel, InlineAssets, MetricScale, BasemapNote = (
+        _element_classes()
+    )
 
-    totals = stand_totals(stands)
-    stand_data, bounds = stands_data(totals, simplify_m=simplify_m, scheme=scheme, k=k)
+    if prepared is None:
+        prepared = prepare_stands(stands, simplify_m=simplify_m, scheme=scheme, k=k)
+    totals, (stand_data, bounds) = prepared
 
     cells, hidden, sites = [], None, None
     if solar is not None and len(solar):
@@ -514,7 +542,12 @@ def program_map(
     # the view covers what the edition shows: never the households' own points in public
     boxes = [_bounds(totals), _bounds(aircon)]
     south, west, north, east = (MESH_FIELDS.index(f) for f in ("south", "west", "north", "east"))
-    boxes += [(c[west], c[south], c[east], c[north]) for c in cells]
+    merged = MESH_FIELDS.index("merged")
+    # merged (parent, up to 10 km) cells are drawn but do not widen the view: it stays on the
+    # stands and the finer cells
+    boxes += [(c[west], c[south], c[east], c[north]) for c in cells if not c[merged]]
+    if all(b is None for b in boxes):
+        boxes += [(c[west], c[south], c[east], c[north]) for c in cells]
     if edition == "internal":
         boxes.append(_bounds(sites))
     lat_min, lat_max, lon_min, lon_max = _extent(boxes)
@@ -603,9 +636,18 @@ def program_map(
         )
     )
     folium.LayerControl(collapsed=True).add_to(m)
+    if tile is not None:
+        m.add_child(BasemapNote(), name="fc_basemap_note")
     m.fit_bounds([[lat_min, lon_min], [lat_max, lon_max]])
     _attach_assets(m, assets, self_contained=self_contained, InlineAssets=InlineAssets)
     return m
+
+
+def prepare_stands(stands, *, simplify_m: float = DEFAULT_SIMPLIFY_M, scheme="Quantiles", k=5):
+    """Stand totals and their map data (TopoJSON, classes): the slow part of a map, shared by
+    the editions (:func:`program_map` ``prepared=``)."""
+    totals = stand_totals(stands)
+    return totals, stands_data(totals, simplify_m=simplify_m, scheme=scheme, k=k)
 
 
 def _bounds(gdf: gpd.GeoDataFrame | None) -> tuple | None:
@@ -649,6 +691,8 @@ def result_map(
     edition: str = "public",
     self_contained: bool | None = None,
     tiles: str | None = None,
+    layer: gpd.GeoDataFrame | None = None,
+    prepared: tuple | None = None,
 ):
     """The map of a run (:class:`forestcarbon.run.RunResult`) as a ``folium.Map``.
 
@@ -659,12 +703,13 @@ def result_map(
         ``internal`` shows every site and the latest thinning candidates.
     self_contained, tiles
         Default to the program's ``[map]`` settings (see :func:`program_map`).
+    layer, prepared
+        :func:`stand_layer` of the run and its :func:`prepare_stands` (computed when not given).
     """
     inputs = result.inputs
     settings = inputs.settings.map
-    layer = fo001_layer(result)
-    names = inputs.stands.drop_duplicates("stand_id").set_index("stand_id")["name"]
-    layer["name"] = names.reindex(layer["stand_id"]).fillna("").to_numpy()
+    if layer is None:
+        layer = stand_layer(result)
     solar, aircon = energy_layers(result)
     return program_map(
         layer,
@@ -679,7 +724,16 @@ def result_map(
         tiles=tiles if tiles is not None else settings.tiles,
         self_contained=settings.self_contained if self_contained is None else self_contained,
         tiles_attribution=settings.tiles_attribution,
+        prepared=prepared,
     )
+
+
+def stand_layer(result) -> gpd.GeoDataFrame:
+    """The stands of a run for the map: :func:`fo001_layer` with the register's stand names."""
+    layer = fo001_layer(result)
+    names = result.inputs.stands.drop_duplicates("stand_id").set_index("stand_id")["name"]
+    layer["name"] = names.reindex(layer["stand_id"]).fillna("").to_numpy()
+    return layer
 
 
 def map_files(result, *, self_contained: bool | None = None, tiles: str | None = None) -> dict:
@@ -689,9 +743,18 @@ def map_files(result, *, self_contained: bool | None = None, tiles: str | None =
     to the program's ``[map]`` settings.
     """
     name = map_name(result.inputs.program_dir)
+    layer = stand_layer(result)
+    prepared = prepare_stands(layer)  # the editions share the stands' topology and classes
     return {
         f"maps/{name}{suffix}.html": map_html(
-            result_map(result, edition=edition, self_contained=self_contained, tiles=tiles)
+            result_map(
+                result,
+                edition=edition,
+                self_contained=self_contained,
+                tiles=tiles,
+                layer=layer,
+                prepared=prepared,
+            )
         )
         for edition, suffix in (("public", ""), ("internal", "_internal"))
     }

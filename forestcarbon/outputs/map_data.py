@@ -5,7 +5,7 @@ with pandas and shapely and nothing of the browser.
 * stand boundaries as TopoJSON, simplified in metres with shared boundaries kept shared, quantized
   to ``COORD_STEP_DEG``;
 * household solar aggregated to JIS X 0410 mesh cells, cells under ``privacy_k`` households
-  suppressed;
+  merged into their parent cell up to 10 km, only what is still under ``privacy_k`` suppressed;
 * the rows of household sites, facilities and thinning candidates.
 
 Every table the map's JavaScript (``static/map.js``) reads is sent as rows *with their field list*
@@ -30,6 +30,13 @@ from forestcarbon.core.params import load_table
 
 MESH_LEVELS = {3: "1 km (3次メッシュ)", 4: "500 m (2分の1メッシュ)", 5: "250 m (4分の1メッシュ)"}
 """JIS X 0410 levels offered for household aggregation (jismesh level numbers)."""
+
+MERGE_LEVELS = (5, 4, 3, 2)
+"""JIS X 0410 levels a small cell is merged up through: 250 m, 500 m, 1 km, then the 10 km
+secondary mesh (2次メッシュ), the coarsest; what is still below ``privacy_k`` there is hidden."""
+
+MESH_SIZES = {5: "250 m", 4: "500 m", 3: "1 km", 2: "10 km"}
+"""Cell size of each JIS X 0410 level (jismesh level numbers)."""
 
 DEFAULT_MESH_LEVEL = 3
 """The 1 km standard regional mesh (基準地域メッシュ): the level official statistics are published
@@ -98,6 +105,8 @@ MESH_FIELDS = (
     "households",
     "capacity_kw",
     "reduction_tco2",
+    "size",  # "250 m", "500 m", "1 km" or "10 km"
+    "merged",  # 1: a parent cell holding the households of its finer cells below privacy_k
 )
 """Fields of a mesh cell row (:func:`mesh_cells`), in row order."""
 
@@ -419,22 +428,29 @@ def site_totals(solar: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def mesh_cells(sites: gpd.GeoDataFrame, *, level: int, privacy_k: int) -> tuple[list, dict]:
-    """Household sites aggregated to JIS X 0410 mesh cells; cells under ``privacy_k`` suppressed.
+    """Household sites aggregated to JIS X 0410 mesh cells of at least ``privacy_k`` households.
+
+    Sites are counted in cells of ``level`` first; the households of a cell below ``privacy_k``
+    are merged into its parent cell (250 m -> 500 m -> 1 km -> 10 km, :data:`MERGE_LEVELS`),
+    which is shown when those merged households reach ``privacy_k``, and so on up to the 10 km
+    cell (2次メッシュ); only households still below ``privacy_k`` there are hidden. A merged
+    (parent) cell counts only the households not shown in a finer cell, so every shown number
+    covers at least ``privacy_k`` households and no household is counted twice.
 
     Parameters
     ----------
     sites : GeoDataFrame
         One row per site (:func:`site_totals`).
     level : int
-        jismesh level: 3 (1 km), 4 (500 m) or 5 (250 m).
+        jismesh level of the finest cells: 3 (1 km), 4 (500 m) or 5 (250 m).
     privacy_k : int
         Fewest households a cell may show.
 
     Returns
     -------
     (cells, hidden)
-        cells: ``[south, west, north, east, meshcode, households, capacity_kw, reduction_tco2]`` per
-        shown cell; hidden: households and cells suppressed, and their kW and t-CO2.
+        cells: one :data:`MESH_FIELDS` row per shown cell, coarsest first (drawn underneath);
+        hidden: households and 10 km cells suppressed, and their kW and t-CO2.
     """
     import jismesh.utils as ju
 
@@ -449,20 +465,24 @@ def mesh_cells(sites: gpd.GeoDataFrame, *, level: int, privacy_k: int) -> tuple[
                 for sid in sites["site_id"].to_numpy()[outside]
             ]
         )
-    # jismesh 2.1 calls numpy.asscalar (removed in numpy 1.23) on one-element arrays: pad to two.
-    codes = ju.to_meshcode(np.r_[lat, lat[:1]], np.r_[lon, lon[:1]], level)[: len(lat)]
-    df = pd.DataFrame(
-        {
-            "code": codes,
-            "kw": sites["capacity_kw"].to_numpy(float),
-            "t": sites["reduction_tco2"].to_numpy(float),
-        }
-    )
-    agg = df.groupby("code", sort=True).agg(n=("kw", "size"), kw=("kw", "sum"), t=("t", "sum"))
-    shown = agg[agg["n"] >= privacy_k]
-    hidden = agg[agg["n"] < privacy_k]
+    kw = sites["capacity_kw"].to_numpy(float)
+    t = sites["reduction_tco2"].to_numpy(float)
+    pending = np.ones(len(lat), dtype=bool)  # households not shown in any cell yet
+    shown_by_level = []
+    chain = [lv for lv in MERGE_LEVELS if lv <= level]
+    for lv in chain:
+        # jismesh 2.1 calls numpy.asscalar (removed in numpy 1.23) on one-element arrays: pad
+        codes = ju.to_meshcode(np.r_[lat, lat[:1]], np.r_[lon, lon[:1]], lv)[: len(lat)]
+        df = pd.DataFrame({"code": codes, "kw": kw, "t": t})[pending]
+        agg = df.groupby("code", sort=True).agg(n=("kw", "size"), kw=("kw", "sum"), t=("t", "sum"))
+        shown = agg[agg["n"] >= privacy_k]
+        shown_by_level.append((lv, shown))
+        pending &= ~pd.Series(codes).isin(shown.index).to_numpy()
+        hidden = agg[agg["n"] < privacy_k]
     cells = []
-    if len(shown):
+    for lv, shown in reversed(shown_by_level):
+        if not len(shown):
+            continue
         code_arr = np.r_[shown.index.to_numpy(), shown.index.to_numpy()[:1]]
         s, w = (a[: len(shown)] for a in ju.to_meshpoint(code_arr, 0, 0))
         n, e = (a[: len(shown)] for a in ju.to_meshpoint(code_arr, 1, 1))
@@ -477,6 +497,8 @@ def mesh_cells(sites: gpd.GeoDataFrame, *, level: int, privacy_k: int) -> tuple[
                     int(r["n"]),
                     _r(r["kw"], 1),
                     _r(r["t"], 3),
+                    MESH_SIZES[lv],
+                    int(lv != level),
                 ]
             )
     summary = {

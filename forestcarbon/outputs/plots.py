@@ -4,8 +4,9 @@ Each function returns a :class:`matplotlib.figure.Figure` made without pyplot: n
 no window opens and no figure is kept open, whatever the backend; :func:`save_png` writes one. In
 a Jupyter notebook, run ``%matplotlib inline`` once and a returned figure displays inline.
 
-Labels are bilingual (Japanese / English); a CJK font is used when one is installed (Noto Sans
-CJK from Debian's fonts-noto-cjk), otherwise matplotlib's default font draws the English part.
+Labels are bilingual (Japanese / English), drawn in the Japanese font shipped by
+``matplotlib-fontja`` (:func:`forestcarbon.core.fonts.japanese_font`), whatever fonts the machine
+has.
 """
 
 from __future__ import annotations
@@ -14,24 +15,17 @@ import numpy as np
 import pandas as pd
 
 from forestcarbon.canopy.flags import FLAGS
+from forestcarbon.core.fonts import japanese_font
 
 AGE_CLASS_YEARS = 5
 """Width of an age class (齢級) [years]: class 1 = ages 1-5."""
 
-CJK_FONTS = ("Noto Sans CJK JP", "Noto Sans JP", "IPAexGothic", "IPAGothic")
-"""Fonts for the Japanese labels, first installed one wins."""
-
 
 def _new_figure(figsize: tuple[float, float]):
-    """A new figure and its axes (not managed by pyplot), with a CJK font when one is installed."""
-    import matplotlib
-    from matplotlib import font_manager
+    """A new figure and its axes (not managed by pyplot), in the packaged Japanese font."""
     from matplotlib.figure import Figure
 
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    cjk = next((name for name in CJK_FONTS if name in names), None)
-    if cjk:
-        matplotlib.rcParams["font.family"] = [cjk, "DejaVu Sans"]
+    japanese_font()
     fig = Figure(figsize=figsize)
     return fig, fig.subplots()
 
@@ -50,13 +44,24 @@ def age_class_table(fo001: pd.DataFrame, period: str, value: str = "net_tco2") -
 
 
 def removals_by_age_class(fo001: pd.DataFrame, period: str):
-    """Stacked bars: net t-CO2 of eligible stands by age class and species, for one period."""
+    """Stacked bars: net t-CO2 of eligible stands by age class and species, for one period.
+
+    Net removals stack upwards from zero and net emissions (harvested stands) downwards, so a
+    species' bar never starts inside another's.
+    """
+    from matplotlib.ticker import MaxNLocator
+
     table = age_class_table(fo001, period)
     fig, ax = _new_figure((9, 4.5))
-    bottom = np.zeros(len(table))
+    up = np.zeros(len(table))
+    down = np.zeros(len(table))
     for species in table.columns:
-        ax.bar(table.index, table[species], bottom=bottom, label=species)
-        bottom += table[species].to_numpy()
+        values = table[species].to_numpy(float)
+        bottom = np.where(values >= 0, up, down)
+        ax.bar(table.index, values, bottom=bottom, label=species)
+        up += np.where(values >= 0, values, 0.0)
+        down += np.where(values < 0, values, 0.0)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("齢級 age class (5-year)")
     ax.set_ylabel("純吸収量 net removals [t-CO2]")
     ax.set_title(f"FO-001 純吸収量 by age class and species — {period}")
@@ -136,6 +141,8 @@ def totals_waterfall(summary: pd.DataFrame, period: str):
     )
     ax.set_ylabel("t-CO2")
     ax.set_title(f"プログラム合計 program total — {period}")
+    low, high = ax.get_ylim()  # room for the value labels inside the frame, clear of the title
+    ax.set_ylim(low - 0.1 * (high - low) if low < 0 else low, high + 0.15 * (high - low))
     fig.tight_layout()
     return fig
 

@@ -36,7 +36,7 @@ from forestcarbon.core.params import load_table
 from forestcarbon.methods.energy import EN_R_002, EN_S_004
 from forestcarbon.methods.fiscal import fiscal_year_of
 from forestcarbon.methods.totals import decimal_text
-from forestcarbon.outputs.text import energy_text
+from forestcarbon.outputs.text import energy_text, toml_value, unverified_in_use
 
 if TYPE_CHECKING:
     from forestcarbon.run import RunResult
@@ -208,7 +208,10 @@ def _number(text) -> float | None:
 
 
 def _text_width(value) -> int:
+    """Display width of a cell's text [characters]: wide (CJK) characters count 2."""
     text = value.isoformat() if isinstance(value, dt.date) else str(value)
+    if text.isascii():  # numbers, ids, dates: one column per character
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
@@ -407,7 +410,8 @@ def _parameter_records(result: RunResult) -> list[dict]:
                     "name": f.name,
                     "value": value.isoformat() if isinstance(value, dt.date) else value,
                     "unit": unit.group(1) if unit else "",
-                    "source": f"program.toml (default {f.default!r}): {f.metadata['doc']}",
+                    "source": f"program.toml (default {toml_value(f.default)}): "
+                    f"{f.metadata['doc']}",
                     "verified": bool(f.metadata.get("verified", True)),
                 }
             )
@@ -457,6 +461,18 @@ def workbook(result: RunResult) -> Workbook:
     _write_sheet(wb, SHEETS["parameters"], PARAMETER_COLS, _parameter_records(result))
     _write_figures(wb, figures(result))
     return wb
+
+
+def sheet_names(result: RunResult) -> list[str]:
+    """Names of the sheets :func:`workbook` writes for this run, in order."""
+    energy = result.energy
+    keys = ["summary", "monitoring"]
+    if energy is not None:
+        keys += [k for k in ("solar", "aircon") if getattr(energy, k) is not None]
+    keys += ["stands", "parameters"]
+    if importlib.util.find_spec("matplotlib") is not None:
+        keys.append("figures")
+    return [SHEETS[k] for k in keys]
 
 
 FIGURE_SCALE = 0.5
@@ -600,7 +616,8 @@ def summary_markdown(result: RunResult) -> str:
         if factors is not None:
             lines += [
                 "",
-                f"Emission factor 排出係数 (`[energy] emission_factor = {factors.setting!r}`):",
+                "Emission factor 排出係数 "
+                f"(`[energy] emission_factor = {toml_value(factors.setting)}`):",
                 "",
             ]
             for r in factors.table.to_dict("records"):
@@ -608,11 +625,11 @@ def summary_markdown(result: RunResult) -> str:
                     f"- FY{int(r['fiscal_year'])}: {r['value_t_per_kwh']} t-CO2/kWh "
                     f"({'verified' if r['verified'] else 'NOT verified'}) — {r['source']}"
                 )
-    unverified = s.unverified()
+    unverified = unverified_in_use(result)
     if unverified:
         lines += ["", "## Unverified settings in use 未確認の設定", ""]
-        lines += [f"- `{k}` = `{v!r}`" for k, v in unverified]
-    lines += ["", f"Report: `{REPORT_FILE}` (sheets: {', '.join(SHEETS.values())}).", ""]
+        lines += [f"- `{k} = {toml_value(v)}`" for k, v in unverified]
+    lines += ["", f"Report: `{REPORT_FILE}` (sheets: {', '.join(sheet_names(result))}).", ""]
     return "\n".join(lines)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -57,11 +59,11 @@ def summary_text(result: RunResult) -> str:
             f"  credits from: {summary['credit_basis'].iloc[0]} (Monte Carlo, "
             f"{result.inputs.settings.uncertainty.draws} draws)"
         )
-    unverified = result.inputs.settings.unverified()
+    unverified = unverified_in_use(result)
     if unverified:
         lines.append(
             "\nUnverified settings in use 未確認の設定: "
-            + ", ".join(f"{k}={v!r}" for k, v in unverified)
+            + ", ".join(f"{k} = {toml_value(v)}" for k, v in unverified)
         )
     return "\n".join(lines)
 
@@ -91,6 +93,65 @@ def _conservative_lines(g: pd.DataFrame, result: RunResult) -> list[str]:
     used = "polygon (geometry)" if source == "geometry" else "register (area_ha)"
     lines.append(f"  area used 面積: {used} ([fo001] area_source)")
     return lines
+
+
+SETTING_ACTIVITIES = {
+    "energy.emission_factor": ("solar", "aircon"),
+    "energy.activity_cap_tco2_per_yr": ("solar", "aircon"),
+    "energy.pv_yield_kwh_per_kw": ("solar",),
+    "energy.self_consumption_ratio": ("solar",),
+    "energy.estimate_missing": ("solar",),
+    "energy.estimated_discount": ("solar",),
+    "energy.standard_cop_cooling": ("aircon",),
+    "energy.standard_cop_heating": ("aircon",),
+    "energy.aircon_statutory_life_years": ("aircon",),
+}
+"""Energy settings -> the activities they change (``solar`` EN-R-002, ``aircon`` EN-S-004). Every
+``fo001.*`` setting changes the forest stands, every ``canopy.*`` one the canopy step; other
+sections apply to the whole run."""
+
+
+def activities(result: RunResult) -> set[str]:
+    """What a run computed: ``fo001`` (stands), ``solar``, ``aircon``, ``canopy``."""
+    energy = result.energy
+    present = {
+        "fo001": len(result.fo001) > 0,
+        "solar": energy is not None and energy.solar is not None and len(energy.solar) > 0,
+        "aircon": energy is not None and energy.aircon is not None and len(energy.aircon) > 0,
+        "canopy": result.canopy is not None,
+    }
+    return {name for name, yes in present.items() if yes}
+
+
+def unverified_in_use(result: RunResult) -> list[tuple[str, object]]:
+    """Unverified settings (``Settings.unverified``) that change what this run computed.
+
+    A setting of an activity the program does not have (e.g. the air conditioners' standard COP in
+    a program without air conditioning) is left out.
+    """
+    have = activities(result)
+    out = []
+    for name, value in result.inputs.settings.unverified():
+        section = name.split(".", 1)[0]
+        users = SETTING_ACTIVITIES.get(name) or (
+            (section,) if section in ("fo001", "canopy") else None
+        )
+        if users is None or have.intersection(users):
+            out.append((name, value))
+    return out
+
+
+def toml_value(value) -> str:
+    """A setting's value as written in program.toml: ``"increment"``, ``true``, ``1990-04-01``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if value is None:
+        return "(not set 未設定)"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
 
 
 def energy_text(result: EnergyResult) -> list[str]:

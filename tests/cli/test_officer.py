@@ -125,7 +125,9 @@ def test_register_and_plan_defaults():
 def test_run_requires_out_and_map_has_its_own_options():
     # cli/options.py out_args: --out required (no default) for run/fo001/energy/map/...
     args = build_parser().parse_args(["map", "prog", "--out", "o", "--tiles", "osm"])
-    assert args.tiles == "osm" and args.self_contained is False
+    assert args.tiles == "osm" and args.self_contained is None  # None: [map] self_contained
+    args = build_parser().parse_args(["map", "prog", "--out", "o", "--no-self-contained"])
+    assert args.self_contained is False
     with pytest.raises(SystemExit) as e:
         build_parser().parse_args(["fo001", "prog"])
     assert e.value.code == 2

@@ -88,11 +88,13 @@ def open_page(
     width: int = 1200,
     height: int = 800,
     serve: bool = True,
+    tiles: bool = True,
     aliases: dict[str, Path] | None = None,
 ):
     """Open a map file; returns (page, log).
 
-    ``serve=False`` answers no asset (offline test); ``aliases`` maps more URLs to local files.
+    ``serve=False`` answers no asset (offline test); ``tiles=False`` fails every basemap tile (as
+    with no network; still recorded in ``log.tiles``); ``aliases`` maps more URLs to local files.
     """
     log = PageLog()
     tile = blank_tile()
@@ -109,6 +111,8 @@ def open_page(
             return r.fulfill(status=200, body=local.read_bytes(), content_type=ctype)
         if r.request.resource_type == "image" and "{" not in url:
             log.tiles.append(url)
+            if not tiles:
+                return r.abort("internetdisconnected")
             return r.fulfill(status=200, body=tile, content_type="image/png")
         log.blocked.append(url)
         return r.abort()

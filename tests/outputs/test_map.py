@@ -11,6 +11,7 @@ import subprocess
 import pandas as pd
 import pytest
 
+from forestcarbon.core.config import MapSettings
 from forestcarbon.core.exceptions import InputError
 from forestcarbon.outputs.map import STATIC, map_html, map_name, program_map, vendored_file
 from forestcarbon.outputs.map_data import (
@@ -60,6 +61,7 @@ def pages(program):
             edition=edition,
             privacy_k=5,
             title=program["title"],
+            self_contained=False,  # the CDN edition ([map] self_contained = false)
         )
         out[edition] = map_html(m).decode("utf-8")
     return out
@@ -96,6 +98,7 @@ def test_same_inputs_give_the_same_html(program, pages):
         edition="public",
         privacy_k=5,
         title=program["title"],
+        self_contained=False,
     )
     assert map_html(again).decode("utf-8") == pages["public"]
 
@@ -105,13 +108,17 @@ def test_links_only_to_vendored_files_or_inlines_them(program, pages):
     assert links, "CDN edition links its libraries"
     for url in links:
         assert vendored_file(url) is not None and vendored_file(url).is_file(), url
-    m = program_map(program["stands"], program["summary"], self_contained=True, tiles=None)
+    m = program_map(program["stands"], program["summary"], tiles=None)  # default: self-contained
     html = map_html(m).decode("utf-8")
+    assert MapSettings().self_contained is True  # and so are a run's maps by default
     assert re.search(r'<(?:script|link)[^>]+(?:src|href)="', html) is None
     assert "sourceMappingURL" not in html
     assert 'leaflet.version="1.9.4"' in html.replace("t.version", "leaflet.version")
     assert "data:image/png;base64," in html  # layer-control icon inlined
     assert "L.tileLayer(" not in html
+    assert "fc.basemapNote" not in html  # no basemap, no note
+    with_tiles = map_html(program_map(program["stands"], program["summary"])).decode("utf-8")
+    assert "L.tileLayer(" in with_tiles and "fc.basemapNote(" in with_tiles
 
 
 def test_map_name_is_the_folder_slug(tmp_path):

@@ -7,13 +7,14 @@ Skipped only when chromium (or the playwright package) is missing on a developer
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import shapely
 
-from forestcarbon.outputs.map import LAYER_NAMES, map_html, program_map
+from forestcarbon.outputs.map import BASEMAP_UNAVAILABLE, LAYER_NAMES, map_html, program_map
 from forestcarbon.outputs.map_data import CANDIDATE_COLOR
 
 from .map_browser import MAP_JS, chromium_path, in_ci, launch, open_page
@@ -152,6 +153,30 @@ def test_loads_without_errors_and_draws_every_stand(browser, pages, key):
         page.close()
 
 
+def test_offline_page_works_and_says_the_basemap_is_unavailable(browser, pages):
+    # self-contained page, no asset served, every tile request fails (no network at all)
+    page, log = open_page(browser, pages["offline"], serve=False, tiles=False)
+    try:
+        note = page.locator(".fc-basemap-note")
+        note.wait_for(state="visible", timeout=5000)
+        assert note.inner_text() == BASEMAP_UNAVAILABLE
+        assert note.count() == 1  # once, however many tiles failed
+        assert len(log.tiles) > 1
+        assert log.served == [] and log.blocked == [] and log.page_errors == []
+        # the only console errors are the failed tile images
+        assert all("ERR_INTERNET_DISCONNECTED" in e for e in log.console_errors)
+        assert _stand_count(page) == 6
+        assert page.locator(".fc-panel").first.is_visible()  # the totals still show
+    finally:
+        page.close()
+    page, log = open_page(browser, pages["offline"], serve=False)  # tiles load: no note
+    try:
+        page.wait_for_timeout(300)
+        assert log.tiles and page.locator(".fc-basemap-note").count() == 0
+    finally:
+        page.close()
+
+
 def test_toggling_a_layer_hides_it(browser, pages):
     page, log = open_page(browser, pages["public"])
     try:
@@ -235,11 +260,18 @@ def test_public_page_holds_no_household_point_or_id(browser, pages):
             ".map(l => [l.getLatLng().lat, l.getLatLng().lng])"
         )
         assert len(points) == len(FACILITIES)  # facilities only, no household
-        cells = page.evaluate(
-            f"Object.values({MAP_JS}._layers).filter(l => l instanceof L.Rectangle).length"
+        texts = page.evaluate(
+            f"Object.values({MAP_JS}._layers).filter(l => l instanceof L.Rectangle)"
+            ".map(l => { l.openPopup(); const t = l.getPopup().getElement().innerText;"
+            " l.closePopup(); return t; })"
         )
-        assert cells == 1  # 7 households; the cells of 4 and 1 households are suppressed
-        assert "fewer than 5 households" in page.locator(".fc-panel").first.inner_text()
+        households = sorted(int(re.search(r"Households\s+(\d+)", t).group(1)) for t in texts)
+        # the 1 km cell of 7 households, and its 10 km cell holding the 4 + 1 households of the
+        # 1 km cells below k = 5 (merged); none shown below 5, every household in one cell
+        assert households == [5, 7]
+        assert any("(10 km)" in t and "not shown in a finer cell" in t for t in texts)
+        panel = page.locator(".fc-panel").first.inner_text()
+        assert "merged into their parent cell" in panel and "hidden:" not in panel
     finally:
         page.close()
 
@@ -318,5 +350,62 @@ def test_thinning_candidates_are_outlined_on_the_internal_map(browser, tmp_path)
             assert expected in text, (expected, text)
         assert _stand_count(page) == 6
         assert log.console_errors == [] and log.page_errors == []
+    finally:
+        page.close()
+
+
+PHONE = (390, 844)
+"""A phone's CSS viewport [px] (iPhone 12-15)."""
+
+LAYOUT_JS = """() => {
+  const visible = el => { const r = el.getBoundingClientRect();
+                          return r.width > 0 && r.height > 0 ? r : null; };
+  const controls = [...document.querySelectorAll('.leaflet-control')]
+    .map(el => [el.className, visible(el)]).filter(([, r]) => r)
+    .map(([name, r]) => [name, [r.left, r.top, r.right, r.bottom]]);
+  const clipped = [...document.querySelectorAll('.fc-panel, .fc-panel summary, .fc-panel td,'
+                                                + ' .fc-panel th, .fc-panel .fc-note')]
+    .filter(el => visible(el) && (el.scrollWidth > el.clientWidth + 1))
+    .map(el => el.className || el.tagName + ': ' + el.innerText.slice(0, 40));
+  return {controls: controls, clipped: clipped,
+          width: window.innerWidth, height: window.innerHeight};
+}"""
+
+
+def _overlaps(a, b) -> bool:
+    return a[0] < b[2] - 0.5 and b[0] < a[2] - 0.5 and a[1] < b[3] - 0.5 and b[1] < a[3] - 0.5
+
+
+@pytest.mark.parametrize("which", ["small", "sample"])
+def test_phone_layout_panels_fold_never_cover_each_other_and_cut_no_text(
+    browser, pages, sample_run, which
+):
+    # offline: self-contained pages, no asset served, no network
+    path = pages["offline"] if which == "small" else sample_run[0] / "maps" / "tsuyama-sample.html"
+    page, log = open_page(browser, path, serve=False, width=PHONE[0], height=PHONE[1])
+    try:
+        details = page.locator(".fc-panel details")
+        assert details.count() == 2
+        assert page.evaluate(
+            "[...document.querySelectorAll('.fc-panel details')].every(d => !d.open)"
+        )
+        # every combination of open panels: folded, totals open, legend open, both open
+        for opened in ([], [0], [1], [0, 1]):
+            page.evaluate(
+                "open => document.querySelectorAll('.fc-panel details')"
+                ".forEach((d, i) => { d.open = open.includes(i); })",
+                opened,
+            )
+            page.wait_for_timeout(50)
+            layout = page.evaluate(LAYOUT_JS)
+            controls = layout["controls"]
+            assert len(controls) >= 5  # zoom, layers, scale, totals, legend (+ attribution)
+            for i, (name_a, a) in enumerate(controls):
+                assert a[0] >= 0 and a[1] >= 0, (opened, name_a, a)
+                assert a[2] <= layout["width"] and a[3] <= layout["height"], (opened, name_a, a)
+                for name_b, b in controls[i + 1 :]:
+                    assert not _overlaps(a, b), (opened, name_a, a, name_b, b)
+            assert layout["clipped"] == [], opened
+        assert log.page_errors == []
     finally:
         page.close()

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from forestcarbon.core.exceptions import InputError
 from forestcarbon.outputs.map_data import (
@@ -15,6 +17,7 @@ from forestcarbon.outputs.map_data import (
     COORD_STEP_DEG,
     FACILITY_FIELDS,
     MESH_FIELDS,
+    MESH_SIZES,
     SITE_FIELDS,
     STAND_FIELDS,
     candidate_rows,
@@ -70,25 +73,62 @@ def test_classes_put_net_emissions_apart():
         assert cls == 0 or value > bounds[cls - 1]
 
 
-def test_mesh_cells_aggregate_and_suppress_small_cells(program):
+def test_mesh_cells_aggregate_and_merge_small_cells_into_their_parent(program):
     sites = site_totals(program["solar"])
     assert len(sites) == 12
     cells, hidden = mesh_cells(sites, level=3, privacy_k=5)
-    # 7 households in 1 km cell 52344080 (35.066667-35.075 N, 134.0-134.0125 E)
-    assert len(cells) == 1
-    s, w, n, e, code, households, kw, t = cells[0]
-    assert code == "52344080"
-    assert (s, w, n, e) == pytest.approx((35.066667, 134.0, 35.075, 134.0125), abs=1e-6)
-    assert households == 7
-    assert kw == pytest.approx(7 * 4.5)
-    assert t == pytest.approx(7 * 2 * 0.69006, abs=5e-4)  # 9.66084 t-CO2, 3 decimals on the map
-    # 4 households in one cell and a lone (ineligible, 0 t) one in another are hidden
-    assert hidden["households"] == 5
-    assert hidden["cells"] == 2
-    assert hidden["reduction_tco2"] == pytest.approx(4 * 2 * 0.69006)
+    # 7 households in 1 km cell 52344080 (35.066667-35.075 N, 134.0-134.0125 E): shown;
+    # 4 households in 1 km cell 52344081 and a lone (ineligible, 0 t) one in 52344082 are below
+    # 5: merged into their 10 km cell 523440 (35.0-35.083333 N, 134.0-134.125 E), 4 + 1 = 5
+    assert len(cells) == 2
+    coarse, fine = (dict(zip(MESH_FIELDS, c, strict=True)) for c in cells)  # coarsest first
+    assert fine["meshcode"] == "52344080" and fine["size"] == "1 km" and fine["merged"] == 0
+    bounds = tuple(fine[k] for k in ("south", "west", "north", "east"))
+    assert bounds == pytest.approx((35.066667, 134.0, 35.075, 134.0125), abs=1e-6)
+    assert fine["households"] == 7
+    assert fine["capacity_kw"] == pytest.approx(7 * 4.5)
+    # 9.66084 t-CO2, 3 decimals on the map
+    assert fine["reduction_tco2"] == pytest.approx(7 * 2 * 0.69006, abs=5e-4)
+    assert coarse["meshcode"] == "523440" and coarse["size"] == "10 km" and coarse["merged"] == 1
+    bounds = tuple(coarse[k] for k in ("south", "west", "north", "east"))
+    assert bounds == pytest.approx((35.0, 134.0, 35.083333, 134.125), abs=1e-6)
+    assert coarse["households"] == 5
+    assert coarse["reduction_tco2"] == pytest.approx(4 * 2 * 0.69006, abs=5e-4)
+    assert hidden == {"households": 0, "cells": 0, "capacity_kw": 0.0, "reduction_tco2": 0.0}
+    # k = 6: the merged 5 are still too few in their 10 km cell: hidden, the 7 shown
+    cells6, hidden6 = mesh_cells(sites, level=3, privacy_k=6)
+    assert [c[4] for c in cells6] == ["52344080"]
+    assert hidden6["households"] == 5 and hidden6["cells"] == 1
+    assert hidden6["reduction_tco2"] == pytest.approx(4 * 2 * 0.69006)
     cells3, hidden3 = mesh_cells(sites, level=3, privacy_k=3)
-    assert [c[5] for c in cells3] == [7, 4]
+    assert [c[5] for c in cells3] == [7, 4]  # the lone one is still alone in its 10 km cell
     assert hidden3["households"] == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    points=st.lists(
+        st.tuples(st.floats(35.0, 35.2), st.floats(133.9, 134.2)), min_size=1, max_size=80
+    ),
+    k=st.integers(1, 12),
+    level=st.sampled_from([3, 4, 5]),
+)
+def test_no_shown_mesh_cell_has_fewer_than_k_households_and_none_is_counted_twice(points, k, level):
+    sites = gpd.GeoDataFrame(
+        {
+            "site_id": [f"S{i}" for i in range(len(points))],
+            "capacity_kw": 1.0,
+            "reduction_tco2": 1.0,
+        },
+        geometry=[shapely.Point(lon, lat) for lat, lon in points],
+        crs="EPSG:4326",
+    )
+    cells, hidden = mesh_cells(site_totals(sites), level=level, privacy_k=k)
+    rows = [dict(zip(MESH_FIELDS, c, strict=True)) for c in cells]
+    assert all(r["households"] >= k for r in rows)
+    assert sum(r["households"] for r in rows) + hidden["households"] == len(points)
+    assert hidden["households"] < k * max(hidden["cells"], 1) or hidden["households"] == 0
+    assert all(r["merged"] == (r["size"] != MESH_SIZES[level]) for r in rows)
 
 
 def test_finer_mesh_levels_split_cells(program):

@@ -99,3 +99,60 @@ def test_the_report_shows_the_shared_figures(sample):
     ws = wb[report.SHEETS["figures"]]
     assert [ws.cell(row=r, column=1).value for r in (1, 21, 41)] == [c for c, _ in figures]
     assert [image._data() for image in ws._images] == [png for _, png in figures]
+
+
+def _drawn_texts(fig):
+    """Every text a figure draws: titles, axis labels, tick labels in view, annotations, legends."""
+    for ax in fig.axes:
+        yield from (ax.title, ax.xaxis.label, ax.yaxis.label, *ax.texts)
+        for axis, (lo, hi) in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+            lo, hi = min(lo, hi), max(lo, hi)
+            for tick in axis.get_major_ticks():
+                if lo <= tick.get_loc() <= hi and tick.label1.get_text():
+                    yield tick.label1
+        legend = ax.get_legend()
+        if legend is not None:
+            yield from (legend.get_title(), *legend.get_texts())
+
+
+def assert_no_label_over_a_title(fig):
+    """Titles overlap no other text; value labels stay inside their axes; all inside the figure."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    page = fig.bbox
+    titles = [(ax.title, ax.title.get_window_extent(renderer)) for ax in fig.axes]
+    for text in _drawn_texts(fig):
+        box = text.get_window_extent(renderer)
+        assert page.x0 - 1 <= box.x0 and box.x1 <= page.x1 + 1, text.get_text()
+        assert page.y0 - 1 <= box.y0 and box.y1 <= page.y1 + 1, text.get_text()
+        for title, title_box in titles:
+            if text is not title:
+                assert not title_box.overlaps(box), (title.get_text(), text.get_text())
+    for ax in fig.axes:
+        frame = ax.get_window_extent(renderer)
+        for text in ax.texts:
+            box = text.get_window_extent(renderer)
+            inside = frame.contains(box.x0, box.y0) and frame.contains(box.x1, box.y1)
+            assert inside, text.get_text()
+
+
+def test_no_chart_label_overlaps_a_title_or_leaves_its_frame(sample):
+    inputs, result = sample
+    assert_no_label_over_a_title(plots.totals_waterfall(result.summary, PERIOD))
+    assert_no_label_over_a_title(plots.removals_by_age_class(result.fo001, PERIOD))
+    assert_no_label_over_a_title(plots.growth_curves(inputs.yields, result.fo001, "sugi", PERIOD))
+
+
+def test_net_emissions_stack_downwards_from_zero(sample):
+    _, result = sample
+    fig = plots.removals_by_age_class(result.fo001, PERIOD)
+    table = plots.age_class_table(result.fo001, PERIOD)
+    ax = fig.axes[0]
+    # the lowest bar edge is the sum of the negative cells of its age class, not lower
+    lowest = min(min(p.get_y(), p.get_y() + p.get_height()) for p in ax.patches)
+    assert lowest == pytest.approx(table.clip(upper=0).sum(axis=1).min(), rel=1e-9)
+    ymin, _ = ax.get_ylim()
+    assert ymin <= lowest  # the whole bar is inside the frame

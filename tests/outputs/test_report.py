@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import openpyxl
@@ -206,3 +207,38 @@ def test_demo_prints_every_total_and_writes_the_report(tmp_path, capsys):
     totals = [r[h["total_tco2"]] for r in rows]
     assert totals == pytest.approx([float(Decimal(t)) for t in table["total_tco2"]], abs=1e-9)
     assert set(table["methodology"]) == {"FO-001", "EN-R-002", "EN-S-004", "program"}
+
+
+PYTHON_TEXT = re.compile(
+    r"datetime\.|Timestamp\(|Decimal\(|np\.|array\(|\bnan\b|\bNone\b|\bTrue\b|\bFalse\b"
+    r"|'[^' ]+'"
+)
+"""Python reprs that must never reach a sheet (``datetime.date(1990, 4, 1)``, ``'increment'``)."""
+
+
+def test_no_python_text_in_any_sheet_of_the_sample_report(sample_run):
+    out, _ = sample_run
+    wb = openpyxl.load_workbook(out / "monitoring_report.xlsx")
+    found = [
+        (ws.title, c.coordinate, c.value)
+        for ws in wb
+        for row in ws.iter_rows()
+        for c in row
+        if isinstance(c.value, str) and PYTHON_TEXT.search(c.value)
+    ]
+    assert found == []
+    params = sheet_rows(wb[SHEETS["parameters"]])
+    since = next(r for r in params if r["項目 Parameter"] == "operations_since")
+    assert since["出典 Source"].startswith("program.toml (default 1990-04-01): ")
+
+
+def test_summary_lists_the_sheets_that_exist_and_the_settings_that_apply(tmp_path):
+    folder = write_program(tmp_path / "p", [stand("1-1-1")])
+    out = tmp_path / "out"
+    assert main(["-q", "report", str(folder), "--out", str(out)]) == 0
+    text = (out / "summary.md").read_text(encoding="utf-8")
+    sheets = openpyxl.load_workbook(out / "monitoring_report.xlsx").sheetnames
+    assert f"(sheets: {', '.join(sheets)})" in text
+    assert SHEETS["solar"] not in text and SHEETS["aircon"] not in text
+    assert '- `fo001.bef_convention = "increment"`' in text
+    assert "energy." not in text  # no solar or air conditioning: their settings do not apply

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 
 from forestcarbon.inputs.program import load_program
-from forestcarbon.outputs.text import summary_text
+from forestcarbon.outputs.text import summary_text, toml_value
 from forestcarbon.run import compute
 from tests.conftest import ops_for, stand
 
@@ -46,9 +47,18 @@ def test_fo001_summary_row_carries_the_exact_total_and_credits(text):
 def test_unverified_settings_are_listed(text):
     line = next(ln for ln in text.splitlines() if ln.startswith("Unverified settings in use"))
     assert "未確認の設定" in line
-    # FO-001 defaults not confirmed against the official text (FO-001.md): listed by key=value
-    assert "fo001.bef_convention='increment'" in line
-    assert "fo001.carbon_fraction='inventory'" in line
+    # FO-001 defaults not confirmed against the official text (FO-001.md): listed as in TOML
+    assert 'fo001.bef_convention = "increment"' in line
+    assert 'fo001.carbon_fraction = "inventory"' in line
+    # a forest-only program: the (unverified) energy settings change nothing it computes
+    assert "energy." not in line
+
+
+def test_toml_value_writes_settings_as_program_toml_does():
+    assert toml_value("increment") == '"increment"'
+    assert toml_value(True) == "true" and toml_value(False) == "false"
+    assert toml_value(dt.date(1990, 4, 1)) == "1990-04-01"
+    assert toml_value(0.1) == "0.1" and toml_value(13) == "13"
 
 
 def test_no_energy_or_canopy_section_without_those_inputs(text):

@@ -118,16 +118,22 @@ var fc = (function () {
     return layer;
   }
 
+  // household solar per mesh cell; a merged (parent) cell, drawn lighter and dashed underneath
+  // the finer cells, counts only the households of its finer cells that are not shown themselves
   function mesh(map, cells, color) {
     const M = fieldIndex(cells.fields);
     const layer = L.featureGroup();
     cells.rows.forEach(c => {
+      const merged = c[M.merged] === 1;
       L.rectangle([[c[M.south], c[M.west]], [c[M.north], c[M.east]]],
-        {color: color, weight: 1, fillColor: color, fillOpacity: 0.25, cells: c})
-        .bindPopup(() => table('地域メッシュ Mesh cell ' + c[M.meshcode], [
+        {color: color, weight: 1, fillColor: color, fillOpacity: merged ? 0.1 : 0.25,
+         dashArray: merged ? '5 4' : null})
+        .bindPopup(() => table('地域メッシュ Mesh cell ' + c[M.meshcode] + ' (' + c[M.size] + ')', [
           ['世帯数 Households', N(c[M.households], 0)],
           ['設備容量 Capacity [kW]', N(c[M.capacity_kw], 1)],
-          ['削減量 Reduction [t-CO2]', N(c[M.reduction_tco2], 2)]]), popOpts)
+          ['削減量 Reduction [t-CO2]', N(c[M.reduction_tco2], 2)]],
+        merged ? '細かいメッシュに表示されていない世帯の合計 · households not shown in a finer cell'
+               : ''), popOpts)
         .addTo(layer);
     });
     return layer;
@@ -165,12 +171,36 @@ var fc = (function () {
     return layer;
   }
 
+  // a small visible note, once, when basemap tiles cannot load (offline, closed intranet): the
+  // layers, panels and popups work without them
+  function basemapNote(map, text) {
+    let shown = false;
+    map.eachLayer(l => {
+      if (!(l instanceof L.TileLayer)) return;
+      l.on('tileerror', () => {
+        if (shown) return;
+        shown = true;
+        const note = L.control({position: 'topleft'});
+        note.onAdd = () => {
+          const div = L.DomUtil.create('div', 'fc-panel fc-basemap-note');
+          div.setAttribute('role', 'status');
+          div.textContent = text;
+          return div;
+        };
+        note.addTo(map);
+      });
+    });
+  }
+
+  // a panel of HTML made in Python; on a narrow screen (a phone) panels start folded and all go
+  // to the bottom-left corner, where Leaflet stacks them, so the legend never covers the totals
   function panel(map, position, html) {
-    const control = L.control({position: position});
+    const narrow = window.matchMedia('(max-width: 600px)').matches;
+    const control = L.control({position: narrow ? 'bottomleft' : position});
     control.onAdd = () => {
       const div = L.DomUtil.create('div', 'fc-panel');
       div.innerHTML = html;
-      if (window.matchMedia('(max-width: 600px)').matches) {
+      if (narrow) {
         div.querySelectorAll('details').forEach(x => { x.open = false; });
       }
       L.DomEvent.disableClickPropagation(div);
@@ -181,5 +211,5 @@ var fc = (function () {
   }
 
   return {stands: stands, mesh: mesh, facilities: facilities, sites: sites, panel: panel,
-          candidates: candidates};
+          candidates: candidates, basemapNote: basemapNote};
 })();

@@ -1,0 +1,138 @@
+"""Wall time of the first commands a person runs: ``--help``, ``validate``, ``run`` of the sample.
+
+Each measurement is a fresh process (imports included, as a person sees it); the median of
+``--repeat`` runs (default 5) is printed with the CPU time (user + system) of the same runs, the
+machine's load average (the machine may be shared: CPU time is the steadier figure) and the target
+of issue #13. With ``--before REV`` the same commands run on that git revision of this repository
+too (extracted with ``git archive`` into a temporary folder, same Python environment), and the
+before/after ratio is printed, and the CSVs of both runs are compared byte for byte.
+
+    python benchmarks/bench_run.py                  # this tree
+    python benchmarks/bench_run.py --before main    # and the ratio against main
+
+Targets (issue #13): ``run`` of the sample under 6 s, ``validate`` under 1.5 s, ``--help`` under
+0.5 s (wall, on the project's 2-core machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "tsuyama-sample"
+
+TARGETS = {"--help": 0.5, "validate": 1.5, "run": 6.0}
+"""Wall-time targets [s] of issue #13."""
+
+
+def commands(out: Path) -> dict[str, list[str]]:
+    return {
+        "--help": ["--help"],
+        "validate": ["-q", "validate", str(SAMPLE)],
+        "run": ["-q", "run", str(SAMPLE), "--out", str(out)],
+    }
+
+
+def timed(tree: Path, args: list[str], out: Path) -> tuple[float, float]:
+    """(wall [s], CPU user + system [s]) of one fresh ``python -m forestcarbon`` process."""
+    shutil.rmtree(out, ignore_errors=True)
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "forestcarbon", *args],
+        env=env,
+        cwd=tree,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def measure(trees: dict[str, Path], repeat: int, work: Path) -> dict[str, dict]:
+    """Tree -> command -> (median wall [s], median CPU [s]) over ``repeat`` fresh processes.
+
+    The trees take turns (before, after, before, ...) so that a change in the machine's load
+    during the benchmark weighs on both alike.
+    """
+    runs: dict[str, dict[str, list]] = {label: {} for label in trees}
+    for name in TARGETS:
+        for _ in range(repeat):
+            for label, tree in trees.items():
+                out = work / f"out_{label}"
+                args = commands(out)[name]
+                runs[label].setdefault(name, []).append(timed(tree, args, out))
+    return {
+        label: {
+            name: (statistics.median(w for w, _ in r), statistics.median(c for _, c in r))
+            for name, r in by_name.items()
+        }
+        for label, by_name in runs.items()
+    }
+
+
+def csv_hashes(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.glob("*.csv")}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=5, help="runs per command (median)")
+    parser.add_argument("--before", metavar="REV", help="git revision to compare against")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench_run_"))
+    try:
+        trees = {"after": ROOT}
+        if args.before:
+            old = work / "before"
+            old.mkdir()
+            archive = subprocess.run(
+                ["git", "-C", str(ROOT), "archive", args.before],
+                check=True,
+                capture_output=True,
+            ).stdout
+            subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+            trees = {"before": old, "after": ROOT}
+        figures = measure(trees, args.repeat, work)
+        outs = {label: work / f"out_{label}" for label in trees}
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(
+            f"median of {args.repeat} fresh processes; load average {load} ({os.cpu_count()} CPUs)"
+        )
+        header = f"{'command':<10}{'target s':>10}{'wall s':>10}{'cpu s':>9}"
+        if "before" in figures:
+            header += f"{'before wall':>13}{'before cpu':>12}{'ratio wall':>12}{'ratio cpu':>11}"
+        print(header)
+        for name, target in TARGETS.items():
+            wall, cpu = figures["after"][name]
+            line = f"{name:<10}{target:>10.1f}{wall:>10.2f}{cpu:>9.2f}"
+            if "before" in figures:
+                bw, bc = figures["before"][name]
+                line += f"{bw:>13.2f}{bc:>12.2f}{wall / bw:>12.2f}{cpu / bc:>11.2f}"
+            line += "  ok" if wall < target else "  over target"
+            print(line)
+        if "before" in figures:
+            same = csv_hashes(outs["before"]) == csv_hashes(outs["after"])
+            print(f"CSVs byte-identical before/after: {'yes' if same else 'NO'}")
+            return 0 if same else 1
+        return 0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
