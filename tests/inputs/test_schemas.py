@@ -129,3 +129,9 @@ def test_two_final_harvests_without_replanting_fail_validate_too(program, tmp_pa
         ],
     )
     assert_refused(folder, tmp_path, capsys, "row 4 (1-1-1)", "two final harvests")
+
+
+def test_exact_duplicate_operation_rows_are_refused(program, tmp_path, capsys):
+    # the same thinning twice would count its treated area twice (with treated_area_sum = "sum")
+    folder = program([stand("1-1-1")], [*ops_for("1-1-1"), *ops_for("1-1-1")])
+    assert_refused(folder, tmp_path, capsys, "rows 2, 3 (1-1-1)", "exact duplicate row")
