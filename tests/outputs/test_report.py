@@ -206,3 +206,11 @@ def test_demo_prints_every_total_and_writes_the_report(tmp_path, capsys):
     totals = [r[h["total_tco2"]] for r in rows]
     assert totals == pytest.approx([float(Decimal(t)) for t in table["total_tco2"]], abs=1e-9)
     assert set(table["methodology"]) == {"FO-001", "EN-R-002", "EN-S-004", "program"}
+
+
+def test_summary_states_the_area_used_and_the_held_tonnes(sample_run):
+    out, _ = sample_run
+    text = (out / "summary.md").read_text(encoding="utf-8")
+    assert "Stand areas: polygon area (geometry)." in text
+    # the three unrecorded clear-fells of the sample are held in both periods
+    assert text.count("held 保留") == 2
