@@ -416,7 +416,33 @@ def _read_operations(program_dir: Path, settings: Settings):
         if col not in ops.columns:
             ops[col] = np.nan
         ops[col] = pd.to_numeric(ops[col], errors="coerce")
+    if not problems and len(ops):
+        problems += _duplicate_operations(ops, str(file))
     return ops, problems, file
+
+
+DUPLICATE_OPERATION_KEY = ["stand_id", "date", "operation", "area_ha", "volume_m3"]
+"""Two operations equal in these columns are one record entered twice (the note does not count)."""
+
+
+def _duplicate_operations(ops: pd.DataFrame, file: str) -> list[Problem]:
+    """Exact duplicate operation rows (they would count a treated area or a harvest twice)."""
+    key = ops[DUPLICATE_OPERATION_KEY].astype(str)
+    repeated = key.duplicated(keep=False)
+    problems = []
+    for _, group in ops[repeated].groupby(key[repeated].apply(tuple, axis=1), sort=False):
+        rows = ", ".join(str(r) for r in group["source_row"])
+        first = group.iloc[0]
+        problems.append(
+            Problem(
+                file,
+                f"rows {rows} ({first['stand_id']})",
+                "operation",
+                f"the same {first['operation']} on {first['date']} recorded "
+                f"{len(group)} times (an exact duplicate row): keep one",
+            )
+        )
+    return problems
 
 
 PLAN_FILES = ("plans.csv", "plans.xlsx")

@@ -16,6 +16,7 @@ from functools import cache
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from forestcarbon.core.exceptions import Problem
 from forestcarbon.core.params import load_table
@@ -144,6 +145,19 @@ def parse_date(text: str) -> dt.date:
                     "expected a date like 2024-10-15 (this day does not exist)"
                 ) from None
     raise ValueError("expected a date like 2024-10-15 (or 令和6年10月15日, R6.10.15)")
+
+
+def parse_wkt(text: str):
+    """A treated-area polygon as WKT (POLYGON/MULTIPOLYGON) in the program's working CRS [m]."""
+    try:
+        geom = shapely.from_wkt(text)
+    except shapely.errors.GEOSException:
+        geom = None
+    if geom is None or geom.geom_type not in ("Polygon", "MultiPolygon") or geom.is_empty:
+        raise ValueError("expected a WKT polygon such as POLYGON ((x y, ...)) in the working CRS")
+    if not geom.is_valid or not np.isfinite(shapely.get_coordinates(geom)).all():
+        raise ValueError("expected a valid polygon with finite coordinates")
+    return geom
 
 
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "1": 1, "2": 2, "3": 3, "1.0": 1, "2.0": 2, "3.0": 3}
@@ -354,6 +368,7 @@ OPERATIONS_SPEC = TableSpec(
             aliases=("材積", "搬出材積", "伐採材積", "材積(m3)"),
         ),
         Column("note", required=False, aliases=("備考", "メモ")),
+        Column("geometry", parse_wkt, required=False, aliases=("wkt", "施業区域")),
     ),
 )
 

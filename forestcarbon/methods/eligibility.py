@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from forestcarbon.core.config import FO001Settings, Period
 
@@ -88,11 +89,16 @@ def qualifying_work(
         & (operations["date"] <= period.end)
     ]
     ids = stands["stand_id"].to_numpy()
+    drawn = (
+        ops["geometry"].notna().to_numpy()
+        if "geometry" in ops.columns
+        else np.zeros(len(ops), dtype=bool)
+    )
     work = pd.DataFrame(
         {
             "stand_id": ops["stand_id"],
-            "treated": ops["area_ha"].fillna(np.inf),
-            "assumed": ops["area_ha"].isna(),
+            "treated": np.where(drawn, 0.0, ops["area_ha"].fillna(np.inf)),
+            "assumed": ops["area_ha"].isna() & ~drawn,
             "date": pd.to_datetime(ops["date"]),
         }
     )
@@ -101,6 +107,14 @@ def qualifying_work(
         n=("treated", "size"), treated=("treated", how), assumed=("assumed", "any"),
         first=("date", "min"),
     )  # fmt: skip
+    if drawn.any():
+        polygon_ha = treated_polygon_area(stands, ops[drawn]).reindex(summary.index).fillna(0.0)
+        combined = (
+            np.maximum(summary["treated"], polygon_ha)
+            if how == "max"
+            else summary["treated"] + polygon_ha
+        )
+        summary["treated"] = combined
     last = ops.sort_values("date", kind="stable").drop_duplicates("stand_id", keep="last")
     last_text = pd.Series(
         [
@@ -120,6 +134,24 @@ def qualifying_work(
             "last": last_text.reindex(ids).to_numpy(),
         }
     )
+
+
+def treated_polygon_area(stands: pd.DataFrame, ops: pd.DataFrame) -> pd.Series:
+    """Per stand id: area [ha] of the union of its operations' treated-area polygons, clipped to
+    the stand polygon when the stands carry one (overlapping treatments count once)."""
+    outline = (
+        dict(zip(stands["stand_id"], stands["geometry"], strict=True))
+        if "geometry" in stands.columns
+        else {}
+    )
+    out = {}
+    for sid, group in ops.groupby("stand_id", sort=False):
+        union = shapely.union_all(group["geometry"].to_numpy())
+        stand = outline.get(sid)
+        if stand is not None:
+            union = shapely.intersection(union, stand)
+        out[sid] = shapely.area(union) / 10_000
+    return pd.Series(out, dtype=float)
 
 
 def plan_windows(stands: pd.DataFrame, plans: pd.DataFrame | None):

@@ -278,6 +278,17 @@ def _record(
     program_dir = Path(program_dir)
     settings, path, inputs = _program_without_operations(program_dir, settings)
     new, problems = validate(raw, OPERATIONS_SPEC, file)
+    if "geometry" in new.columns and new["geometry"].notna().any():
+        # dropping a treated-area polygon would count the whole stand: refuse instead
+        problems.append(
+            Problem(
+                file,
+                "",
+                "geometry",
+                "treated-area polygons are not kept in the record store yet: keep them in the "
+                "program's operations CSV/XLSX, or give their area in area_ha",
+            )
+        )
     if problems:
         rows = {i + 2: (file, row_label(i + 2)) for i in range(len(raw))}
         raise InputError(relabel_problems(problems, rows))

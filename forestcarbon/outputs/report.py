@@ -589,7 +589,9 @@ def summary_markdown(result: RunResult) -> str:
             f"{r.credits_t} | {r.n_activities} |"
         )
     fo = result.fo001
-    lines += ["", "## FO-001 森林経営活動 forest management", ""]
+    source = result.inputs.settings.fo001.area_source
+    used = "polygon area (geometry)" if source == "geometry" else "register area (area_ha)"
+    lines += ["", "## FO-001 森林経営活動 forest management", "", f"Stand areas: {used}.", ""]
     for period, g in fo.groupby("period", sort=True):
         e = g[g["eligible"]]
         lines.append(

@@ -7,8 +7,9 @@ import datetime as dt
 import pytest
 
 from forestcarbon.inputs.program import load_program
-from forestcarbon.inputs.schemas import normalize_text, parse_date, parse_float
-from tests.conftest import THIN, assert_refused, ops_for, square, stand
+from forestcarbon.inputs.schemas import normalize_text, parse_date, parse_float, parse_wkt
+from forestcarbon.run import compute
+from tests.conftest import ORIGIN, THIN, assert_refused, ops_for, square, stand
 
 
 def test_duplicate_ids(program, tmp_path, capsys):
@@ -131,3 +132,37 @@ def test_two_final_harvests_without_replanting_fail_validate_too(program, tmp_pa
         ],
     )
     assert_refused(folder, tmp_path, capsys, "row 4 (1-1-1)", "two final harvests")
+
+
+def test_exact_duplicate_operation_rows_are_refused(program, tmp_path, capsys):
+    # the same thinning twice would count its treated area twice (with treated_area_sum = "sum")
+    folder = program([stand("1-1-1")], [*ops_for("1-1-1"), *ops_for("1-1-1")])
+    assert_refused(folder, tmp_path, capsys, "rows 2, 3 (1-1-1)", "exact duplicate row")
+
+
+def test_wkt_treated_area_is_parsed_and_refused_when_wrong():
+    geom = parse_wkt("POLYGON ((0 0, 100 0, 100 100, 0 100, 0 0))")
+    assert geom.area == 10_000
+    for bad in ("POINT (1 2)", "not wkt", "POLYGON ((0 0, 1 1, 1 0, 0 1, 0 0))"):
+        with pytest.raises(ValueError):
+            parse_wkt(bad)
+
+
+def test_operations_with_a_wkt_treated_area(program, tmp_path, capsys):
+    # a 2 ha stand (141.42 m square at ORIGIN) thinned on a 50 x 100 m polygon inside it: 0.5 ha
+    folder = program([stand("1-1-1", ha=2.0)])
+    x0, y0 = ORIGIN
+    wkt = f"POLYGON (({x0} {y0}, {x0 + 50} {y0}, {x0 + 50} {y0 + 100}, {x0} {y0 + 100}, {x0} {y0}))"
+    (folder / "operations.csv").write_text(
+        f'stand_id,date,operation,area_ha,施業区域\n1-1-1,2015-06-01,間伐,,"{wkt}"\n',
+        encoding="utf-8",
+    )
+    inputs = load_program(folder)
+    fo = compute(inputs, fo001_only=True).fo001
+    assert fo["eligible_area_ha"].iloc[0] == pytest.approx(0.5)
+    (folder / "operations.csv").write_text(
+        'stand_id,date,operation,area_ha,施業区域\n1-1-1,2015-06-01,間伐,,"POINT (1 2)"\n',
+        encoding="utf-8",
+    )
+    capsys.readouterr()  # the log of the run above
+    assert_refused(folder, tmp_path, capsys, "row 2 (1-1-1)", "'geometry'", "WKT polygon")

@@ -13,6 +13,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 
 from forestcarbon.core.config import FO001Settings
 from forestcarbon.methods.eligibility import overlap_days
@@ -157,3 +158,23 @@ def test_two_thinnings_of_the_same_ground_count_once():
     assert run(st, op).loc[0, "removals_tco2"] == pytest.approx(13.54183875, abs=1e-9)
     summed = run(st, op, treated_area_sum="sum")
     assert summed.loc[0, "removals_tco2"] == pytest.approx(27.0836775, abs=1e-9)
+
+
+def test_treated_area_polygons_count_their_union_clipped_to_the_stand():
+    # 4 ha stand (200 m square); thinnings drawn as two 1 ha squares overlapping by 50 x 100 m:
+    # union 1.5 ha, in either mode -> 1.5 x 9.0278925 = 13.54183875 t-CO2
+    st = stands({"stand_id": "a", "stand_area_ha": 4.0})
+    st["geometry"] = [shapely.box(0, 0, 200, 200)]
+    op = ops(
+        {"stand_id": "a", "date": dt.date(2015, 6, 1), "operation": "thinning"},
+        {"stand_id": "a", "date": dt.date(2018, 6, 1), "operation": "thinning"},
+    )
+    op["geometry"] = [shapely.box(0, 0, 100, 100), shapely.box(50, 0, 150, 100)]
+    for mode in ("max", "sum"):
+        r = run(st, op, treated_area_sum=mode)
+        assert r.loc[0, "eligible_area_ha"] == pytest.approx(1.5)
+        assert r.loc[0, "removals_tco2"] == pytest.approx(13.54183875, abs=1e-9)
+    # a polygon reaching outside the stand counts only its part inside: 50 x 50 m = 0.25 ha
+    op["geometry"] = [shapely.box(150, 150, 250, 250), None]
+    op.loc[1, "area_ha"] = 0.1  # the other thinning has no polygon: max(0.25, 0.1) = 0.25
+    assert run(st, op).loc[0, "eligible_area_ha"] == pytest.approx(0.25)

@@ -242,3 +242,11 @@ def test_summary_lists_the_sheets_that_exist_and_the_settings_that_apply(tmp_pat
     assert SHEETS["solar"] not in text and SHEETS["aircon"] not in text
     assert '- `fo001.bef_convention = "increment"`' in text
     assert "energy." not in text  # no solar or air conditioning: their settings do not apply
+
+
+def test_summary_states_the_area_used_and_the_held_tonnes(sample_run):
+    out, _ = sample_run
+    text = (out / "summary.md").read_text(encoding="utf-8")
+    assert "Stand areas: polygon area (geometry)." in text
+    # the three unrecorded clear-fells of the sample are held in both periods
+    assert text.count("held 保留") == 2
