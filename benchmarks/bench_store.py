@@ -4,7 +4,7 @@ forestcarbon.inputs.store_postgres) through the officers' own functions (checks 
 1. import 200,000 operations (cp932, Japanese headers) on the bundled sample's register into a new
    store, then read them back (``load_program``'s path);
 2. add 1,000 single operations one command at a time (``ops add``: program read, store read and
-   checked, one transaction each) to a store holding the sample's 1,263 records.
+   checked, one transaction each) to a store holding the sample's 1,515 records.
 
 PostgreSQL: ``--url postgresql://user@host/db`` (a new schema is created and dropped), or, without
 it, a throwaway local cluster like the tests' (Debian's postgresql + postgis).

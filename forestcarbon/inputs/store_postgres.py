@@ -362,11 +362,11 @@ def _insert_stands(con: psycopg.Connection, schema: str, stands: gpd.GeoDataFram
     wkb = shapely.to_wkb(stands.geometry.to_numpy())
     rows = []
     for (_, row), geom in zip(stands.iterrows(), wkb, strict=True):
-        values = [_value(row.get(c)) for c in STAND_COLUMNS]
-        values[5] = bool(values[5]) if values[5] is not None else False
-        values[6] = "" if values[6] is None else str(values[6])
-        values[8] = "" if values[8] is None else str(values[8])
-        rows.append((*values, geom, srid))
+        values = {c: _value(row.get(c)) for c in STAND_COLUMNS}
+        values["protected"] = bool(values["protected"])  # None: not protected
+        for col in ("plan_id", "name"):  # empty text, never NULL
+            values[col] = "" if values[col] is None else str(values[col])
+        rows.append((*values.values(), geom, srid))
     with con.cursor() as cur:
         cur.executemany(statement, rows)
 
