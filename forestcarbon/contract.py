@@ -25,6 +25,7 @@ from forestcarbon.inputs.readers import LAYER_SUFFIXES, TABLE_SUFFIXES
 from forestcarbon.inputs.schemas import (
     GROWTH,
     OPERATIONS_SPEC,
+    PLANS_SPEC,
     STANDS,
     Column,
     TableSpec,
@@ -59,6 +60,13 @@ TABLES: tuple[tuple[str, str, TableSpec], ...] = (
         f"absent, the one `operations` file with a suffix of {', '.join(TABLE_SUFFIXES)} is "
         "used.",
         OPERATIONS_SPEC,
+    ),
+    (
+        "plans.csv (optional)",
+        "Forest management plans (森林経営計画) with their validity, named by `[inputs] plans` "
+        "(CSV/XLSX): removals count only on the days a stand's plan is in force. Absent: every "
+        "stand is flagged plan_dates_unknown.",
+        PLANS_SPEC,
     ),
     (
         "growth.csv (optional)",
