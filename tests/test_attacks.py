@@ -393,3 +393,17 @@ def test_ctrl_c_during_a_real_run_exits_130(tmp_path):
     assert "Traceback" not in err and "interrupted" in err
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+
+
+def test_wide_xlsx_is_refused_quickly(program, capsys):
+    import openpyxl
+
+    folder = _base(program)
+    wb = openpyxl.Workbook()
+    wb.active.append([f"c{i}" for i in range(5000)])
+    wb.save(folder / "operations.xlsx")
+    _toml(folder, "[fo001]", '[inputs]\noperations = "operations.xlsx"\n\n[fo001]')
+    start = time.perf_counter()
+    assert main(["validate", str(folder)]) == 1
+    assert time.perf_counter() - start < 5
+    assert "more than 1000 columns (5000)" in capsys.readouterr().err

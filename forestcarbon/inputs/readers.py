@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 import geopandas as gpd
+import openpyxl
 import pandas as pd
 import pyogrio
 
@@ -73,6 +74,20 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         data = read_input(path)
         try:
+            width = _xlsx_width(data, sheet)
+        except Exception as e:  # openpyxl raises many types for broken files
+            raise InputError(Problem(str(path), "", "", f"cannot read as XLSX: {e}")) from None
+        if width > MAX_COLUMNS:
+            raise InputError(
+                Problem(
+                    str(path),
+                    "row 1",
+                    "",
+                    f"the sheet has more than {MAX_COLUMNS} columns ({width}); is this the "
+                    "right file?",
+                )
+            )
+        try:
             df = pd.read_excel(io.BytesIO(data), sheet_name=sheet, dtype=str, keep_default_na=False)
         except Exception as e:  # openpyxl raises many types for broken files
             raise InputError(Problem(str(path), "", "", f"cannot read as XLSX: {e}")) from None
@@ -90,6 +105,17 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
             raise InputError(Problem(str(path), "", "", f"not a valid CSV table: {e}")) from None
     df.columns = [str(c).strip() for c in df.columns]
     return df
+
+
+def _xlsx_width(data: bytes, sheet: str | int) -> int:
+    """Columns of a worksheet as its header row says, read without loading the cells."""
+    wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    try:
+        ws = wb.worksheets[sheet] if isinstance(sheet, int) else wb[sheet]
+        row = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
+        return len(row)
+    finally:
+        wb.close()
 
 
 def check_header(text: str, file: str) -> None:
