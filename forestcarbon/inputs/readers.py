@@ -74,9 +74,10 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         data = read_input(path)
         try:
-            width = _xlsx_width(data, sheet)
+            header = _xlsx_header(data, sheet)
         except Exception as e:  # openpyxl raises many types for broken files
             raise InputError(Problem(str(path), "", "", f"cannot read as XLSX: {e}")) from None
+        width = len(header)
         if width > MAX_COLUMNS:
             raise InputError(
                 Problem(
@@ -87,6 +88,7 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
                     "right file?",
                 )
             )
+        _check_repeated([("" if h is None else str(h)) for h in header], str(path))
         try:
             df = pd.read_excel(io.BytesIO(data), sheet_name=sheet, dtype=str, keep_default_na=False)
         except Exception as e:  # openpyxl raises many types for broken files
@@ -107,13 +109,15 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
     return df
 
 
-def _xlsx_width(data: bytes, sheet: str | int) -> int:
-    """Columns of a worksheet as its header row says, read without loading the cells."""
+def _xlsx_header(data: bytes, sheet: str | int) -> tuple:
+    """The header row of a worksheet, read without loading the other cells."""
     wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
     try:
         ws = wb.worksheets[sheet] if isinstance(sheet, int) else wb[sheet]
-        row = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
-        return len(row)
+        row = list(next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ()))
+        while row and row[-1] in (None, ""):  # formatted but empty cells at the end
+            row.pop()
+        return tuple(row)
     finally:
         wb.close()
 
@@ -139,6 +143,15 @@ def check_header(text: str, file: str) -> None:
         header = next(csv.reader(io.StringIO(text)), [])
     except csv.Error:
         return  # pandas reports the malformed CSV
+    _check_repeated(header, file)
+    if len(header) > MAX_COLUMNS:
+        raise InputError(
+            Problem(file, "row 1", "", f"the header has more than {MAX_COLUMNS} columns")
+        )
+
+
+def _check_repeated(header: list[str], file: str) -> None:
+    """A header naming a column twice is an error naming both positions."""
     seen: dict[str, int] = {}
     for i, name in enumerate(header, start=1):
         key = name.strip()
@@ -153,10 +166,6 @@ def check_header(text: str, file: str) -> None:
                 )
             )
         seen.setdefault(key, i)
-    if len(header) > MAX_COLUMNS:
-        raise InputError(
-            Problem(file, "row 1", "", f"the header has more than {MAX_COLUMNS} columns")
-        )
 
 
 def read_layer(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
