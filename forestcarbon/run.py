@@ -277,21 +277,14 @@ def run_program(
     return result
 
 
-def run_energy(program_dir: str | Path, out_dir: str | Path, *, overwrite: bool = True):
-    """``forestcarbon energy``: validate the energy inputs, compute, write the energy outputs.
+def energy_outputs(program_dir: Path, settings=None) -> tuple:
+    """The energy run of a program: (EnergyResult, summary, file name -> bytes, EnergyInputs).
 
-    Writes ``solar_sites.csv``, ``aircon_units.csv`` (those the program has), a
-    ``program_summary.csv`` of the energy methodologies and ``provenance.json``; nothing on error.
-
-    Returns
-    -------
-    (EnergyResult, summary DataFrame)
+    The files are ``solar_sites.csv`` / ``aircon_units.csv`` (those the program has), the
+    energy ``program_summary.csv`` and ``provenance.json`` (used by ``energy`` and ``verify``).
     """
-
     program_dir = Path(program_dir)
-    check_run_target(out_dir, overwrite=overwrite, inputs=[program_dir / CONFIG_FILE])
-    settings = load_settings(program_dir)
-    raise_if_any(future_period_problems(settings))
+    settings = settings or load_settings(program_dir)
     inputs = load_energy(program_dir, settings)
     if inputs.empty:
         raise InputError(
@@ -317,6 +310,25 @@ def run_energy(program_dir: str | Path, out_dir: str | Path, *, overwrite: bool 
         warnings=_factor_warnings(result),
     )
     files["provenance.json"] = json_bytes(provenance)
+    return result, summary, files, inputs
+
+
+def run_energy(program_dir: str | Path, out_dir: str | Path, *, overwrite: bool = True):
+    """``forestcarbon energy``: validate the energy inputs, compute, write the energy outputs.
+
+    Writes ``solar_sites.csv``, ``aircon_units.csv`` (those the program has), a
+    ``program_summary.csv`` of the energy methodologies and ``provenance.json``; nothing on error.
+
+    Returns
+    -------
+    (EnergyResult, summary DataFrame)
+    """
+
+    program_dir = Path(program_dir)
+    check_run_target(out_dir, overwrite=overwrite, inputs=[program_dir / CONFIG_FILE])
+    settings = load_settings(program_dir)
+    raise_if_any(future_period_problems(settings))
+    result, summary, files, inputs = energy_outputs(program_dir, settings)
     every_input = {"settings": program_dir / CONFIG_FILE, **inputs.files}
     unchanged_inputs(every_input)
     written = publish_run(

@@ -29,7 +29,7 @@ from forestcarbon.core.files import COMPLETION_FILE, file_sha256
 from forestcarbon.core.params import table_path
 from forestcarbon.core.runfolder import files_in, read_kind, require_complete, verify_completion
 from forestcarbon.inputs.program import load_program
-from forestcarbon.run import compute, output_files
+from forestcarbon.run import compute, energy_outputs, output_files
 
 KEY_COLUMNS = ("methodology", "stand_id", "site_id", "unit_id", "period")
 """Columns that identify a row of an output table, where present."""
@@ -252,7 +252,7 @@ def verify_run(run_dir: str | Path, *, program_dir: str | Path | None = None) ->
     run_dir = Path(run_dir)
     record = require_complete(run_dir)
     kind = read_kind(run_dir)
-    if kind not in ("run", "fo001"):
+    if kind not in ("run", "fo001", "energy"):
         raise InputError(
             Problem(
                 str(run_dir),
@@ -278,13 +278,17 @@ def verify_run(run_dir: str | Path, *, program_dir: str | Path | None = None) ->
     v = Verification(inputs=check_inputs(provenance, program_dir))
     v.outputs += verify_completion(run_dir, record)
     try:
-        result = compute(load_program(program_dir), fo001_only=kind == "fo001")
+        if kind == "energy":
+            files = energy_outputs(program_dir)[2]
+        else:
+            result = compute(load_program(program_dir), fo001_only=kind == "fo001")
+            files = output_files(result, maps=kind == "run")
     except InputError as e:
         v.outputs.append(f"the recorded inputs no longer validate: {e}")
         return v
     with tempfile.TemporaryDirectory(prefix=".verify-") as tmp:
         rerun = Path(tmp)
-        _write_rerun(output_files(result, maps=kind == "run"), rerun)
+        _write_rerun(files, rerun)
         recorded_names = set(files_in(run_dir)) - {COMPLETION_FILE}
         new_names = set(files_in(rerun))
         for name in sorted(recorded_names - new_names):

@@ -19,6 +19,7 @@ from shapely.geometry import box
 
 from forestcarbon import SAMPLE_PROGRAM
 from forestcarbon.cli.main import main
+from forestcarbon.core.runfolder import require_complete
 from tests.canopy.conftest import tiny_canopy_program, write_raster
 from tests.conftest import ORIGIN, THIN, stand
 
@@ -386,10 +387,40 @@ def test_ctrl_c_during_a_real_run_exits_130(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(6)  # inside loading or computing (the whole run takes about 30 s)
+    for line in proc.stderr:  # the first progress line: the program is being computed
+        if "FO-001:" in line:
+            break
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "interrupted" in err
-    assert not out.exists()
+    assert not out.exists() or require_complete(out)  # never a half-written folder
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+
+
+def test_wide_xlsx_is_refused_quickly(program, capsys):
+    import openpyxl
+
+    folder = _base(program)
+    wb = openpyxl.Workbook()
+    wb.active.append([f"c{i}" for i in range(5000)])
+    wb.save(folder / "operations.xlsx")
+    _toml(folder, "[fo001]", '[inputs]\noperations = "operations.xlsx"\n\n[fo001]')
+    start = time.perf_counter()
+    assert main(["validate", str(folder)]) == 1
+    assert time.perf_counter() - start < 5
+    assert "more than 1000 columns (5000)" in capsys.readouterr().err
+
+
+def test_xlsx_header_naming_a_column_twice_is_refused(program, capsys):
+    import openpyxl
+
+    folder = _base(program)
+    wb = openpyxl.Workbook()
+    wb.active.append(["stand_id", "date", "operation", "面積", "面積"])
+    wb.active.append(["A", "2015-06-01", "thinning", 1.0, 0.5])
+    wb.save(folder / "operations.xlsx")
+    _toml(folder, "[fo001]", '[inputs]\noperations = "operations.xlsx"\n\n[fo001]')
+    assert main(["validate", str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert "operations.xlsx" in err and "columns 4 and 5" in err, err

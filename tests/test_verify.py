@@ -20,7 +20,9 @@ from forestcarbon.core.exceptions import InputError
 from forestcarbon.core.files import COMPLETION_FILE, csv_bytes, file_sha256, json_bytes
 from forestcarbon.inputs.program import load_program
 from forestcarbon.outputs.provenance import describe_inputs
+from tests import energy_fixtures as ef
 from tests.conftest import THIN, stand, write_program
+from tests.energy_fixtures import energy_program
 
 
 @pytest.fixture
@@ -249,3 +251,24 @@ def test_provenance_hash_is_of_the_bytes_read_not_of_the_file_later(tmp_path):
     ops.write_text(ops.read_text() + "A,2016-06-01,thinning,\n")
     described = describe_inputs(inputs.files, program)
     assert described["operations"]["sha256"] == read
+
+
+def test_energy_run_folder_is_verified(tmp_path, capsys):
+    program = energy_program(
+        tmp_path / "energy",
+        solar=ef.csv(ef.SITES, ef.site("H1"), ef.site("H2", kw=3.0)),
+        solar_readings=ef.csv(
+            ef.READINGS, ef.reading("H1", 5000, 3000), ef.reading("H2", 3000, 2000)
+        ),
+    )
+    out = tmp_path / "run"
+    assert main(["-q", "energy", str(program), "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["-q", "verify", str(out)]) == 0
+    assert "identical" in capsys.readouterr().out
+    path = out / "solar_sites.csv"
+    path.write_bytes(path.read_bytes().replace(b"H2", b"H9"))
+    _reseal(out, "solar_sites.csv")
+    assert main(["-q", "verify", str(out)]) == 1
+    text = capsys.readouterr().out
+    assert "site_id H9" in text and "site_id H2" in text, text

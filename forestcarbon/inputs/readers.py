@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 import geopandas as gpd
+import openpyxl
 import pandas as pd
 import pyogrio
 
@@ -112,6 +113,22 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         data = read_input(path)
         try:
+            header = _xlsx_header(data, sheet)
+        except Exception as e:  # openpyxl raises many types for broken files
+            raise InputError(Problem(str(path), "", "", f"cannot read as XLSX: {e}")) from None
+        width = len(header)
+        if width > MAX_COLUMNS:
+            raise InputError(
+                Problem(
+                    str(path),
+                    "row 1",
+                    "",
+                    f"the sheet has more than {MAX_COLUMNS} columns ({width}); is this the "
+                    "right file?",
+                )
+            )
+        _check_repeated([("" if h is None else str(h)) for h in header], str(path))
+        try:
             df = pd.read_excel(io.BytesIO(data), sheet_name=sheet, dtype=str, keep_default_na=False)
         except Exception as e:  # openpyxl raises many types for broken files
             raise InputError(Problem(str(path), "", "", f"cannot read as XLSX: {e}")) from None
@@ -129,6 +146,19 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
             raise InputError(Problem(str(path), "", "", f"not a valid CSV table: {e}")) from None
     df.columns = [str(c).strip() for c in df.columns]
     return df
+
+
+def _xlsx_header(data: bytes, sheet: str | int) -> tuple:
+    """The header row of a worksheet, read without loading the other cells."""
+    wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    try:
+        ws = wb.worksheets[sheet] if isinstance(sheet, int) else wb[sheet]
+        row = list(next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ()))
+        while row and row[-1] in (None, ""):  # formatted but empty cells at the end
+            row.pop()
+        return tuple(row)
+    finally:
+        wb.close()
 
 
 def check_header(text: str, file: str) -> None:
@@ -152,6 +182,15 @@ def check_header(text: str, file: str) -> None:
         header = next(csv.reader(io.StringIO(text)), [])
     except csv.Error:
         return  # pandas reports the malformed CSV
+    _check_repeated(header, file)
+    if len(header) > MAX_COLUMNS:
+        raise InputError(
+            Problem(file, "row 1", "", f"the header has more than {MAX_COLUMNS} columns")
+        )
+
+
+def _check_repeated(header: list[str], file: str) -> None:
+    """A header naming a column twice is an error naming both positions."""
     seen: dict[str, int] = {}
     for i, name in enumerate(header, start=1):
         key = name.strip()
@@ -166,10 +205,6 @@ def check_header(text: str, file: str) -> None:
                 )
             )
         seen.setdefault(key, i)
-    if len(header) > MAX_COLUMNS:
-        raise InputError(
-            Problem(file, "row 1", "", f"the header has more than {MAX_COLUMNS} columns")
-        )
 
 
 def read_layer(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
