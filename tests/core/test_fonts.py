@@ -14,8 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = textwrap.dedent(
     """
-    import sys, warnings
+    import logging, sys, warnings
     warnings.simplefilter("error")  # any warning (e.g. "Glyph 12501 missing") fails the script
+    logging.getLogger("forestcarbon").setLevel(logging.ERROR)  # the run's own notes: not figures
     import pandas as pd
     from matplotlib import font_manager, rcParams
     from forestcarbon.inputs.program import load_program

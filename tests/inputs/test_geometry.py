@@ -48,7 +48,8 @@ def test_swapped_longitude_and_latitude_are_refused(program, tmp_path, capsys):
     gdf = gpd.read_file(folder / "stands.gpkg")
     gdf.geometry = shapely.transform(gdf.geometry.to_numpy(), lambda xy: xy[:, ::-1])
     gdf.to_file(folder / "stands.gpkg", layer="stands", engine="pyogrio")
-    assert_refused(folder, tmp_path, capsys, "feature 1 (1-1-1)", "outside the area of use")
+    # latitudes of 134 degrees: refused by the degrees check before the area-of-use check
+    assert_refused(folder, tmp_path, capsys, "feature 1 (1-1-1)", "EPSG:4326", "not degrees")
 
 
 def test_a_stand_far_from_the_rest_is_refused(program, tmp_path, capsys):

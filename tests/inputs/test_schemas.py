@@ -165,4 +165,5 @@ def test_operations_with_a_wkt_treated_area(program, tmp_path, capsys):
         encoding="utf-8",
     )
     capsys.readouterr()  # the log of the run above
-    assert_refused(folder, tmp_path, capsys, "row 2 (1-1-1)", "'geometry'", "WKT polygon")
+    # the message names the officer's own header
+    assert_refused(folder, tmp_path, capsys, "row 2 (1-1-1)", "'施業区域'", "WKT polygon")

@@ -211,7 +211,7 @@ def test_demo_prints_every_total_and_writes_the_report(tmp_path, capsys):
 
 PYTHON_TEXT = re.compile(
     r"datetime\.|Timestamp\(|Decimal\(|np\.|array\(|\bnan\b|\bNone\b|\bTrue\b|\bFalse\b"
-    r"|'[^' ]+'"
+    r"|^'[^' ]+'$"  # a cell that is a quoted repr ('increment'); quoted ids inside prose are fine
 )
 """Python reprs that must never reach a sheet (``datetime.date(1990, 4, 1)``, ``'increment'``)."""
 
