@@ -740,3 +740,15 @@ def verify_history(path: str | Path) -> tuple[bool, str]:
         f"records differ from the history: {len(a - b)} record(s) not explained by it, "
         f"{len(b - a)} recorded change(s) missing from the table (edited outside forestcarbon?)"
     )
+
+
+def ensure_store(path: str | Path) -> None:
+    """Create an empty record store at ``path`` when none exists (atomically, as a first change
+    would; for tables kept beside the operations, such as the credit ledger)."""
+    path = Path(path)
+    if not path.exists():
+        try:
+            _change(path, lambda con: 0)
+        except ForestCarbonError:
+            if not path.exists():
+                raise
