@@ -27,6 +27,7 @@ from forestcarbon.methods.totals import (
     program_summary,
 )
 from forestcarbon.methods.uncertainty import simulate_program, summary_intervals
+from forestcarbon.officer.ledger_tables import program_ledger
 from forestcarbon.outputs.layers import fo001_layer
 from forestcarbon.outputs.map import map_files, result_map
 from forestcarbon.outputs.provenance import build_provenance
@@ -53,6 +54,10 @@ class RunResult:
         Other output tables by file name (energy, canopy, report bytes).
     energy, canopy
         The EN-R-002/EN-S-004 and canopy results when the program has those inputs.
+    credits : dict, optional
+        The program's credit ledger as tables (:func:`forestcarbon.officer.ledger_tables.
+        ledger_tables`) when it keeps one: the report's 活用 sheet, the map's businesses and the
+        sticker look-up page.
     """
 
     inputs: ProgramInputs
@@ -61,6 +66,7 @@ class RunResult:
     extra: dict = field(default_factory=dict)
     energy: EnergyResult | None = None
     canopy: CanopyResult | None = None
+    credits: dict | None = None
 
     @property
     def stands(self) -> pd.DataFrame:
@@ -114,6 +120,7 @@ def compute(inputs: ProgramInputs, *, fo001_only: bool = False) -> RunResult:
     if canopy is not None:
         result.extra.update(canopy.tables())
     if not fo001_only:
+        result.credits = program_ledger(inputs.program_dir) if inputs.program_dir else None
         result.extra.update(report_files(result))
     return result
 

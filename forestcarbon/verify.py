@@ -3,6 +3,9 @@
 Checks, file by file, that every input still has the sha256 recorded in ``provenance.json``, that
 the run's CSV outputs were not modified after the run, and that recomputing gives the same CSV
 outputs; where an output differs, every changed number is listed (key, column, recorded -> new).
+When the program keeps a credit ledger, its hash chain is recomputed and its balances are
+recomputed from the entries and compared with the stored ones
+(:func:`forestcarbon.officer.ledger.check_ledger`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from forestcarbon.core.exceptions import InputError, Problem
 from forestcarbon.core.files import file_sha256
 from forestcarbon.core.params import table_path
 from forestcarbon.inputs.program import load_program
+from forestcarbon.officer.ledger import check_ledger
 from forestcarbon.run import compute, table_files
 
 KEY_COLUMNS = ("methodology", "stand_id", "site_id", "unit_id", "period")
@@ -35,13 +39,15 @@ class Verification:
     outputs: list[str] = field(default_factory=list)
     values: dict[str, list[str]] = field(default_factory=dict)
     n_values: int = 0
+    ledger: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.inputs or self.outputs or self.n_values)
+        return not (self.inputs or self.outputs or self.n_values or self.ledger)
 
     def text(self) -> str:
         lines = [f"inputs: {m}" for m in self.inputs] + [f"outputs: {m}" for m in self.outputs]
+        lines += [f"credit ledger: {m}" for m in self.ledger]
         for name, changes in self.values.items():
             lines.append(f"{name}: {len(changes)} value(s) differ")
             lines += [f"  {c}" for c in changes[:MAX_LISTED]]
@@ -51,6 +57,7 @@ class Verification:
             "identical: every input and every number reproduced"
             if self.ok
             else f"{len(self.inputs)} input(s) changed, {self.n_values} number(s) differ"
+            + (f", {len(self.ledger)} credit ledger problem(s)" if self.ledger else "")
         )
         return "\n".join([*lines, f"verify: {verdict}"])
 
@@ -128,6 +135,7 @@ def verify_run(run_dir: str | Path, *, program_dir: str | Path | None = None) ->
         )
     program_dir = Path(program_dir)
     v = Verification(inputs=check_inputs(provenance, program_dir))
+    v.ledger = check_ledger(program_dir)
     for name, sha in sorted(provenance["outputs_sha256"].items()):
         path = run_dir / name
         if name.endswith(".csv") and path.exists() and file_sha256(path) != sha:

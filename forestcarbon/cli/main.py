@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from forestcarbon import __version__
-from forestcarbon.cli import officer
+from forestcarbon.cli import credits, officer
 from forestcarbon.cli.options import out_args, program_arg
 from forestcarbon.core.exceptions import ForestCarbonError
 
@@ -100,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     officer.add_parsers(sub)  # ops | register | plan (forestry officers)
+    credits.add_parsers(sub)  # credits (the credit ledger)
     return parser
 
 

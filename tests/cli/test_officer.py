@@ -22,6 +22,7 @@ COMMANDS = [
     "ops",
     "register",
     "plan",
+    "credits",
 ]
 
 
