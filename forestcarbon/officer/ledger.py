@@ -275,6 +275,8 @@ class _Writer:
             )
 
     def stickers(self, *, holder, count, per_tonne, date, retirement, where, cols) -> None:
+        if not self.holder_known(holder, where, cols["holder"]):
+            return
         if not self.in_order(date, where, cols["date"]):
             return
         open_ = self.state.open_retirements(holder)

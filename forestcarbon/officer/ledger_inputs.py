@@ -89,8 +89,11 @@ def whole_tonnes(text, what: str = "tonnes") -> int:
 
 
 def yen(text) -> int:
-    """Whole yen >= 0 from text like ``150000``, ``150,000``, ``¥150,000``; empty is 0."""
-    raw = str(text).strip().replace(",", "").replace("¥", "").replace("円", "")
+    """Whole yen >= 0 from text like ``150000``, ``150,000``, ``￥150,000`` or
+    ``150,000円``; empty is 0."""
+    raw = str(text).strip().replace(",", "")
+    for mark in ("¥", "￥", "円"):
+        raw = raw.replace(mark, "")
     if raw == "":
         return 0
     try:
