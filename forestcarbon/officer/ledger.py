@@ -163,9 +163,9 @@ class _Writer:
     # --- entries ---------------------------------------------------------------------------------
 
     def issue(self, *, methodology, period, tonnes, date, reference, run_dir, where, cols) -> None:
-        credits, sha, recorded = run_credits(run_dir)
-        if recorded and Path(recorded).resolve() != self.program_dir.resolve():
-            self.problem(where, cols["run"], f"{run_dir} is a run of {recorded}, not this program")
+        credits, sha, other = run_credits(run_dir, self.program_dir)
+        if other:
+            self.problem(where, cols["run"], other)
             return
         cap = credits.get((methodology, period))
         if cap is None:

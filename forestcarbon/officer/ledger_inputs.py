@@ -202,9 +202,10 @@ def read_buyers(program_dir: str | Path, settings: Settings) -> pd.DataFrame:
     return df
 
 
-def run_credits(run_dir: str | Path) -> tuple[dict, str, str]:
+def run_credits(run_dir: str | Path, program_dir: Path) -> tuple[dict, str, str]:
     """Credits of a run folder per (methodology, period) [t], the sha256 of its
-    ``provenance.json`` and the program folder it records."""
+    ``provenance.json``, and why the run is not of ``program_dir`` ("" when it is: the folder it
+    records is ``program_dir``, or its stand layer has the sha256 the run recorded)."""
     run_dir = Path(run_dir)
     summary, provenance = run_dir / "program_summary.csv", run_dir / "provenance.json"
     for path in (summary, provenance):
@@ -216,8 +217,15 @@ def run_credits(run_dir: str | Path) -> tuple[dict, str, str]:
         for r in table.to_dict("records")
         if r.get("credits_t", "") not in ("", None) and r["methodology"] and r["period"]
     }
-    recorded = json.loads(provenance.read_text(encoding="utf-8")).get("program_dir_path", "")
-    return credits, file_sha256(provenance), recorded
+    record = json.loads(provenance.read_text(encoding="utf-8"))
+    recorded = record.get("program_dir_path", "")
+    stands = record.get("inputs", {}).get("stands", {})
+    same = not recorded or Path(recorded).resolve() == program_dir.resolve()
+    if not same and stands.get("path"):
+        path = program_dir / stands["path"]
+        same = path.is_file() and file_sha256(path) == stands.get("sha256")
+    other = "" if same else f"{run_dir} is a run of {recorded}, not of this program"
+    return credits, file_sha256(provenance), other
 
 
 def read_import(path: str | Path) -> pd.DataFrame:
