@@ -29,9 +29,10 @@ from forestcarbon.methods.totals import (
 from forestcarbon.methods.uncertainty import simulate_program, summary_intervals
 from forestcarbon.officer.ledger_tables import program_ledger
 from forestcarbon.outputs.layers import fo001_layer
-from forestcarbon.outputs.map import map_files, result_map
+from forestcarbon.outputs.map import map_files, map_name, result_map
 from forestcarbon.outputs.provenance import build_provenance
 from forestcarbon.outputs.report import REPORT_FILE, SUMMARY_FILE, report_files
+from forestcarbon.outputs.sticker_page import sticker_page_files
 from forestcarbon.outputs.text import summary_text
 
 log = logging.getLogger("forestcarbon")
@@ -172,10 +173,11 @@ def output_files(result: RunResult, *, maps: bool = True) -> dict:
 
 
 def _map_files(result: RunResult) -> dict:
-    """maps/<name>.html and maps/<name>_internal.html; none (with a warning) without folium."""
+    """maps/<name>.html, maps/<name>_internal.html and, with a credit ledger that has stickers,
+    the sticker look-up page maps/<name>_stickers.html; none (with a warning) without folium."""
 
     try:
-        return map_files(result)
+        return map_files(result) | sticker_page_files(result, map_name(result.inputs.program_dir))
     except ImportError as e:
         log.warning("maps not written: %s", e)
         return {}
@@ -323,7 +325,9 @@ def run_map(
     self_contained: bool | None = None,
     tiles: str | None = None,
 ) -> list[Path]:
-    """``forestcarbon map``: compute the program and write only its two maps (``maps/``)."""
+    """``forestcarbon map``: compute the program and write only its two maps (``maps/``) and,
+    with a credit ledger that has stickers, the sticker look-up page."""
     result = compute(load_program(program_dir))
     files = map_files(result, self_contained=self_contained, tiles=tiles)
+    files |= sticker_page_files(result, map_name(result.inputs.program_dir))
     return write_outputs(out_dir, files, overwrite=overwrite)
