@@ -102,3 +102,14 @@ def test_undone_entries_leave_the_reports(with_ledger, tmp_path):
     ledger.undo(copy, now=clock)  # the stickers
     tables = program_ledger(copy)
     assert tables["stickers"].empty and tables["retirements"]["stickers"].tolist() == [0]
+
+
+def test_run_writes_the_sticker_page_beside_the_map(with_ledger, tmp_path):
+    folder, _ = with_ledger
+    out = tmp_path / "again"
+    run_program(folder, out)
+    name = folder.name
+    page = (out / "maps" / f"{name}_stickers.html").read_text(encoding="utf-8")
+    assert f'href="{name}.html"' in page and "50,000 stickers" in page
+    public = (out / "maps" / f"{name}.html").read_text(encoding="utf-8")
+    assert "Businesses using the credits" in public
