@@ -381,7 +381,7 @@ class CreditSettings:
 
     buyers: str = _setting(
         "buyers.csv",
-        "Buyers table (CSV/XLSX) in the program folder: name, kind (business | household | "
+        "Buyers table (CSV/XLSX) in the program folder: name, kind (business, household or "
         "public_body), address, lon, lat [degrees], public (yes/no); Japanese headers 名称, 種別, "
         "住所, 経度, 緯度, 公開.",
     )
