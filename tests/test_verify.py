@@ -4,11 +4,15 @@ number."""
 from __future__ import annotations
 
 import shutil
+import sqlite3
 
 import pytest
 
 from forestcarbon import SAMPLE_PROGRAM
 from forestcarbon.cli.main import main
+from forestcarbon.officer import ledger
+from tests.conftest import ops_for, stand
+from tests.officer.ledger_fixtures import BANK_ROW, clock
 
 
 @pytest.fixture
@@ -63,3 +67,36 @@ def test_modified_output_is_reported(sample_run, capsys):
 def test_not_a_run_folder(tmp_path, capsys):
     assert main(["verify", str(tmp_path)]) == 1
     assert "provenance.json" in capsys.readouterr().err
+
+
+def test_tampered_credit_ledger_fails_verify(program, tmp_path, capsys):
+    folder = program([stand("1-1-1", 10.0)], ops_for("1-1-1"))
+    (folder / "buyers.csv").write_text("名称,種別,住所,経度,緯度,公開\n" + BANK_ROW, "utf-8")
+    out = tmp_path / "run"
+    assert main(["-q", "run", str(folder), "--out", str(out)]) == 0
+    period = "2023-04-01/2024-03-31"
+    ledger.issue(
+        folder,
+        methodology="FO-001",
+        period=period,
+        tonnes=10,
+        certified="2024-10-15",
+        run_dir=out,
+        now=clock,
+    )
+    ledger.sell(
+        folder, buyer="つやま信金", tonnes=4, price_yen=40_000, date="2024-11-01", now=clock
+    )
+    capsys.readouterr()
+    assert main(["-q", "verify", str(out)]) == 0
+    con = sqlite3.connect(folder / "records.gpkg")
+    con.execute("DROP TRIGGER credit_entries_append_only_update")
+    con.execute("UPDATE credit_entries SET tonnes = 1 WHERE action = 'sell'")  # one row
+    con.commit()
+    con.close()
+    assert main(["-q", "verify", str(out)]) == 1
+    text = capsys.readouterr().out
+    assert "credit ledger: records.gpkg: entry 2: contents do not match its hash" in text
+    assert (
+        "credit_balances differ from the entries" in text and "1 credit ledger problem" not in text
+    )

@@ -405,8 +405,12 @@ _OPT = {
 }
 
 
-def _command(name: str, program_dir, parse: Callable, act: Callable, now) -> LedgerChange:
-    """A command-line entry: parse the typed values (every problem at once), then write."""
+def _command(
+    name: str, program_dir, parse: Callable, act: Callable, now, *, names: dict | None = None
+) -> LedgerChange:
+    """A command-line entry: parse the typed values, then write. When a value does not parse,
+    the names given (``{option: name}``, buyers or holders) are still checked, so that every
+    problem is reported at once."""
     settings = load_settings(program_dir)
 
     def build(w: _Writer, today: dt.date) -> None:
@@ -414,6 +418,8 @@ def _command(name: str, program_dir, parse: Callable, act: Callable, now) -> Led
         values = parse(settings, today, problems)
         if problems:
             w.problems += problems
+            for option, holder in (names or {}).items():
+                w.holder_known(holder, (f"credits {name}", ""), option)
             return
         act(w, values)
 
@@ -499,6 +505,7 @@ def sell(
             cols=_OPT,
         ),
         now,
+        names={"--holder": holder.strip() or CITY, "--buyer": buyer.strip()},
     )
 
 
@@ -538,6 +545,7 @@ def retire(
             cols=_OPT,
         ),
         now,
+        names={"--holder": holder.strip() or CITY},
     )
 
 
@@ -571,6 +579,7 @@ def stickers(
             **v, holder=holder.strip() or CITY, retirement=retirement, where=where, cols=_OPT
         ),
         now,
+        names={"--holder": holder.strip() or CITY},
     )
 
 

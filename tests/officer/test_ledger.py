@@ -152,7 +152,7 @@ def test_every_problem_of_a_command_at_once(prog):
     with pytest.raises(InputError) as e:
         ledger.sell(
             program,
-            buyer=BANK,
+            buyer="誰か",
             tonnes="2.5",
             price_yen="-3",
             date="2030-01-01",
@@ -160,8 +160,8 @@ def test_every_problem_of_a_command_at_once(prog):
             now=clock,
         )
     text = str(e.value)
-    assert text.startswith("4 problems")
-    for part in ("whole tonnes only", "whole yen", "in the future", "not a period"):
+    assert text.startswith("5 problems")
+    for part in ("whole tonnes only", "whole yen", "in the future", "not a period", "'誰か' is"):
         assert part in text
     assert ledger.read_ledger(program)[1] == []
 
