@@ -63,9 +63,10 @@ def sticker_places(result) -> dict[tuple[str, str], tuple[str, list[str]]]:
 
 
 def sticker_data(stickers: pd.DataFrame, users: pd.DataFrame | None, places: dict) -> dict:
-    """The page's JSON: column arrays of the ranges sorted by first serial (``f`` first serial,
-    ``n`` count, ``v`` vintage, ``h`` holder, ``p`` purpose, ``d`` date: indices into the lookup
-    lists of the same letters in capitals)."""
+    """The page's JSON: column arrays of the ranges sorted by first serial (``g`` gap before the
+    range: first serial - last serial of the range before - 1, usually 0 as serials run on; ``n``
+    count; ``v`` vintage, ``h`` holder, ``p`` purpose, ``d`` date: indices into the lookup lists
+    of the same letters in capitals)."""
     public = set()
     if users is not None and len(users):
         public = set(users.loc[(users["kind"] == "business") & users["public"], "name"])
@@ -75,9 +76,11 @@ def sticker_data(stickers: pd.DataFrame, users: pd.DataFrame | None, places: dic
     def index(kind: str, value) -> int:
         return lookups[kind].setdefault(value, len(lookups[kind]))
 
-    columns: dict[str, list] = {k: [] for k in "fnvhpd"}
+    columns: dict[str, list] = {k: [] for k in "gnvhpd"}
+    last = 0
     for r in table.itertuples(index=False):
-        columns["f"].append(int(r.serial_first))
+        columns["g"].append(int(r.serial_first) - last - 1)
+        last = int(r.serial_last)
         columns["n"].append(int(r.serial_last - r.serial_first + 1))
         columns["v"].append(index("V", (r.methodology, r.period)))
         columns["h"].append(index("H", r.holder if r.holder in public else NOT_PUBLIC))
@@ -93,9 +96,7 @@ def sticker_data(stickers: pd.DataFrame, users: pd.DataFrame | None, places: dic
         "H": list(lookups["H"]),
         "P": list(lookups["P"]),
         "D": list(lookups["D"]),
-        "width": max(7, len(str(max(columns["f"][-1] + columns["n"][-1] - 1, 0))))
-        if columns["f"]
-        else 7,
+        "width": max(7, len(str(last))),
     }
 
 
@@ -120,6 +121,8 @@ vertical-align:top;font-weight:600}} .miss{{color:#b00}} .note{{font-size:.85rem
 places of the credit behind a certification sticker. <a href="{map_file}">地図 Map</a></p>
 <script>
 const D = JSON.parse({data});
+D.f = [];  // first serials from the gaps
+D.g.reduce((end, gap, i) => {{ D.f.push(end + gap + 1); return D.f[i] + D.n[i] - 1; }}, 0);
 const KIND = {{blocks: ['林班 Forest blocks', 'blocks'], mesh: ['メッシュ Mesh cells', 'mesh'],
   facilities: ['施設 Facilities', '']}};
 function find(serial) {{
@@ -193,7 +196,7 @@ def sticker_page(data: dict, *, map_file: str, title: str) -> bytes:
     return PAGE.format(
         title=html.escape(title),
         map_file=html.escape(map_file),
-        n_ranges=len(data["f"]),
+        n_ranges=len(data["n"]),
         n_stickers=sum(data["n"]),
         data=script_json(script_json(payload)),
     ).encode("utf-8")

@@ -58,7 +58,9 @@ def stickers(n_ranges: int, size: int) -> pd.DataFrame:
 
 def test_sticker_data_hides_holders_not_public():
     data = sticker_data(stickers(4, 100), USERS, PLACES)
-    assert data["f"] == [1, 101, 201, 301] and data["n"] == [100] * 4
+    assert data["g"] == [0, 0, 0, 0] and data["n"] == [100] * 4  # serials 1-400 run on
+    gaps = sticker_data(stickers(4, 100).iloc[[0, 3]], USERS, PLACES)["g"]
+    assert gaps == [0, 200]  # 1-100, then 301-400: 200 serials (undone stickers) skipped
     assert data["H"] == ["つやま信金", NOT_PUBLIC]
     assert "非公開商店" not in sticker_page(data, map_file="m.html", title="t").decode()
     assert data["V"][0] == ["FO-001", "森林経営 Forest (FO-001)", P22, "blocks", ["1", "3", "12"]]
