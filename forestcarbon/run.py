@@ -121,7 +121,7 @@ def compute(inputs: ProgramInputs, *, fo001_only: bool = False) -> RunResult:
     if canopy is not None:
         result.extra.update(canopy.tables())
     if not fo001_only:
-        result.credits = program_ledger(inputs.program_dir) if inputs.program_dir else None
+        result.credits = program_ledger(inputs.program_dir, s) if inputs.program_dir else None
         result.extra.update(report_files(result))
     return result
 

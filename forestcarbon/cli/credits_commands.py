@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -74,6 +75,12 @@ def run(args) -> int:
     return 0
 
 
+def _pad(text: str, width: int) -> str:
+    """``text`` left-aligned in ``width`` terminal columns (Japanese characters take two)."""
+    used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(width - used, 1)
+
+
 def _balance(program: Path) -> int:
     path, entries, _ = ledger.read_ledger(program)
     table = ledger.balance_table(replay(entries))
@@ -84,7 +91,7 @@ def _balance(program: Path) -> int:
     )
     for r in table.itertuples():
         print(
-            f"{r.holder:<20}{r.methodology:<12}{r.period:<24}{r.held_t:>10,}{r.retired_t:>10,}"
+            f"{_pad(r.holder, 20)}{r.methodology:<12}{r.period:<24}{r.held_t:>10,}{r.retired_t:>10,}"
             f"{r.stickers:>12,}"
         )
     for holder, g in table.groupby("holder", sort=True):

@@ -696,11 +696,13 @@ def import_records(program_dir, file, *, run_dir=None, now=None) -> LedgerChange
 # --- reading --------------------------------------------------------------------------------------
 
 
-def read_ledger(program_dir: str | Path) -> tuple[Path, list[dict], list[tuple]]:
+def read_ledger(
+    program_dir: str | Path, settings: Settings | None = None
+) -> tuple[Path, list[dict], list[tuple]]:
     """The ledger of a program: its store, every entry (dicts, entry order) and the stored
-    balances; no entries when there is no ledger yet."""
+    balances; no entries when there is no ledger yet. ``settings``: default program.toml's."""
     program_dir = Path(program_dir)
-    path = ledger_path(program_dir, load_settings(program_dir))
+    path = ledger_path(program_dir, settings or load_settings(program_dir))
     if not path.is_file():
         return path, [], []
     with open_store(path, history=False) as con:

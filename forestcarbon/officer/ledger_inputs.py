@@ -182,7 +182,7 @@ def read_buyers(program_dir: str | Path, settings: Settings) -> pd.DataFrame:
             )
         if not pd.isna(lon) and not (122 <= lon <= 154 and 20 <= lat <= 46):
             problems.append(
-                Problem(str(path), where, "lon/lat", f"{lon}, {lat} is not in Japan (degrees)")
+                Problem(str(path), where, "lon/lat", f"{lon:g}, {lat:g} is not in Japan (degrees)")
             )
         rows.append(
             {

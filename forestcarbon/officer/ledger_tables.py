@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from forestcarbon.core.config import load_settings
+from forestcarbon.core.config import Settings, load_settings
 from forestcarbon.methods.fiscal import fiscal_year_of
 from forestcarbon.officer.ledger import balance_table, read_ledger
 from forestcarbon.officer.ledger_inputs import read_buyers
@@ -208,13 +208,14 @@ def _users(tables: dict, buyers: pd.DataFrame | None) -> pd.DataFrame:
     return _frame(rows, USER_COLUMNS)
 
 
-def program_ledger(program_dir: str | Path) -> dict | None:
+def program_ledger(program_dir: str | Path, settings: Settings | None = None) -> dict | None:
     """:func:`ledger_tables` of a program's ledger, None when it has no ledger entries. The
-    buyers table is read when it exists (its problems are errors then)."""
-    _, entries, _ = read_ledger(program_dir)
+    buyers table is read when it exists (its problems are errors then). ``settings``: default
+    program.toml's."""
+    settings = settings or load_settings(program_dir)
+    _, entries, _ = read_ledger(program_dir, settings)
     if not entries:
         return None
-    settings = load_settings(program_dir)
     buyers = None
     if (Path(program_dir) / settings.credits.buyers).is_file():
         buyers = read_buyers(program_dir, settings)

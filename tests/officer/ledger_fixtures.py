@@ -57,5 +57,6 @@ def ledger_program(folder: Path) -> tuple[Path, Path]:
     (run / "provenance.json").write_text(json.dumps(provenance), encoding="utf-8")
     return program, run
 
+
 BANK_ROW = "つやま信金,事業者,津山市山下1,134.0035,35.0685,はい\n"
 """The bank's row of :data:`BUYERS` (for programs built elsewhere)."""
