@@ -91,8 +91,8 @@ def _balance(program: Path) -> int:
     )
     for r in table.itertuples():
         print(
-            f"{_pad(r.holder, 20)}{r.methodology:<12}{r.period:<24}{r.held_t:>10,}{r.retired_t:>10,}"
-            f"{r.stickers:>12,}"
+            f"{_pad(r.holder, 20)}{r.methodology:<12}{r.period:<24}{r.held_t:>10,}"
+            f"{r.retired_t:>10,}{r.stickers:>12,}"
         )
     for holder, g in table.groupby("holder", sort=True):
         print(f"  {holder}: holds {g['held_t'].sum():,} t, retired {g['retired_t'].sum():,} t")
