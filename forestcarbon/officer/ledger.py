@@ -4,6 +4,10 @@
 ``history`` and ``report`` read it. It lives in the program's record store (the GeoPackage named by
 ``[inputs] operations`` when that is a ``.gpkg``; otherwise ``records.gpkg`` in the program
 folder, created when missing), in its own tables (:mod:`forestcarbon.officer.ledger_sql`).
+Modules: the state and its invariants (:mod:`~forestcarbon.officer.ledger_state`), one change
+being built (:mod:`~forestcarbon.officer.ledger_writer`), what the officer types or imports
+(:mod:`~forestcarbon.officer.ledger_inputs`), the tables for reports and maps
+(:mod:`~forestcarbon.officer.ledger_tables`); this module has the commands and the reading.
 
 Entries
 -------
@@ -54,21 +58,36 @@ from forestcarbon.officer.ledger_inputs import (
     KINDS,
     iso_date,
     period_label,
-    read_buyers,
     read_import,
-    run_credits,
     whole_tonnes,
     yen,
 )
 from forestcarbon.officer.ledger_state import (
-    ACTION_JA,
     CITY,
     LedgerState,
     chain_problems,
     replay,
     violations,
 )
+from forestcarbon.officer.ledger_writer import LedgerWriter, describe
 from forestcarbon.officer.store import ensure_store
+
+__all__ = [
+    "DEFAULT_STORE",
+    "LedgerChange",
+    "balance_table",
+    "check_ledger",
+    "describe",
+    "history_table",
+    "import_records",
+    "issue",
+    "ledger_path",
+    "read_ledger",
+    "retire",
+    "sell",
+    "stickers",
+    "undo",
+]
 
 DEFAULT_STORE = "records.gpkg"
 """The ledger's store when ``[inputs] operations`` is not a record store."""
@@ -94,267 +113,13 @@ class LedgerChange:
         return "\n".join(lines)
 
 
-def describe(e: dict) -> str:
-    """One line for an entry: number, date, action, who, vintage, tonnes, yen, serials."""
-    text = f"#{e['entry']} {e['date']} {ACTION_JA[e['action']]}: {e['holder']}"
-    if e["buyer"]:
-        text += f" -> {e['buyer']}"
-    text += f", {e['methodology']} {e['period']}"
-    if e["action"] == "stickers" or (e["action"] == "undo" and e["serial_first"]):
-        text += f", serials {e['serial_first']}-{e['serial_last']} ({e['per_tonne']}/t)"
-    else:
-        text += f", {e['tonnes']} t"
-    if e["price_yen"]:
-        text += f", {e['price_yen']:,} yen"
-    if e["purpose"]:
-        text += f" — {e['purpose']}"
-    if e["undoes"]:
-        text += f" (reverses #{e['undoes']})"
-    return text
-
-
 def _now(now: Callable[[], dt.datetime] | None) -> dt.datetime:
     return (now or (lambda: dt.datetime.now(dt.UTC)))().astimezone(dt.UTC)
 
 
-class _Writer:
-    """Builds one change's entries against the state, applying each as it goes, and collects
-    every problem (a refused entry is not applied, so later ones are checked without it)."""
-
-    def __init__(self, program_dir: Path, settings: Settings, state: LedgerState, *, time, source):
-        self.program_dir, self.settings, self.state = program_dir, settings, state
-        self.change = state.next_change
-        self.time, self.source = time, source
-        self.new: list[dict] = []
-        self.problems: list[Problem] = []
-        self._buyers: pd.DataFrame | None = None
-
-    def problem(self, where: tuple[str, str], column: str, message: str) -> None:
-        self.problems.append(Problem(where[0], where[1], column, message))
-
-    def add(self, **values) -> dict:
-        e = self.state.new_entry(self.change, time=self.time, source=self.source, **values)
-        self.state.apply(e)
-        self.new.append(e)
-        return e
-
-    def buyers(self) -> pd.DataFrame:
-        if self._buyers is None:
-            self._buyers = read_buyers(self.program_dir, self.settings)
-        return self._buyers
-
-    def in_order(self, date: str, where, column: str) -> bool:
-        if date < self.state.last_date:
-            self.problem(
-                where,
-                column,
-                f"{date} is before the latest entry of the ledger ({self.state.last_date}): "
-                "entries are recorded in date order",
-            )
-            return False
-        return True
-
-    def holder_known(self, holder: str, where, column: str) -> bool:
-        if holder == CITY or holder in set(self.buyers()["name"]):
-            return True
-        self.problem(where, column, f"{holder!r} is neither {CITY!r} nor in the buyers table")
-        return False
-
-    # --- entries ---------------------------------------------------------------------------------
-
-    def issue(self, *, methodology, period, tonnes, date, reference, run_dir, where, cols) -> None:
-        credits, sha, other = run_credits(run_dir, self.program_dir)
-        if other:
-            self.problem(where, cols["run"], other)
-            return
-        cap = credits.get((methodology, period))
-        if cap is None:
-            have = ", ".join(f"{m} {p}" for m, p in sorted(credits)) or "none"
-            self.problem(
-                where,
-                cols["methodology"],
-                f"{methodology} {period} has no credits in {run_dir}; it has: {have}",
-            )
-            return
-        end = period.split("/")[1]
-        if date <= end:
-            self.problem(where, cols["date"], f"certified {date}, not after the period's end {end}")
-            return
-        total = self.state.issued[(methodology, period)] + tonnes
-        if total > cap:
-            self.problem(
-                where,
-                cols["tonnes"],
-                f"{tonnes} t would make {total} t of {methodology} {period} issued, but the run "
-                f"{run_dir} has {cap} t of credits",
-            )
-            return
-        if self.in_order(date, where, cols["date"]):
-            self.add(
-                action="issue",
-                date=date,
-                holder=CITY,
-                methodology=methodology,
-                period=period,
-                tonnes=tonnes,
-                reference=reference,
-                run=str(run_dir),
-                run_sha256=sha,
-            )
-
-    def _lots(self, holder, tonnes, methodology, period, where, column):
-        lots = self.state.lots(holder, methodology, period)
-        have = sum(t for _, t in lots)
-        if have < tonnes:
-            vintage = " ".join(x for x in (methodology, period) if x) or "any vintage"
-            self.problem(
-                where, column, f"{holder} holds {have} t of {vintage}; {tonnes} t asked for"
-            )
-            return []
-        out, left = [], tonnes
-        for key, t in lots:
-            take = min(t, left)
-            out.append((key, take))
-            left -= take
-            if not left:
-                break
-        return out
-
-    def sell(
-        self, *, holder, buyer, tonnes, price, date, methodology, period, reference, where, cols
-    ) -> None:
-        ok = self.holder_known(holder, where, cols["holder"])
-        if buyer not in set(self.buyers()["name"]):
-            known = ", ".join(self.buyers()["name"].head(10))
-            self.problem(
-                where, cols["buyer"], f"{buyer!r} is not in the buyers table (known: {known})"
-            )
-            ok = False
-        if buyer == holder:
-            self.problem(where, cols["buyer"], "a holder cannot sell to itself")
-            ok = False
-        if not (ok and self.in_order(date, where, cols["date"])):
-            return
-        lots = self._lots(holder, tonnes, methodology, period, where, cols["tonnes"])
-        paid = 0
-        for i, ((_, m, p), t) in enumerate(lots):
-            share = price - paid if i == len(lots) - 1 else price * t // tonnes
-            paid += share
-            self.add(
-                action="sell",
-                date=date,
-                holder=holder,
-                buyer=buyer,
-                methodology=m,
-                period=p,
-                tonnes=t,
-                price_yen=share,
-                reference=reference,
-            )
-
-    def retire(
-        self, *, holder, tonnes, purpose, date, methodology, period, reference, where, cols
-    ) -> None:
-        if not purpose.strip():
-            self.problem(where, cols["purpose"], "a retirement (無効化) needs its purpose (用途)")
-            return
-        if not (self.holder_known(holder, where, cols["holder"])):
-            return
-        if not self.in_order(date, where, cols["date"]):
-            return
-        for (_, m, p), t in self._lots(holder, tonnes, methodology, period, where, cols["tonnes"]):
-            self.add(
-                action="retire",
-                date=date,
-                holder=holder,
-                methodology=m,
-                period=p,
-                tonnes=t,
-                purpose=purpose.strip(),
-                reference=reference,
-            )
-
-    def stickers(self, *, holder, count, per_tonne, date, retirement, where, cols) -> None:
-        if not self.holder_known(holder, where, cols["holder"]):
-            return
-        if not self.in_order(date, where, cols["date"]):
-            return
-        open_ = self.state.open_retirements(holder)
-        if retirement is not None:
-            open_ = [r for r in open_ if r.entry == retirement]
-            if not open_:
-                self.problem(
-                    where, cols["retirement"], f"{holder} has no retirement entry {retirement}"
-                )
-                return
-        room = sum(r.stickers_left(per_tonne) for r in open_)
-        if room < count:
-            retired = sum(r.tonnes for r in open_)
-            self.problem(
-                where,
-                cols["count"],
-                f"{count} stickers asked for, but {holder}'s retired tonnes ({retired} t) leave "
-                f"room for {room} more at {per_tonne} per tonne: stickers only against retired "
-                "tonnes",
-            )
-            return
-        left = count
-        for r in open_:
-            take = min(r.stickers_left(per_tonne), left)
-            if take <= 0:
-                continue
-            first = self.state.next_serial
-            self.add(
-                action="stickers",
-                date=date,
-                holder=holder,
-                methodology=r.methodology,
-                period=r.period,
-                retirement=r.entry,
-                per_tonne=per_tonne,
-                serial_first=first,
-                serial_last=first + take - 1,
-            )
-            left -= take
-            if not left:
-                break
-
-    def undo(self, *, date, note, where) -> None:
-        target = self.state.undo_target()
-        if target is None:
-            self.problem(where, "", "nothing to undo")
-            return
-        entries = [self.state.entries[i] for i in self.state.changes[target]]
-        for e in reversed(entries):
-            self.add(
-                action="undo",
-                date=date,
-                undoes=e["entry"],
-                purpose=note or f"undo change {target}",
-                **{
-                    c: e[c]
-                    for c in (
-                        "holder",
-                        "buyer",
-                        "methodology",
-                        "period",
-                        "tonnes",
-                        "price_yen",
-                        "retirement",
-                        "per_tonne",
-                        "serial_first",
-                        "serial_last",
-                    )
-                },
-            )
-        what = "; ".join(describe(e) for e in entries[:3])
-        for v in violations(self.state):
-            self.problem(where, "", f"cannot undo change {target} ({what}): {v}")
-
-
 def _write(
     program_dir: str | Path,
-    build: Callable[[_Writer, dt.date], None],
+    build: Callable[[LedgerWriter, dt.date], None],
     *,
     source: str,
     now: Callable[[], dt.datetime] | None = None,
@@ -370,7 +135,7 @@ def _write(
     with open_store(path, history=False) as con, sql.transaction(con):
         sql.create_tables(con, time)
         state = replay(sql.read_entries(con))
-        writer = _Writer(program_dir, settings, state, time=time, source=source)
+        writer = LedgerWriter(program_dir, settings, state, time=time, source=source)
         build(writer, moment.date())
         problems = writer.problems
         if not problems:
@@ -413,7 +178,7 @@ def _command(
     problem is reported at once."""
     settings = load_settings(program_dir)
 
-    def build(w: _Writer, today: dt.date) -> None:
+    def build(w: LedgerWriter, today: dt.date) -> None:
         problems: list[Problem] = []
         values = parse(settings, today, problems)
         if problems:
@@ -618,7 +383,7 @@ def import_records(program_dir, file, *, run_dir=None, now=None) -> LedgerChange
         "retirement": "",
     }
 
-    def build(w: _Writer, today: dt.date) -> None:
+    def build(w: LedgerWriter, today: dt.date) -> None:
         settings = w.settings
         for r in rows.to_dict("records"):
             where = (str(file), f"row {r['row']}")
