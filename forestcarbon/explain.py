@@ -117,12 +117,29 @@ def explain_stand(inputs, fo001: pd.DataFrame, stand_id: str, period_label: str)
         f"'{stand['plan_id']}', area {stand['stand_area_ha']:.4f} ha"
     )
     ex.lines.append(f"eligibility: {toolkit['reason']}")
-    if not toolkit["eligible"]:
-        ex.lines.append("ineligible: nothing is credited (removals = emissions = 0)")
+    eligible = bool(toolkit["eligible"])
+    if not bool(toolkit.get("in_boundary", eligible)):
+        ex.lines.append(
+            "outside the project boundary: nothing is counted (removals = emissions = 0)"
+        )
         return ex
-    counted = float(toolkit["eligible_area_ha"])
+    counted = float(toolkit["eligible_area_ha"]) if eligible else 0.0
     share = counted / float(stand["stand_area_ha"])
-    ex.lines.append(f"counted area {counted:.4f} ha = {share:.6f} of the stand")
+    ex.lines.append(
+        f"counted area {counted:.4f} ha = {share:.6f} of the stand (removals); final harvests "
+        "count on the whole felled area (emissions)"
+    )
+    window = _window(toolkit) if eligible else None
+    if window is not None and (window[0] or window[1]):
+        ex.lines.append(
+            f"removals count from {window[0] or 'the start'} to {window[1] or 'the end'} "
+            "(plan in force, eligibility earned), pro rata by days"
+        )
+    if stand["species"] == "bamboo":
+        ex.lines.append(
+            "bamboo (タケ): no parameter row, its stock counts 0 (removals = emissions = 0)"
+        )
+        return ex
     values, lines = parameters(stand["species"], s.fo001.carbon_fraction)
     ex.lines += lines
     growth = inputs.yields.table
@@ -145,8 +162,9 @@ def explain_stand(inputs, fo001: pd.DataFrame, stand_id: str, period_label: str)
     one = inputs.stands[inputs.stands["stand_id"] == stand_id].reset_index(drop=True)
     ops = inputs.operations[inputs.operations["stand_id"] == stand_id]
     cohorts = build_cohorts(one, ops, s.periods)
-    area = float(stand["stand_area_ha"]) * share
+    area = float(stand["stand_area_ha"])
     total = 0.0
+    removed = 0.0
     p_end = np.datetime64(period.end)
     p_start = np.datetime64(period.start)
     for k in range(len(cohorts.stand)):
@@ -157,6 +175,7 @@ def explain_stand(inputs, fo001: pd.DataFrame, stand_id: str, period_label: str)
             continue
         for fy, frac in fiscal_year_fractions(period):
             a = fy - origin + 1
+            days = _counted_share(window, period, fy)
             felled = not np.isnat(harvested) and harvested <= p_end and _fy(harvested) <= fy
             if a < 1 or felled:
                 continue
@@ -164,22 +183,22 @@ def explain_stand(inputs, fo001: pd.DataFrame, stand_id: str, period_label: str)
             v0, t0 = tabulated_volume(growth, stand["species"], stand["site_class"], a - 1)
             f1, ft = factor(a)
             if s.fo001.bef_convention == "increment":
-                value = area * crop_share * (v1 - v0) * f1 * frac
+                value = area * share * crop_share * (v1 - v0) * f1 * frac * days
                 ex.lines.append(f"{label}, FY{fy} age {a}: {t1}; {t0}; factor {ft}")
                 ex.lines.append(
-                    f"  removal = {area:.4f} ha x {crop_share:.4f} x ({v1:.4f} - "
-                    f"{v0:.4f}) m3/ha x {f1:.6f} x {frac:.6f} of the year = "
-                    f"{value:.6f} t-CO2"
+                    f"  removal = {area:.4f} ha x {share:.6f} counted x {crop_share:.4f} x "
+                    f"({v1:.4f} - {v0:.4f}) m3/ha x {f1:.6f} x {frac:.6f} of the year x "
+                    f"{days:.6f} of its days counted = {value:.6f} t-CO2"
                 )
             else:
                 f0, _ = factor(a - 1)
-                value = area * crop_share * (v1 * f1 - v0 * f0) * frac
+                value = area * share * crop_share * (v1 * f1 - v0 * f0) * frac * days
                 ex.lines.append(
-                    f"  removal (stock difference) = {area:.4f} x {crop_share:.4f} x "
-                    f"({v1:.4f} x {f1:.6f} - {v0:.4f} x {f0:.6f}) x {frac:.6f} = "
-                    f"{value:.6f} t-CO2"
+                    f"  removal (stock difference) = {area:.4f} x {share:.6f} x "
+                    f"{crop_share:.4f} x ({v1:.4f} x {f1:.6f} - {v0:.4f} x {f0:.6f}) x "
+                    f"{frac:.6f} x {days:.6f} = {value:.6f} t-CO2"
                 )
-            total += value
+            removed += value
         if not np.isnat(harvested) and p_start <= harvested <= p_end:
             a = _fy(harvested) - origin + 1
             v, t = tabulated_volume(growth, stand["species"], stand["site_class"], a)
@@ -193,6 +212,14 @@ def explain_stand(inputs, fo001: pd.DataFrame, stand_id: str, period_label: str)
                 f"{f:.6f} = {value:.6f} t-CO2"
             )
             total -= value
+    held = float(toolkit.get("held_tco2", 0.0) or 0.0)
+    if held > 0:
+        ex.lines.append(
+            f"held (canopy evidence, awaiting the officer's review): removals {removed:.6f} t-CO2 "
+            "are not credited"
+        )
+    else:
+        total += removed
     if s.fo001.thinning_accounting == "explicit":
         thinned = ops[
             (ops["operation"] == "thinning")
@@ -212,6 +239,27 @@ def explain_stand(inputs, fo001: pd.DataFrame, stand_id: str, period_label: str)
     return ex
 
 
+def _window(row) -> tuple[str, str]:
+    """(first, last) day on which removals count, as ISO text ('' for an open end)."""
+
+    def text(value) -> str:
+        return "" if pd.isna(value) else str(value)
+
+    return text(row.get("counted_from", "")), text(row.get("counted_to", ""))
+
+
+def _counted_share(window, period, fy: int) -> float:
+    """Share [0-1] of the period's days in fiscal year ``fy`` on which removals count (plain date
+    arithmetic); 0 without a window (not eligible)."""
+    if window is None:
+        return 0.0
+    lo = max(period.start, dt.date(fy, 4, 1))
+    hi = min(period.end, dt.date(fy + 1, 3, 31))
+    start = max(lo, dt.date.fromisoformat(window[0])) if window[0] else lo
+    end = min(hi, dt.date.fromisoformat(window[1])) if window[1] else hi
+    return max((end - start).days + 1, 0) / ((hi - lo).days + 1)
+
+
 def _fy(day: np.datetime64) -> int:
     d = pd.Timestamp(day)
     return d.year - (d.month < 4)
@@ -222,7 +270,9 @@ def pick_examples(fo001: pd.DataFrame, period_label: str) -> dict[str, str]:
     p = fo001[fo001["period"] == period_label]
     flags = p["flags"].fillna("")
     kinds = {
-        "eligible planted": p["eligible"] & p["reason"].str.contains("planted") & flags.eq(""),
+        "eligible planted": p["eligible"]
+        & p["reason"].str.contains("planted")
+        & flags.str.replace("plan_dates_unknown", "").eq(""),
         "partial thinning": p["eligible"] & flags.str.contains("partial_treated_area"),
         "protected natural": p["eligible"] & p["reason"].str.contains("natural"),
         "harvested": flags.str.contains("harvested"),

@@ -14,12 +14,21 @@ from forestcarbon.canopy.inputs import canopy_height_path, load_canopy_inputs
 from forestcarbon.canopy.result import CanopyResult
 from forestcarbon.canopy.step import compute_canopy
 from forestcarbon.core.config import CONFIG_FILE, load_settings
-from forestcarbon.core.exceptions import InputError, Problem
-from forestcarbon.core.files import csv_bytes, json_bytes, write_gpkg, write_outputs
+from forestcarbon.core.exceptions import InputError, Problem, raise_if_any
+from forestcarbon.core.files import (
+    changed_since_read,
+    csv_bytes,
+    json_bytes,
+    write_gpkg,
+    write_outputs,
+)
+from forestcarbon.core.runfolder import check_run_target, publish_run
 from forestcarbon.inputs.energy import load_energy
-from forestcarbon.inputs.program import ProgramInputs, load_program
+from forestcarbon.inputs.program import ProgramInputs, future_period_problems, load_program
+from forestcarbon.inputs.reviews import latest_decisions, read_reviews
 from forestcarbon.methods.energy import EnergyResult, compute_energy
 from forestcarbon.methods.fo001 import compute_fo001
+from forestcarbon.methods.holds import hold_flagged
 from forestcarbon.methods.totals import (
     add_intervals,
     credit_lower_bound,
@@ -87,6 +96,16 @@ class RunResult:
         return result_map(self, edition=edition, **options)
 
 
+def fo001_files(inputs: ProgramInputs) -> dict:
+    """Keyword arguments of :func:`compute_fo001` that come from the program's files: the
+    operations file named in messages, the plans table and its name."""
+    return {
+        "file": str(inputs.files.get("operations", "operations")),
+        "plans": inputs.plans,
+        "plans_file": Path(inputs.files.get("plans", "plans.csv")).name,
+    }
+
+
 def compute(inputs: ProgramInputs, *, fo001_only: bool = False) -> RunResult:
     """Compute every step the program has (pure: writes nothing).
 
@@ -98,9 +117,8 @@ def compute(inputs: ProgramInputs, *, fo001_only: bool = False) -> RunResult:
     log.info("FO-001: %d stands x %d period(s)", len(inputs.stands), len(s.periods))
 
     def fo001_of(stands):
-        ops_file = str(inputs.files.get("operations", "operations"))
         return compute_fo001(
-            stands, inputs.operations, inputs.yields, s.periods, s.fo001, file=ops_file
+            stands, inputs.operations, inputs.yields, s.periods, s.fo001, **fo001_files(inputs)
         )
 
     canopy = compute_canopy(inputs)  # None without a canopy height raster
@@ -109,6 +127,8 @@ def compute(inputs: ProgramInputs, *, fo001_only: bool = False) -> RunResult:
     else:  # site class from the canopy when asked; canopy flags in fo001_stands.csv
         fo, canopy = canopy.refine_fo001(inputs.stands, inputs.yields, fo001_of)
         inputs = dataclasses.replace(inputs, files={**inputs.files, **canopy.inputs.files})
+    reviews = inputs.reviews if inputs.reviews is not None else read_reviews("")
+    fo = hold_flagged(fo, inputs.operations, latest_decisions(reviews), s.fo001)
     rows = fo001_summary(fo, s.fo001.buffer_rate)
     energy = None
     if not inputs.energy.empty and not fo001_only:
@@ -140,6 +160,13 @@ def _with_uncertainty(fo: pd.DataFrame, rows: list[dict], energy, s) -> tuple:
     return pd.concat([fo, stands], axis=1), summary
 
 
+def _factor_warnings(energy: EnergyResult | None) -> list[str]:
+    """Fiscal years valued with a substitute emission factor (for provenance.json)."""
+    if energy is None or energy.factors is None:
+        return []
+    return [f"emission factor: {line}" for line in energy.factors.substitutes()]
+
+
 def table_files(result: RunResult) -> dict[str, bytes]:
     """File name -> bytes of every table output of the run (the CSVs and the report)."""
     tables = {
@@ -162,6 +189,7 @@ def output_files(result: RunResult, *, maps: bool = True) -> dict:
         program_dir=inputs.program_dir,
         growth_sources=inputs.yields.sources(),
         outputs=hashes,
+        warnings=_factor_warnings(result.energy),
     )
     layer = fo001_layer(result)
     return {
@@ -183,6 +211,36 @@ def _map_files(result: RunResult) -> dict:
         return {}
 
 
+def load_for_run(program_dir: str | Path) -> ProgramInputs:
+    """:func:`load_program`, refusing monitoring periods that end after today (the run date)."""
+    inputs = load_program(program_dir)
+    raise_if_any(future_period_problems(inputs.settings))
+    return inputs
+
+
+def input_paths(files: dict) -> list[Path]:
+    """The program's input files (outputs must never replace or hold them)."""
+    return [Path(p) for p in files.values()]
+
+
+def unchanged_inputs(files: dict) -> None:
+    """Refuse to write outputs when an input changed while the run read it (e.g. ``ops add``
+    during a run): provenance must describe exactly the bytes the outputs came from."""
+    changed = changed_since_read(files.values())
+    if changed:
+        raise InputError(
+            [
+                Problem(
+                    str(p),
+                    "",
+                    "",
+                    "changed while the run was reading it; nothing written, run again",
+                )
+                for p in changed
+            ]
+        )
+
+
 def run_program(
     program_dir: str | Path,
     out_dir: str | Path,
@@ -190,15 +248,27 @@ def run_program(
     overwrite: bool = True,
     fo001_only: bool = False,
 ) -> RunResult:
-    """Validate, compute and write the outputs of a program folder (nothing is written on error).
+    """Validate, compute and write the run folder of a program (nothing is written on error).
 
+    The output folder is checked before anything is computed (an existing run without
+    ``overwrite``, a folder holding inputs or other content, a link: refused); the run folder is
+    then published as one atomic set sealed by ``run_complete.json`` (``core/runfolder.py``).
     ``fo001_only``: FO-001 outputs, the summary and provenance only (no energy, report or maps).
     """
-    inputs = load_program(program_dir)
+    check_run_target(out_dir, overwrite=overwrite, inputs=[Path(program_dir) / CONFIG_FILE])
+    inputs = load_for_run(program_dir)
+    check_run_target(out_dir, overwrite=overwrite, inputs=input_paths(inputs.files))
     result = compute(inputs, fo001_only=fo001_only)
     files = output_files(result, maps=not fo001_only)
-    written = write_outputs(out_dir, files, overwrite=overwrite)
-    log.info("wrote %s", ", ".join(p.name for p in written))
+    unchanged_inputs(result.inputs.files)
+    written = publish_run(
+        out_dir,
+        files,
+        overwrite=overwrite,
+        inputs=input_paths(result.inputs.files),
+        kind="fo001" if fo001_only else "run",
+    )
+    log.info("wrote %s", ", ".join(str(p.relative_to(out_dir)) for p in written))
     return result
 
 
@@ -214,7 +284,9 @@ def run_energy(program_dir: str | Path, out_dir: str | Path, *, overwrite: bool 
     """
 
     program_dir = Path(program_dir)
+    check_run_target(out_dir, overwrite=overwrite, inputs=[program_dir / CONFIG_FILE])
     settings = load_settings(program_dir)
+    raise_if_any(future_period_problems(settings))
     inputs = load_energy(program_dir, settings)
     if inputs.empty:
         raise InputError(
@@ -237,9 +309,14 @@ def run_energy(program_dir: str | Path, out_dir: str | Path, *, overwrite: bool 
         program_dir=program_dir,
         growth_sources=[],
         outputs=hashes,
+        warnings=_factor_warnings(result),
     )
     files["provenance.json"] = json_bytes(provenance)
-    written = write_outputs(out_dir, files, overwrite=overwrite)
+    every_input = {"settings": program_dir / CONFIG_FILE, **inputs.files}
+    unchanged_inputs(every_input)
+    written = publish_run(
+        out_dir, files, overwrite=overwrite, inputs=input_paths(every_input), kind="energy"
+    )
     log.info("wrote %s", ", ".join(p.name for p in written))
     return result, summary
 
@@ -260,7 +337,7 @@ def run_canopy(program_dir: str | Path, out_dir: str | Path, *, overwrite: bool 
         The program has no canopy height raster, or any input problem.
     """
 
-    inputs = load_program(program_dir)
+    inputs = load_for_run(program_dir)
     result = compute_canopy(inputs)
     if result is None:
         path = canopy_height_path(program_dir, inputs.settings.canopy)
@@ -273,16 +350,17 @@ def run_canopy(program_dir: str | Path, out_dir: str | Path, *, overwrite: bool 
             )
         )
     s = inputs.settings
-    ops_file = str(inputs.files.get("operations", "operations"))
     _, result = result.refine_fo001(
         inputs.stands,
         inputs.yields,
         lambda stands: compute_fo001(
-            stands, inputs.operations, inputs.yields, s.periods, s.fo001, file=ops_file
+            stands, inputs.operations, inputs.yields, s.periods, s.fo001, **fo001_files(inputs)
         ),
     )
     files = {name: csv_bytes(table) for name, table in result.tables().items()}
-    written = write_outputs(out_dir, files, overwrite=overwrite)
+    written = write_outputs(
+        out_dir, files, overwrite=overwrite, protected=input_paths(result.inputs.files)
+    )
     log.info("wrote %s", ", ".join(p.name for p in written))
     return result
 
@@ -290,19 +368,22 @@ def run_canopy(program_dir: str | Path, out_dir: str | Path, *, overwrite: bool 
 def run_report(program_dir: str | Path, out_dir: str | Path, *, overwrite: bool = True):
     """``forestcarbon report``: validate and compute a program, write only the report files."""
 
-    result = compute(load_program(program_dir))
+    result = compute(load_for_run(program_dir))
     files = {name: result.extra[name] for name in (REPORT_FILE, SUMMARY_FILE)}
-    write_outputs(out_dir, files, overwrite=overwrite)
+    write_outputs(out_dir, files, overwrite=overwrite, protected=input_paths(result.inputs.files))
     return result
 
 
 def validate_program(program_dir: str | Path) -> str:
     """``forestcarbon validate``: read and check every input; a one-line account when all is well.
 
-    Raises :class:`~forestcarbon.core.exceptions.InputError` listing every problem.
+    Runs every check that ``run`` runs (it computes, writing nothing), so an input that ``run``
+    refuses is never ``ok``. Raises :class:`~forestcarbon.core.exceptions.InputError` listing
+    every problem.
     """
-    inputs = load_program(program_dir)
+    inputs = load_for_run(program_dir)
     canopy = load_canopy_inputs(inputs)
+    compute(inputs)  # every check a run makes (harvest sequences, settings vs records, ...)
     energy = inputs.energy
     counts = "".join(
         f", {len(table)} {label}"
@@ -327,7 +408,9 @@ def run_map(
 ) -> list[Path]:
     """``forestcarbon map``: compute the program and write only its two maps (``maps/``) and,
     with a credit ledger that has stickers, the sticker look-up page."""
-    result = compute(load_program(program_dir))
+    result = compute(load_for_run(program_dir))
     files = map_files(result, self_contained=self_contained, tiles=tiles)
     files |= sticker_page_files(result, map_name(result.inputs.program_dir))
-    return write_outputs(out_dir, files, overwrite=overwrite)
+    return write_outputs(
+        out_dir, files, overwrite=overwrite, protected=input_paths(result.inputs.files)
+    )

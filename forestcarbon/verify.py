@@ -1,8 +1,16 @@
 """``forestcarbon verify RUN_DIR``: re-run the recorded inputs and settings, report differences.
 
-Checks, file by file, that every input still has the sha256 recorded in ``provenance.json``, that
-the run's CSV outputs were not modified after the run, and that recomputing gives the same CSV
-outputs; where an output differs, every changed number is listed (key, column, recorded -> new).
+A run folder is verified only when it is complete (its ``run_complete.json`` exists). Then:
+
+* every file of the folder is checked against the completion record (missing, extra, modified);
+* every input must still have the sha256 recorded in ``provenance.json``;
+* the program is re-run from its inputs into a temporary folder and **every output** is compared
+  with the recorded one: byte for byte (the outputs are deterministic), and where bytes differ,
+  value by value (CSV: key, column, recorded -> new; XLSX: sheet and cell; GeoPackage: feature
+  and column, geometry included); ``provenance.json`` key by key, so edited ``settings``,
+  ``code_revision`` or ``outputs_sha256`` are reported against those re-derived from
+  ``program.toml`` and the code; files only in the recorded run or only in the re-run are listed.
+
 When the program keeps a credit ledger, its hash chain is recomputed and its balances are
 recomputed from the entries and compared with the stored ones
 (:func:`forestcarbon.officer.ledger.check_ledger`).
@@ -12,17 +20,21 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
+import pyogrio
 
 from forestcarbon.core.exceptions import InputError, Problem
-from forestcarbon.core.files import file_sha256
+from forestcarbon.core.files import COMPLETION_FILE, file_sha256
 from forestcarbon.core.params import table_path
+from forestcarbon.core.runfolder import files_in, read_kind, require_complete, verify_completion
 from forestcarbon.inputs.program import load_program
 from forestcarbon.officer.ledger import check_ledger
-from forestcarbon.run import compute, table_files
+from forestcarbon.run import compute, output_files
 
 KEY_COLUMNS = ("methodology", "stand_id", "site_id", "unit_id", "period")
 """Columns that identify a row of an output table, where present."""
@@ -45,6 +57,11 @@ class Verification:
     def ok(self) -> bool:
         return not (self.inputs or self.outputs or self.n_values or self.ledger)
 
+    @property
+    def n_outputs(self) -> int:
+        """Outputs with a problem (missing, extra, modified or with differing values)."""
+        return len(self.outputs) + len(self.values)
+
     def text(self) -> str:
         lines = [f"inputs: {m}" for m in self.inputs] + [f"outputs: {m}" for m in self.outputs]
         lines += [f"credit ledger: {m}" for m in self.ledger]
@@ -56,7 +73,8 @@ class Verification:
         verdict = (
             "identical: every input and every number reproduced"
             if self.ok
-            else f"{len(self.inputs)} input(s) changed, {self.n_values} number(s) differ"
+            else f"{len(self.inputs)} input(s) changed, {self.n_values} number(s) differ, "
+            f"{self.n_outputs} output problem(s)"
             + (f", {len(self.ledger)} credit ledger problem(s)" if self.ledger else "")
         )
         return "\n".join([*lines, f"verify: {verdict}"])
@@ -74,6 +92,9 @@ def check_inputs(provenance: dict, program_dir: Path) -> list[str]:
     out = []
     for role, record in sorted(provenance["inputs"].items()):
         path = _input_path(record, program_dir)
+        if path.is_symlink() or path.is_dir():
+            out.append(f"{record['path']} ({role}): not a regular file")
+            continue
         if not path.exists():
             out.append(f"{record['path']} ({role}): missing")
             continue
@@ -107,6 +128,8 @@ def diff_tables(recorded: bytes, recomputed: bytes) -> list[str]:
         f"{'recorded run' if row['_merge'] == 'left_only' else 're-run'}"
         for _, row in merged[merged["_merge"] != "both"].iterrows()
     ]
+    changes += [f"column {c}: only in the recorded run" for c in a.columns if c not in b.columns]
+    changes += [f"column {c}: only in the re-run" for c in b.columns if c not in a.columns]
     values = merged[merged["_merge"] == "both"]
     for col in [c for c in a.columns if c not in keys and c in b.columns]:
         rec, new = values[f"{col}@rec"], values[f"{col}@new"]
@@ -115,16 +138,142 @@ def diff_tables(recorded: bytes, recomputed: bytes) -> list[str]:
     return changes
 
 
-def verify_run(run_dir: str | Path, *, program_dir: str | Path | None = None) -> Verification:
-    """Re-run the program recorded in ``run_dir/provenance.json`` and compare."""
-
-    run_dir = Path(run_dir)
+def _read_provenance(run_dir: Path) -> dict:
     prov_path = run_dir / "provenance.json"
     if not prov_path.is_file():
         raise InputError(Problem(str(prov_path), "", "", "not found: is this a run folder?"))
-    provenance = json.loads(prov_path.read_text(encoding="utf-8"))
+    try:
+        provenance = json.loads(prov_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InputError(Problem(str(prov_path), "", "", f"not valid JSON ({e})")) from None
+    needed = {"inputs": dict, "outputs_sha256": dict}
+    for key, kind in needed.items():
+        if not isinstance(provenance, dict) or not isinstance(provenance.get(key), kind):
+            raise InputError(
+                Problem(str(prov_path), "", key, "missing or malformed: not a provenance record")
+            )
+    for role, record in provenance["inputs"].items():
+        if not isinstance(record, dict) or not {"path", "sha256"} <= set(record):
+            raise InputError(Problem(str(prov_path), role, "inputs", "malformed input record"))
+    return provenance
+
+
+def _write_rerun(files: dict, folder: Path) -> None:
+    for name, content in files.items():
+        target = folder / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            content(target)
+
+
+def diff_xlsx(recorded: Path, recomputed: Path) -> list[str]:
+    """Every differing cell of two workbooks: 'sheet!A1: recorded -> recomputed'."""
+    a, b = openpyxl.load_workbook(recorded), openpyxl.load_workbook(recomputed)
+    changes = [f"sheet {n}: only in the recorded run" for n in a.sheetnames if n not in b]
+    changes += [f"sheet {n}: only in the re-run" for n in b.sheetnames if n not in a]
+    for name in [n for n in a.sheetnames if n in b.sheetnames]:
+        wa, wb = a[name], b[name]
+        rows = max(wa.max_row, wb.max_row)
+        cols = max(wa.max_column, wb.max_column)
+        for r in range(1, rows + 1):
+            for c in range(1, cols + 1):
+                va, vb = wa.cell(r, c).value, wb.cell(r, c).value
+                if va != vb:
+                    changes.append(f"{name}!{wa.cell(r, c).coordinate}: {va!r} -> {vb!r}")
+    return changes
+
+
+def _layer_csv(path: Path) -> bytes:
+    gdf = pyogrio.read_dataframe(path)
+    df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    df["geometry"] = gdf.geometry.to_wkt(rounding_precision=-1).to_numpy()
+    return df.to_csv(index=False).encode("utf-8")
+
+
+def diff_gpkg(recorded: Path, recomputed: Path) -> list[str]:
+    """Every differing value of two single-layer GeoPackages (geometry compared as WKT)."""
+    try:
+        return diff_tables(_layer_csv(recorded), _layer_csv(recomputed))
+    except Exception as e:  # GDAL raises many types for a damaged file
+        return [f"cannot be read as a GeoPackage ({type(e).__name__}: {e})"]
+
+
+def diff_provenance(recorded: bytes, recomputed: bytes) -> list[str]:
+    """Top-level keys of provenance.json whose values differ from the re-derived record."""
+    try:
+        a = json.loads(recorded.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        return [f"not valid JSON ({e})"]
+    b = json.loads(recomputed.decode("utf-8"))
+    changes = []
+    for key in sorted(set(a) | set(b)):
+        if a.get(key) != b.get(key):
+            if isinstance(a.get(key), dict) and isinstance(b.get(key), dict):
+                inner = sorted(
+                    k for k in set(a[key]) | set(b[key]) if a[key].get(k) != b[key].get(k)
+                )
+                changes += [
+                    f"{key}.{k}: {json.dumps(a[key].get(k), ensure_ascii=False)[:120]} -> "
+                    f"{json.dumps(b[key].get(k), ensure_ascii=False)[:120]}"
+                    for k in inner
+                ]
+            else:
+                changes.append(
+                    f"{key}: {json.dumps(a.get(key), ensure_ascii=False)[:120]} -> "
+                    f"{json.dumps(b.get(key), ensure_ascii=False)[:120]}"
+                )
+    return changes
+
+
+def _diff_file(name: str, recorded: Path, recomputed: Path) -> list[str]:
+    """Differences of one output whose bytes differ (empty: equal cell by cell)."""
+    suffix = Path(name).suffix.lower()
+    if suffix == ".csv":
+        try:
+            return diff_tables(recorded.read_bytes(), recomputed.read_bytes()) or [
+                "bytes differ (layout or order) although every value is equal"
+            ]
+        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as e:
+            return [f"cannot be read as CSV ({e})"]
+    if suffix == ".xlsx":
+        try:
+            return diff_xlsx(recorded, recomputed)
+        except Exception as e:  # openpyxl raises many types for a damaged file
+            return [f"cannot be read as XLSX ({type(e).__name__})"]
+    if suffix == ".gpkg":
+        return diff_gpkg(recorded, recomputed)
+    if name == "provenance.json":
+        return diff_provenance(recorded.read_bytes(), recomputed.read_bytes())
+    old, new = recorded.read_bytes(), recomputed.read_bytes()
+    lines_a, lines_b = old.splitlines(), new.splitlines()
+    for i, (x, y) in enumerate(zip(lines_a, lines_b, strict=False), start=1):
+        if x != y:
+            return [f"line {i} differs: {x[:100]!r} -> {y[:100]!r}"]
+    return [f"length differs: {len(lines_a)} -> {len(lines_b)} lines"]
+
+
+def verify_run(run_dir: str | Path, *, program_dir: str | Path | None = None) -> Verification:
+    """Re-run the program recorded in ``run_dir/provenance.json`` and compare every output."""
+
+    run_dir = Path(run_dir)
+    record = require_complete(run_dir)
+    kind = read_kind(run_dir)
+    if kind not in ("run", "fo001"):
+        raise InputError(
+            Problem(
+                str(run_dir),
+                "",
+                "",
+                f"a run folder of `forestcarbon {kind}`: verify re-runs folders of "
+                "`forestcarbon run` and `forestcarbon fo001`",
+            )
+        )
+    provenance = _read_provenance(run_dir)
+    prov_path = run_dir / "provenance.json"
     program_dir = program_dir or provenance.get("program_dir_path")
-    if program_dir is None:
+    if not isinstance(program_dir, str | Path):
         raise InputError(
             Problem(
                 str(prov_path),
@@ -135,27 +284,31 @@ def verify_run(run_dir: str | Path, *, program_dir: str | Path | None = None) ->
         )
     program_dir = Path(program_dir)
     v = Verification(inputs=check_inputs(provenance, program_dir))
+    v.outputs += verify_completion(run_dir, record)
     v.ledger = check_ledger(program_dir)
-    for name, sha in sorted(provenance["outputs_sha256"].items()):
-        path = run_dir / name
-        if name.endswith(".csv") and path.exists() and file_sha256(path) != sha:
-            v.outputs.append(f"{name}: modified after the run (sha256 differs from provenance)")
     try:
-        recomputed = table_files(compute(load_program(program_dir)))
+        result = compute(load_program(program_dir), fo001_only=kind == "fo001")
     except InputError as e:
         v.outputs.append(f"the recorded inputs no longer validate: {e}")
         return v
-    for name in sorted(provenance["outputs_sha256"]):
-        if not name.endswith(".csv"):
-            continue
-        path = run_dir / name
-        new = recomputed.get(name)
-        if not path.exists() or new is None:
-            v.outputs.append(f"{name}: {'missing in the run folder' if new else 'not recomputed'}")
-            continue
-        old = path.read_bytes()
-        if old != new:
-            changes = diff_tables(old, new)
-            v.values[name] = changes
-            v.n_values += len(changes)
+    with tempfile.TemporaryDirectory(prefix=".verify-") as tmp:
+        rerun = Path(tmp)
+        _write_rerun(output_files(result, maps=kind == "run"), rerun)
+        recorded_names = set(files_in(run_dir)) - {COMPLETION_FILE}
+        new_names = set(files_in(rerun))
+        for name in sorted(recorded_names - new_names):
+            v.outputs.append(f"{name}: only in the recorded run (the re-run does not write it)")
+        for name in sorted(new_names - recorded_names):
+            v.outputs.append(f"{name}: missing in the run folder (the re-run writes it)")
+        for name in sorted(recorded_names & new_names):
+            path = run_dir / name
+            if path.is_symlink() or not path.is_file():
+                v.outputs.append(f"{name}: not a regular file")
+                continue
+            if file_sha256(path) == file_sha256(rerun / name):
+                continue
+            changes = _diff_file(name, path, rerun / name)
+            if changes:
+                v.values[name] = changes
+                v.n_values += len(changes)
     return v

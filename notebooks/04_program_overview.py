@@ -26,9 +26,12 @@
 # %matplotlib inline
 import os
 
+import pandas as pd
+
 import forestcarbon as fc
 
 PROGRAM = os.environ.get("FORESTCARBON_PROGRAM", str(fc.SAMPLE_PROGRAM))  # a program folder
+RUN = os.environ.get("FORESTCARBON_RUN", "")  # optional: a run folder of `forestcarbon run`
 
 inputs = fc.load_program(PROGRAM)
 result = fc.compute(inputs)
@@ -67,11 +70,14 @@ by_age_class.sum().rename("net t-CO2 by species 樹種別")
 # %%
 fc.plots.removals_by_age_class(result.fo001, period)
 
-# %%
-fc.plots.growth_curves(inputs.yields, result.fo001, "hinoki", period)
+# %% [markdown]
+# Yield curves of the two species with the most stands, with the stands on them.
 
 # %%
-fc.plots.growth_curves(inputs.yields, result.fo001, "sugi", period)
+in_period = result.fo001[result.fo001["period"] == period]
+common = in_period.loc[in_period["species"] != "bamboo", "species"].value_counts().index[:2]
+for species in common:
+    fc.plots.growth_curves(inputs.yields, result.fo001, species, period)
 
 # %% [markdown]
 # ## Uncertainty per stand / 小班ごとの不確実性
@@ -80,7 +86,6 @@ fc.plots.growth_curves(inputs.yields, result.fo001, "sugi", period)
 # interval of each.
 
 # %%
-in_period = result.fo001[result.fo001["period"] == period]
 columns = ["net_tco2", "net_mean_tco2", "net_low_tco2", "net_high_tco2"]
 in_period.nlargest(10, "net_tco2")[["stand_id", "species", "age_end", *columns]]
 
@@ -93,3 +98,23 @@ in_period.nlargest(10, "net_tco2")[["stand_id", "species", "age_end", *columns]]
 
 # %%
 result.map(edition="public", self_contained=True)
+
+# %% [markdown]
+# ## The run folder's totals / 実行結果との照合
+#
+# With `FORESTCARBON_RUN` (`forestcarbon notebooks PROGRAM --run RUN_DIR`), the totals recorded
+# in that run's `program_summary.csv` are compared with the ones computed above: every credit
+# must be the same (`forestcarbon verify RUN_DIR` compares every file).
+
+# %%
+if RUN:
+    recorded = pd.read_csv(os.path.join(RUN, "program_summary.csv"), encoding="utf-8-sig")
+    keys = ["methodology", "period"]
+    both = recorded.merge(result.summary, on=keys, suffixes=(" run", " now"), how="outer")
+    display_columns = [*keys, "credits_t run", "credits_t now"]
+    differ = both[both["credits_t run"] != both["credits_t now"]]
+    print(f"{RUN}: {len(both)} rows, {len(differ)} differ")
+    assert differ.empty, differ[display_columns]
+    print(both[display_columns].to_string(index=False))
+else:
+    print("no run folder given (FORESTCARBON_RUN)")

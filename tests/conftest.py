@@ -12,7 +12,9 @@ from shapely.geometry import box
 
 from forestcarbon import SAMPLE_PROGRAM
 from forestcarbon.cli.main import main
+from forestcarbon.officer.store import import_operations, program_store
 from forestcarbon.run import run_program
+from tests.pg_cluster import pg_cluster, store_toml  # noqa: F401 (the session's PostgreSQL)
 
 # Timings vary on a shared 2-core machine: hypothesis checks properties, not speed.
 settings.register_profile("forestcarbon", deadline=None)
@@ -108,6 +110,50 @@ def program(tmp_path):
     return make
 
 
+# --- the same program on each record store -----------------------------------------------------
+
+STORE_KINDS = ("gpkg", "postgresql")
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store_kind(request):
+    """Each record store in turn: the GeoPackage, then PostgreSQL/PostGIS (a fresh schema of the
+    session's cluster; skipped with a message where PostgreSQL cannot be installed). The value is
+    the program.toml lines that select it."""
+    if request.param == "gpkg":
+        return store_toml(None)
+    return store_toml(request.getfixturevalue("pg_cluster"))
+
+
+@pytest.fixture(params=("csv", *STORE_KINDS))
+def stored_program(request, tmp_path):
+    """Factory like ``program`` whose operations live in a CSV, a GeoPackage store or a
+    PostgreSQL store (each in turn): the same program must give the same results on each."""
+    counter = iter(range(1000))
+    if request.param == "csv":
+        lines = ""
+    elif request.param == "gpkg":
+        lines = store_toml(None)
+    else:
+        lines = store_toml(request.getfixturevalue("pg_cluster"))
+
+    def make(stands, operations=None, *, extra_toml="", **kw):
+        folder = write_program(
+            tmp_path / f"stored{next(counter)}",
+            stands,
+            operations,
+            extra_toml=lines + extra_toml,
+            **kw,
+        )
+        if lines and operations:
+            import_operations(folder, folder / "operations.csv")
+        elif lines:
+            program_store(folder).change(lambda session: None)  # an empty store
+        return folder
+
+    return make
+
+
 # --- running a program through the command line, as a user would ------------------------------
 
 THIN = {"date": "2015-06-01", "operation": "thinning", "area_ha": ""}
@@ -133,7 +179,15 @@ def assert_refused(folder, tmp_path, capsys, *needles):
     for needle in needles:
         assert needle in captured.err, captured.err
     assert not out.exists() or not any(out.iterdir())
+    # validate is the gate: it reports exactly the problems run reports
+    assert main(["validate", str(folder)]) == 1
+    checked = capsys.readouterr()
+    assert _problem_lines(checked.err) == _problem_lines(captured.err), checked.err
     return captured.err
+
+
+def _problem_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.strip()]
 
 
 # --- the bundled sample, run once ----------------------------------------------------------------

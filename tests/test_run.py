@@ -67,7 +67,8 @@ def test_summary_equals_exact_sum_of_stands(sample_run):
     out, result = sample_run
     summary = pd.read_csv(out / "program_summary.csv", dtype={"total_tco2": str})
     fo = result.fo001
-    for period, g in fo[fo["eligible"]].groupby("period"):
+    counted = fo[fo["in_boundary"] & (fo["eligible"] | (fo["emissions_tco2"] > 0))]
+    for period, g in counted.groupby("period"):
         row = summary[(summary["methodology"] == "FO-001") & (summary["period"] == period)].iloc[0]
         total = Decimal(row["total_tco2"])
         assert float(total) == pytest.approx(g["net_tco2"].sum(), abs=1e-6)
@@ -94,3 +95,30 @@ def test_buffer_and_packaged_growth_settings(program, tmp_path):
     assert net == pytest.approx(90.278925)
     assert row["credits_t"] == 81  # 90.278925 x 0.9 = 81.25 -> 81
     assert Decimal(row["buffer_tco2"]) == Decimal("9.0278925")
+
+
+def test_sample_unrecorded_harvests_are_held(sample_run):
+    # the sample's planted problem: 6-9-1, 12-4-1, 12-11-1 clear-felled without a record
+    out, result = sample_run
+    fo = result.fo001
+    held = fo[fo["held_tco2"] > 0]
+    assert sorted(set(held["stand_id"])) == ["12-11-1", "12-4-1", "6-9-1"]
+    assert (held["removals_tco2"] == 0).all()
+    summary = pd.read_csv(out / "program_summary.csv", dtype={"held_tco2": str})
+    for period, g in held.groupby("period"):
+        row = summary[(summary["methodology"] == "FO-001") & (summary["period"] == period)].iloc[0]
+        assert float(row["held_tco2"]) == pytest.approx(g["held_tco2"].sum(), abs=1e-6)
+    assert "held 保留" in result.text()
+
+
+def test_sample_plan_lapsing_in_fy2023(sample_run):
+    # 津山-2021-04 ends 2023-09-30: its eligible stands count 183 of FY2023's 366 days
+    _, result = sample_run
+    fo = result.fo001
+    fy2023 = fo[fo["period"] == "2023-04-01/2024-03-31"]
+    lapsing = fy2023[(fy2023["plan_id"] == "津山-2021-04") & fy2023["eligible"]]
+    assert len(lapsing) > 0
+    assert (lapsing["counted_days"] <= 183).all()
+    assert (lapsing["counted_to"] == "2023-09-30").all()
+    fy2022 = fo[(fo["period"] == "2022-04-01/2023-03-31") & (fo["plan_id"] == "津山-2021-04")]
+    assert not fy2022["flags"].str.contains("plan_partly_in_force").any()

@@ -3,15 +3,26 @@ number."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 import sqlite3
+from pathlib import Path
 
+import geopandas as gpd
+import openpyxl
+import pandas as pd
 import pytest
 
+import forestcarbon.run as run_module
 from forestcarbon import SAMPLE_PROGRAM
 from forestcarbon.cli.main import main
+from forestcarbon.core.exceptions import InputError
+from forestcarbon.core.files import COMPLETION_FILE, csv_bytes, file_sha256, json_bytes
+from forestcarbon.inputs.program import load_program
 from forestcarbon.officer import ledger
-from tests.conftest import ops_for, stand
+from forestcarbon.outputs.provenance import describe_inputs
+from tests.conftest import THIN, ops_for, stand, write_program
 from tests.officer.ledger_fixtures import BANK_ROW, clock
 
 
@@ -66,7 +77,181 @@ def test_modified_output_is_reported(sample_run, capsys):
 
 def test_not_a_run_folder(tmp_path, capsys):
     assert main(["verify", str(tmp_path)]) == 1
-    assert "provenance.json" in capsys.readouterr().err
+    assert "run_complete.json" in capsys.readouterr().err
+
+
+# --- tamper tests: every output kind, every field of provenance (issue #11 items 9-10) ---------
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A two-stand program and its run folder (copied per test: tests may tamper with it)."""
+    base = tmp_path_factory.mktemp("tamper")
+    program = write_program(
+        base / "program", [stand("A", 2.0), stand("B", 1.0)], [{"stand_id": "A", **THIN}]
+    )
+    out = base / "run"
+    assert main(["-q", "run", str(program), "--out", str(out)]) == 0
+    return program, out
+
+
+def _reseal(out: Path, name: str) -> None:
+    """Update the sha of ``name`` in run_complete.json and provenance.json (a careful forger)."""
+    sha = file_sha256(out / name)
+    record = json.loads((out / COMPLETION_FILE).read_text(encoding="utf-8"))
+    prov = json.loads((out / "provenance.json").read_text(encoding="utf-8"))
+    if name in prov["outputs_sha256"]:
+        prov["outputs_sha256"][name] = sha
+        (out / "provenance.json").write_bytes(json_bytes(prov))
+    record["files"][name] = sha
+    record["files"]["provenance.json"] = file_sha256(out / "provenance.json")
+    (out / COMPLETION_FILE).write_bytes(json_bytes(record))
+
+
+def _xlsx_number(out: Path) -> None:
+    path = out / "monitoring_report.xlsx"
+    wb = openpyxl.load_workbook(path)
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, float) and cell.value > 1:
+                    cell.value += 1
+                    wb.save(path)
+                    return
+    raise AssertionError("no number in the report")
+
+
+def _text_number(name: str):
+    def tamper(out: Path) -> None:
+        path = out / name
+        text = path.read_text(encoding="utf-8")
+        i = next(i for i, ch in enumerate(text) if ch in "123456789" and i > 200)
+        path.write_text(text[:i] + str((int(text[i]) % 9) + 1) + text[i + 1 :], encoding="utf-8")
+
+    return tamper
+
+
+def _gpkg_number(out: Path) -> None:
+    path = out / "fo001_stands.gpkg"
+    gdf = gpd.read_file(path)
+    gdf.loc[0, "net_tco2"] = gdf.loc[0, "net_tco2"] + 1
+    gdf.to_file(path, layer="fo001_stands")
+
+
+def _duplicate_summary_row(out: Path) -> None:
+    path = out / "program_summary.csv"
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join([*lines, lines[1]]))
+
+
+def _drop_column(out: Path) -> None:
+    path = out / "fo001_stands.csv"
+    df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    path.write_bytes(csv_bytes(df.drop(columns=["removals_tco2"])))
+
+
+def _provenance(edit):
+    def tamper(out: Path) -> None:
+        prov = json.loads((out / "provenance.json").read_text(encoding="utf-8"))
+        edit(prov)
+        (out / "provenance.json").write_bytes(json_bytes(prov))
+
+    return tamper
+
+
+def _drop_output_record(prov):
+    del prov["outputs_sha256"]["fo001_stands.csv"]
+
+
+def _edit_settings(prov):
+    prov["settings"]["fo001"]["buffer_rate"] = 0.5
+
+
+def _edit_revision(prov):
+    prov["code_revision"] = "0" * 40
+
+
+TAMPERS = {
+    "xlsx-number": (_xlsx_number, "monitoring_report.xlsx", "monitoring_report.xlsx"),
+    "summary-md-number": (_text_number("summary.md"), "summary.md", "summary.md"),
+    "map-number": (_text_number("maps/program.html"), "maps/program.html", "maps/program.html"),
+    "gpkg-number": (_gpkg_number, "fo001_stands.gpkg", "net_tco2"),
+    "summary-row-twice": (_duplicate_summary_row, "program_summary.csv", "program_summary.csv"),
+    "column-dropped": (_drop_column, "fo001_stands.csv", "removals_tco2"),
+    "output-unlisted": (_provenance(_drop_output_record), "provenance.json", "outputs_sha256"),
+    "settings-edited": (_provenance(_edit_settings), "provenance.json", "buffer_rate"),
+    "revision-edited": (_provenance(_edit_revision), "provenance.json", "code_revision"),
+}
+
+
+@pytest.mark.parametrize("name", list(TAMPERS))
+@pytest.mark.parametrize("resealed", [False, True])
+def test_every_tampered_output_is_found(tiny_run, tmp_path, capsys, name, resealed):
+    _, run = tiny_run
+    out = tmp_path / "run"
+    shutil.copytree(run, out)
+    tamper, file, needle = TAMPERS[name]
+    tamper(out)
+    if resealed:  # hashes updated: only the re-run can tell
+        _reseal(out, file)
+    capsys.readouterr()
+    assert main(["-q", "verify", str(out)]) == 1
+    text = capsys.readouterr().out
+    assert needle in text, text
+    assert "identical" not in text
+
+
+@pytest.mark.parametrize(
+    "name", ["monitoring_report.xlsx", "maps/program.html", "fo001_stands.gpkg", "summary.md"]
+)
+def test_deleted_and_extra_outputs_are_listed(tiny_run, tmp_path, capsys, name):
+    _, run = tiny_run
+    out = tmp_path / "run"
+    shutil.copytree(run, out)
+    (out / name).unlink()
+    (out / "extra.csv").write_text("a\n")
+    capsys.readouterr()
+    assert main(["-q", "verify", str(out)]) == 1
+    text = capsys.readouterr().out
+    assert f"{name}: missing" in text and "extra.csv: extra file" in text, text
+
+
+def test_corrupt_provenance_is_a_message(tiny_run, tmp_path, capsys):
+    _, run = tiny_run
+    out = tmp_path / "run"
+    shutil.copytree(run, out)
+    (out / "provenance.json").write_text('{"inputs": ', encoding="utf-8")
+    assert main(["verify", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "provenance.json" in err and "not valid JSON" in err and "Traceback" not in err
+
+
+def test_provenance_records_the_bytes_the_run_read(tmp_path, monkeypatch):
+    """An input changed during the run (``ops add`` while computing): nothing is written, since
+    provenance could not describe the bytes the outputs came from."""
+    program = write_program(tmp_path / "program", [stand("A", 2.0)], [{"stand_id": "A", **THIN}])
+    real = run_module.compute
+
+    def compute_while_someone_edits(inputs, **kw):
+        result = real(inputs, **kw)
+        ops = program / "operations.csv"
+        ops.write_text(ops.read_text() + "A,2016-06-01,thinning,\n")
+        return result
+
+    monkeypatch.setattr(run_module, "compute", compute_while_someone_edits)
+    with pytest.raises(InputError, match="changed while the run was reading it"):
+        run_module.run_program(program, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_provenance_hash_is_of_the_bytes_read_not_of_the_file_later(tmp_path):
+    program = write_program(tmp_path / "program", [stand("A", 2.0)], [{"stand_id": "A", **THIN}])
+    ops = program / "operations.csv"
+    inputs = load_program(program)
+    read = hashlib.sha256(ops.read_bytes()).hexdigest()
+    ops.write_text(ops.read_text() + "A,2016-06-01,thinning,\n")
+    described = describe_inputs(inputs.files, program)
+    assert described["operations"]["sha256"] == read
 
 
 def test_tampered_credit_ledger_fails_verify(program, tmp_path, capsys):
@@ -87,6 +272,9 @@ def test_tampered_credit_ledger_fails_verify(program, tmp_path, capsys):
     ledger.sell(
         folder, buyer="つやま信金", tonnes=4, price_yen=40_000, date="2024-11-01", now=clock
     )
+    # the run's report and maps show the ledger as it was: verify the run made after the sale
+    out = tmp_path / "run2"
+    assert main(["-q", "run", str(folder), "--out", str(out)]) == 0
     capsys.readouterr()
     assert main(["-q", "verify", str(out)]) == 0
     con = sqlite3.connect(folder / "records.gpkg")

@@ -19,7 +19,7 @@ import geopandas as gpd
 import numpy as np
 
 from forestcarbon.canopy.rasters import open_raster
-from forestcarbon.core.config import CONFIG_FILE, CanopySettings
+from forestcarbon.core.config import CONFIG_FILE, CanopySettings, confined_path
 from forestcarbon.core.exceptions import ForestCarbonError, InputError, Problem
 from forestcarbon.inputs.readers import read_table
 from forestcarbon.inputs.schemas import Column, TableSpec, parse_date, parse_float, validate
@@ -162,6 +162,14 @@ def load_canopy_inputs(inputs) -> CanopyInputs | None:
     """
     s = inputs.settings.canopy
     program_dir = Path(inputs.program_dir)
+    for key in ("height", "cover", "cover_before", "plots"):
+        if getattr(s, key):
+            confined_path(
+                program_dir,
+                getattr(s, key),
+                f"[canopy] {key}",
+                inputs.settings.inputs.allow_outside_paths,
+            )
     problems: list[Problem] = []
     height = canopy_height_path(program_dir, s)
     if height.is_file():

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from forestcarbon.core.exceptions import CRSError, InputError, Problem
+from forestcarbon.core.files import note_input
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -84,6 +85,7 @@ def open_raster(raster, *, name: str | None = None) -> Iterator[_Raster]:
             name = name or path.name
             if not path.is_file():
                 raise InputError(Problem(str(path), "", "", "raster file not found"))
+            note_input(path)
             try:
                 ds = stack.enter_context(rasterio.open(path))
             except rasterio.errors.RasterioIOError as e:

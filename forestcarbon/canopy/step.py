@@ -40,7 +40,7 @@ from forestcarbon.canopy.site_class import (
     site_class_index,
 )
 from forestcarbon.canopy.volume_model import fit_to_plots
-from forestcarbon.canopy.zonal import shrink_stands, zonal_mean, zonal_stats
+from forestcarbon.canopy.zonal import COVER_RANGE, shrink_stands, zonal_mean, zonal_stats
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -147,7 +147,10 @@ def canopy_table(
     thinned = np.zeros(n)
     if canopy.cover_before is not None:
         cover_before = zonal_mean(
-            inner, canopy.cover_before, min_valid_pixels=settings.min_valid_pixels
+            inner,
+            canopy.cover_before,
+            min_valid_pixels=settings.min_valid_pixels,
+            valid_range=COVER_RANGE,
         ).to_numpy()
         thinned = thinning_share(stands, operations, canopy.cover_before_date, canopy.cover_date)
     change = stats["cover_mean"].to_numpy() - cover_before

@@ -34,6 +34,16 @@ HEIGHT_STATS = {
 """Output column -> exactextract operation for the canopy height raster (coverage-weighted)."""
 
 
+HEIGHT_RANGE_M = (-1.0, 100.0)
+"""Plausible canopy heights [m]: ground a little below 0 after DEM subtraction, the tallest
+Japanese trees (sugi) near 60 m; beyond these limits plus RANGE_TOLERANCE the raster is refused."""
+
+COVER_RANGE = (0.0, 1.0)
+"""Canopy cover is a share [0-1] (a raster in percent is refused, with the hint)."""
+
+RANGE_TOLERANCE = 0.05
+"""Noise allowed beyond a range, as a share of the range's width (5 m for heights, 0.05 cover)."""
+
 DEFAULT_CACHE_MB = 256
 """GDAL block cache used while extracting [MB]: bounds memory whatever the raster size."""
 
@@ -107,8 +117,14 @@ def _extract(
     strategy: str,
     max_cells_in_memory: int,
     cache_mb: int,
+    valid_range: tuple[float, float] | None = None,
+    unit: str = "",
 ) -> pd.DataFrame:
-    """exactextract ``ops`` (column -> operation) and the valid pixel count, rows as ``stands``."""
+    """exactextract ``ops`` (column -> operation) and the valid pixel count, rows as ``stands``.
+
+    ``valid_range``: pixel values [unit] a stand may hold (widened by RANGE_TOLERANCE); a stand
+    with a pixel outside it, or not finite, is an error naming the raster and the stand.
+    """
     import rasterio
     from exactextract import exact_extract
 
@@ -133,7 +149,7 @@ def _extract(
             raw = exact_extract(
                 r.source,
                 features,
-                [*ops.values(), "count"],
+                [*ops.values(), "count", "range_min=min", "range_max=max"],
                 include_cols=["row"],
                 strategy=strategy,
                 max_cells_in_memory=max_cells_in_memory,
@@ -142,10 +158,13 @@ def _extract(
         area_cells = shapely.area(geoms) / r.pixel_area
     raw = raw.set_index("row").reindex(np.arange(len(geoms)))
     out = pd.DataFrame(index=stands.index)
-    names = [*ops, "valid_pixels"]
+    names = [*ops, "valid_pixels", "_min", "_max"]
     stat_columns = [c for c in raw.columns if c != "row"]
     for column, stat in zip(names, stat_columns, strict=True):
         out[column] = raw[stat].to_numpy(dtype=float)
+    if valid_range is not None:
+        _check_range(out, stands, r.name, valid_range, unit)
+    out = out.drop(columns=["_min", "_max"])
     out["valid_fraction"] = np.divide(
         out["valid_pixels"].to_numpy(),
         area_cells,
@@ -153,6 +172,32 @@ def _extract(
         where=area_cells > 0,
     ).clip(0.0, 1.0)
     return out
+
+
+def _check_range(out: pd.DataFrame, stands, name: str, valid_range, unit: str) -> None:
+    lo, hi = valid_range
+    tol = RANGE_TOLERANCE * (hi - lo)
+    has = out["valid_pixels"].to_numpy() > 0
+    vmin, vmax = out["_min"].to_numpy(), out["_max"].to_numpy()
+    with np.errstate(invalid="ignore"):
+        bad = has & ~((vmin >= lo - tol) & (vmax <= hi + tol))
+    if not bad.any():
+        return
+    ids = stands["stand_id"].to_numpy() if "stand_id" in stands else np.arange(1, len(out) + 1)
+    hint = " (a percentage? divide by 100)" if unit == "" and np.nanmax(vmax[bad]) > 1.5 else ""
+    problems = [
+        Problem(
+            name,
+            f"stand {ids[i]}",
+            "",
+            f"pixel values {vmin[i]:.6g}..{vmax[i]:.6g} {unit} outside the plausible range "
+            f"{lo:g}..{hi:g} {unit}{hint}".replace("  ", " "),
+        )
+        for i in np.flatnonzero(bad)[:20]
+    ]
+    if bad.sum() > 20:
+        problems.append(Problem(name, "", "", f"... and {bad.sum() - 20} more stands"))
+    raise InputError(problems)
 
 
 def _hilbert(geoms: np.ndarray) -> np.ndarray:
@@ -213,7 +258,7 @@ def zonal_stats(
     the stand's area in pixels: nodata pixels and parts outside the raster lower it.
     """
     options = dict(strategy=strategy, max_cells_in_memory=max_cells_in_memory, cache_mb=cache_mb)
-    out = _extract(stands, height, HEIGHT_STATS, **options)
+    out = _extract(stands, height, HEIGHT_STATS, valid_range=HEIGHT_RANGE_M, unit="m", **options)
     too_few = (out["valid_pixels"] < min_valid_pixels) | (
         out["valid_fraction"] < min_valid_fraction
     )
@@ -221,7 +266,7 @@ def zonal_stats(
     out["too_few_pixels"] = too_few.to_numpy()
     if cover is not None:
         out["cover_mean"] = zonal_mean(
-            stands, cover, min_valid_pixels=min_valid_pixels, **options
+            stands, cover, min_valid_pixels=min_valid_pixels, valid_range=COVER_RANGE, **options
         ).to_numpy()
     out.insert(0, id_column, stands[id_column].to_numpy())
     return out.reset_index(drop=True)
@@ -235,12 +280,17 @@ def zonal_mean(
     strategy: str = "feature-sequential",
     max_cells_in_memory: int = 30_000_000,
     cache_mb: int = DEFAULT_CACHE_MB,
+    valid_range: tuple[float, float] | None = None,
 ) -> pd.Series:
-    """Coverage-weighted mean of ``raster`` in each stand (NaN with too few valid pixels)."""
+    """Coverage-weighted mean of ``raster`` in each stand (NaN with too few valid pixels).
+
+    ``valid_range``: plausible pixel values (e.g. COVER_RANGE); outside it is an error.
+    """
     out = _extract(
         stands,
         raster,
         {"mean": "mean"},
+        valid_range=valid_range,
         strategy=strategy,
         max_cells_in_memory=max_cells_in_memory,
         cache_mb=cache_mb,

@@ -10,13 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from forestcarbon import SAMPLE_PROGRAM, run, verify
+from forestcarbon import SAMPLE_PROGRAM, notebooks, run, verify
 from forestcarbon.cli import credits_commands
-from forestcarbon.core.config import load_settings
 from forestcarbon.core.files import write_outputs
 from forestcarbon.inputs.program import load_program
-from forestcarbon.inputs.records import store_path
-from forestcarbon.officer import store
+from forestcarbon.officer import store, store_init
 from forestcarbon.officer.candidates import (
     candidates_outputs,
     candidates_text,
@@ -24,7 +22,9 @@ from forestcarbon.officer.candidates import (
     thinning_candidates,
 )
 from forestcarbon.officer.forecast import forecast, forecast_outputs
+from forestcarbon.officer.migrate import migrate_store
 from forestcarbon.officer.register import update_register
+from forestcarbon.officer.reviews import add_review
 from forestcarbon.outputs.report import REPORT_FILE, SUMMARY_FILE
 from forestcarbon.outputs.text import canopy_text, energy_text, summary_text
 from forestcarbon.sample.program import write_sample
@@ -60,7 +60,7 @@ def cmd_demo(args) -> int:
 
     program = SAMPLE_PROGRAM
     if not (program / "program.toml").is_file():
-        program = write_sample(args.out / "program")
+        program = write_sample(args.out.parent / f"{args.out.name}-program")
     run.log.info("sample program: %s", program)
     result = run.run_program(program, args.out, overwrite=True)
     _print_summary(result)
@@ -136,6 +136,8 @@ def _ops(args) -> int:
             note=args.note,
             message=args.message,
         )
+    elif args.ops_command == "init":
+        result = store_init.init_store(args.program_dir, store=args.store, note=args.message)
     elif args.ops_command == "import":
         result = store.import_operations(args.program_dir, args.file, note=args.message)
     elif args.ops_command == "undo":
@@ -148,7 +150,7 @@ def _ops(args) -> int:
 
 def _history(program_dir: Path) -> int:
 
-    path = store_path(program_dir, load_settings(program_dir))
+    path = store.program_store(program_dir)
     history = store.read_history(path)
     print(f"{path}: {len(history)} change(s)")
     print(f"{'change':>6}  {'time (UTC)':<20}  {'action':<7}{'added':>8}{'removed':>8}  note")
@@ -182,7 +184,12 @@ def _plan(args) -> int:
     if args.plan_command == "candidates":
         fy = args.fy or next_fiscal_year(inputs)
         candidates = thinning_candidates(inputs, fy)
-        written = write_outputs(out, candidates_outputs(candidates, fy), overwrite=args.overwrite)
+        written = write_outputs(
+            out,
+            candidates_outputs(candidates, fy),
+            overwrite=args.overwrite,
+            protected=run.input_paths(inputs.files),
+        )
         print(candidates_text(candidates, fy), end="")
     else:
         s = inputs.settings.plan
@@ -201,13 +208,46 @@ def _plan(args) -> int:
             out,
             forecast_outputs(result, title=inputs.settings.program.name),
             overwrite=args.overwrite,
+            protected=run.input_paths(inputs.files),
         )
         print(result.text, end="")
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
 
 
+def cmd_store(args) -> int:
+    """``forestcarbon store migrate | grants``."""
+    if args.store_command == "migrate":
+        print(migrate_store(args.program_dir, args.to, schema=args.schema))
+        return 0
+    target = store.program_store(args.program_dir)
+    if target.kind != "postgresql":
+        print(f"{target.label} is a GeoPackage: file permissions are its only grants")
+        return 1
+    print(target.grants_sql(args.role))
+    return 0
+
+
+def cmd_notebooks(args) -> int:
+    """Execute the verification notebooks on a program and write them as HTML."""
+    runs = notebooks.run_notebooks(
+        args.program_dir, args.out, run_dir=args.run, overwrite=args.overwrite
+    )
+    for r in runs:
+        print(r)
+    print(f"open {args.out / 'index.html'}")
+    return 0
+
+
+def cmd_review(args) -> int:
+    """``forestcarbon review``: append an officer's review of a stand."""
+    path, number = add_review(args.program_dir, args.stand, args.decision, args.note)
+    print(f"{path}: review {number} of stand {args.stand}: {args.decision}")
+    return 0
+
+
 COMMANDS = {
+    "notebooks": cmd_notebooks,
     "ops": dispatch,
     "register": dispatch,
     "plan": dispatch,
@@ -221,4 +261,6 @@ COMMANDS = {
     "report": cmd_report,
     "map": cmd_map,
     "canopy": cmd_canopy,
+    "store": cmd_store,
+    "review": cmd_review,
 }

@@ -1,7 +1,7 @@
 """Command line: ``forestcarbon demo | validate | run | fo001 ...``: the parser and the entry point.
 
 Exit codes: 0 success, 1 bad input (a message naming file, row/id and column; no traceback),
-2 usage error.
+2 usage error, 130 interrupted (Ctrl-C; outputs are published whole or not at all).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from forestcarbon import __version__
-from forestcarbon.cli import credits, officer
+from forestcarbon.cli import credits, notebooks, officer, review, store
 from forestcarbon.cli.options import out_args, program_arg
 from forestcarbon.core.exceptions import ForestCarbonError
 
@@ -100,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     officer.add_parsers(sub)  # ops | register | plan (forestry officers)
+    store.add_parsers(sub)  # store migrate | grants (the record store itself)
+    notebooks.add_parser(sub)  # notebooks (verification notebooks as HTML)
+    review.add_parsers(sub)  # review (a stand held by canopy evidence)
     credits.add_parsers(sub)  # credits (the credit ledger)
     return parser
 
@@ -137,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     except ForestCarbonError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

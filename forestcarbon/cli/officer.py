@@ -17,10 +17,24 @@ def add_parsers(sub) -> None:
         help="record silvicultural operations (施業) in the program's record store, with history "
         "and undo",
         description="Record operations in the GeoPackage named by [inputs] operations (e.g. "
-        'operations = "records.gpkg"). Every change is checked against the register and the '
-        "records kept, written in one transaction, and kept in an append-only history.",
+        'operations = "records.gpkg"; `ops init` creates it and sets it), or in '
+        "PostgreSQL/PostGIS with [store] url. Every change is checked against the register and "
+        "the records kept, written in one transaction, and kept in an append-only history.",
     )
     actions = ops.add_subparsers(dest="ops_command", required=True, metavar="ACTION")
+
+    p = actions.add_parser(
+        "init",
+        help="start recording: create the record store from the operations file and set "
+        "[inputs] operations in program.toml (the previous file is kept as program.toml.bak)",
+    )
+    program_arg(p)
+    p.add_argument(
+        "--store",
+        default="records.gpkg",
+        help="file name of the store in the program folder (default records.gpkg)",
+    )
+    p.add_argument("-m", "--message", default="", help="note for the history of this change")
 
     p = actions.add_parser("add", help="record one operation")
     program_arg(p)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from forestcarbon.core.exceptions import ConfigError, Problem
+from forestcarbon.core.files import read_input
 
 CONFIG_FILE = "program.toml"
 
@@ -67,12 +68,20 @@ class ProgramSettings:
 
 @dataclass(frozen=True)
 class InputSettings:
-    stands: str = _setting("stands.gpkg", "Stand polygons (any OGR format).")
+    stands: str = _setting(
+        "stands.gpkg",
+        "Stand polygons (any OGR format); when the default stands.gpkg is absent, the one "
+        "stands.shp/.geojson/.json/.fgb/.parquet/.gml/.kml present is used.",
+    )
     stands_layer: str = _setting(
         "", "Layer name in the stands file; empty: 'stands' or the only one."
     )
     register: str = _setting("", "Optional register table (森林簿 CSV/XLSX) joined on stand_id.")
-    operations: str = _setting("operations.csv", "Silvicultural records (CSV/XLSX).")
+    operations: str = _setting(
+        "operations.csv",
+        "Silvicultural records (CSV/XLSX, or the record store of forestcarbon ops); when the "
+        "default operations.csv is absent, the one operations.xlsx/.xlsm/.txt present is used.",
+    )
     solar: str = _setting(
         "",
         "Household PV sites (points: any OGR format, or CSV/XLSX with lon/lat or x/y); empty: "
@@ -97,6 +106,17 @@ class InputSettings:
         "CRS of x/y columns (x = easting, y = northing [m]) in CSV/XLSX point tables, e.g. "
         "EPSG:6673; lon/lat columns are always EPSG:4326.",
     )
+    plans: str = _setting(
+        "",
+        "Forest management plans (森林経営計画) with their validity: plan_id, start, end "
+        "(CSV/XLSX; 計画番号, 始期, 終期, 認定者). Empty: plans.csv/.xlsx if it exists, else "
+        "every stand is flagged plan_dates_unknown.",
+    )
+    allow_outside_paths: bool = _setting(
+        False,
+        "false: every input path in program.toml must lie inside the program folder (an absolute "
+        "path or '..' leading out of it is an error); true: paths may point anywhere.",
+    )
 
 
 @dataclass(frozen=True)
@@ -104,14 +124,14 @@ class FO001Settings:
     bef_convention: str = _setting(
         "increment",
         "increment: annual volume increment x BEF of the age reached at the end of the year; "
-        "stock_difference: difference of stocks each with its own BEF (FO-001.md §1).",
+        "stock_difference: difference of stocks each with its own BEF (docs/FO-001.md §1).",
         choices=("increment", "stock_difference"),
         verified=False,
     )
     eligible_area: str = _setting(
         "treated",
         "treated: planted stands count min(stand area, treated area of qualifying operations since "
-        "the cut-off); stand: the whole stand area (FO-001.md §3).",
+        "the cut-off); stand: the whole stand area (docs/FO-001.md §3).",
         choices=("treated", "stand"),
         verified=False,
     )
@@ -139,7 +159,12 @@ class FO001Settings:
         bounds=(0.0, 1.0),
         verified=False,
     )
-    growth: str = _setting("", "Yield table file in the program folder; empty: the packaged table.")
+    growth: str = _setting(
+        "",
+        "Yield table file in the program folder; empty: the packaged synthetic table, which "
+        "covers every species code 01-11 (species without a synthetic curve use the slowest "
+        "curve of their group, flagged species_substituted; unverified).",
+    )
     operations_since: dt.date = _setting(
         dt.date(1990, 4, 1), "Qualifying silvicultural work must be on or after this date (FY1990)."
     )
@@ -148,6 +173,38 @@ class FO001Settings:
         "protected: natural forest counts only under legal protection (保安林 etc.); all: every "
         "natural stand in a plan counts (2022 revision).",
         choices=("protected", "all"),
+    )
+    treated_area_sum: str = _setting(
+        "max",
+        "How repeated qualifying operations of one stand add up when they have no treated-area "
+        "polygons. max: the largest single operation counts (they may be on the same ground; "
+        "conservative); sum: their areas add up, which needs the officer's statement that the "
+        "treated areas are disjoint. Never more than the stand area (FO-001.md §3).",
+        choices=("max", "sum"),
+        verified=False,
+    )
+    hold_canopy_flagged: bool = _setting(
+        True,
+        "true: a stand flagged canopy_below_expected (possibly felled without a record) is held: "
+        "its removals are reported as held_tco2 and not credited until the officer records the "
+        "final harvest or a review (forestcarbon review); false: NOT conservative, such stands are "
+        "credited as if the register were right.",
+        verified=False,
+    )
+    overlap_tolerance_ha: float = _setting(
+        0.01,
+        "Stands overlapping each other by more than this area [ha] are an input error (the "
+        "overlap would be credited twice). A design tolerance for digitising slivers.",
+        bounds=(0.0, 100.0),
+        verified=False,
+    )
+    area_disagreement: float = _setting(
+        0.2,
+        "Register area (area_ha) and polygon area that differ by more than this share of the "
+        "smaller [0-10] are an input error; the summary says which area was used (area_source). "
+        "A design tolerance.",
+        bounds=(0.0, 10.0),
+        verified=False,
     )
 
 
@@ -267,6 +324,11 @@ class MapSettings:
     self_contained: bool = _setting(
         False, "Inline the map's JavaScript and CSS so it opens without internet access."
     )
+    tiles_attribution: str = _setting(
+        "",
+        "Attribution shown for a custom tile URL in [map] tiles (e.g. '© 津山市'); empty: the "
+        "tile server's host name.",
+    )
 
 
 @dataclass(frozen=True)
@@ -376,6 +438,23 @@ class UncertaintySettings:
 
 
 @dataclass(frozen=True)
+class StoreSettings:
+    """Where the officers' record store lives (``forestcarbon ops``, ``plan``, ``register``)."""
+
+    url: str = _setting(
+        "",
+        "PostgreSQL/PostGIS record store, e.g. 'postgresql://officer@gis.city.local/forestry' "
+        "(the password comes from PGPASSWORD or ~/.pgpass, never from program.toml); empty: the "
+        "GeoPackage named by [inputs] operations.",
+    )
+    schema: str = _setting(
+        "",
+        "Database schema of this program's tables (one schema per program); empty: 'fc_' and the "
+        "program folder's name in lower case, other characters as '_'.",
+    )
+
+
+@dataclass(frozen=True)
 class CreditSettings:
     """The credit ledger (``forestcarbon credits``, :mod:`forestcarbon.officer.ledger`)."""
 
@@ -405,6 +484,7 @@ class Settings:
     map: MapSettings = field(default_factory=MapSettings)
     canopy: CanopySettings = field(default_factory=CanopySettings)
     uncertainty: UncertaintySettings = field(default_factory=UncertaintySettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
     credits: CreditSettings = field(default_factory=CreditSettings)
 
     def to_dict(self) -> dict:
@@ -438,6 +518,7 @@ SECTIONS = {
     "map": MapSettings,
     "canopy": CanopySettings,
     "uncertainty": UncertaintySettings,
+    "store": StoreSettings,
     "credits": CreditSettings,
 }
 
@@ -578,12 +659,39 @@ def load_settings(program_dir: str | Path) -> Settings:
             )
         )
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_input(path).decode("utf-8-sig"))  # a BOM (Notepad) is fine
     except UnicodeDecodeError as e:
         raise ConfigError(Problem(str(path), "", "", f"not UTF-8 text ({e.reason})")) from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(Problem(str(path), "", "", f"not valid TOML: {e}")) from None
     return parse_settings(data, file=str(path))
+
+
+def program_file(program_dir: str | Path, name: str, settings: Settings, key: str) -> Path:
+    """The path of input ``name`` (setting ``key``) of a program folder, confined to the folder
+    unless ``[inputs] allow_outside_paths``; a path leading out is an error (nothing is read)."""
+    return confined_path(program_dir, name, key, settings.inputs.allow_outside_paths)
+
+
+def confined_path(program_dir: str | Path, name: str, key: str, allow_outside: bool) -> Path:
+    """``program_dir / name``; an error when it leads out of the folder (unless allowed)."""
+    program_dir = Path(program_dir)
+    path = program_dir / name
+    if allow_outside:
+        return path
+    try:
+        path.resolve().relative_to(program_dir.resolve())
+    except ValueError:
+        raise ConfigError(
+            Problem(
+                str(program_dir / CONFIG_FILE),
+                "",
+                key,
+                f"{name!r} lies outside the program folder; put the file in the folder or set "
+                "[inputs] allow_outside_paths = true",
+            )
+        ) from None
+    return path
 
 
 def settings_doc() -> str:

@@ -15,6 +15,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from forestcarbon.core.cells import escape_frame
 from forestcarbon.core.exceptions import OutputError
 
 
@@ -27,9 +28,47 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
+_AS_READ: dict[Path, str] = {}
+"""Resolved input path -> sha256 of the bytes the last read of it used (see :func:`read_input`)."""
+
+
+def read_input(path: str | Path) -> bytes:
+    """An input file's bytes, read once; their sha256 is remembered for provenance."""
+    path = Path(path)
+    data = path.read_bytes()
+    _AS_READ[path.resolve()] = hashlib.sha256(data).hexdigest()
+    return data
+
+
+def note_input(path: str | Path) -> str:
+    """Remember the sha256 of an input file about to be read by a library (GDAL, SQLite)."""
+    path = Path(path)
+    sha = file_sha256(path)
+    _AS_READ[path.resolve()] = sha
+    return sha
+
+
+def sha_as_read(path: str | Path) -> str | None:
+    """sha256 of the bytes last read from ``path`` by :func:`read_input`/:func:`note_input`."""
+    return _AS_READ.get(Path(path).resolve())
+
+
+def changed_since_read(paths) -> list[Path]:
+    """Inputs whose bytes now differ from those read (an edit or ``ops add`` during a run)."""
+    out = []
+    for path in paths:
+        recorded = sha_as_read(path)
+        if recorded is not None and (not Path(path).is_file() or file_sha256(path) != recorded):
+            out.append(Path(path))
+    return out
+
+
 def csv_bytes(df: pd.DataFrame) -> bytes:
-    """Deterministic UTF-8 CSV (with BOM so Excel shows Japanese correctly), LF line ends."""
-    text = df.to_csv(index=False, lineterminator="\n")
+    """Deterministic UTF-8 CSV (with BOM so Excel shows Japanese correctly), LF line ends.
+
+    Text cells a spreadsheet would run as formulas get a leading apostrophe (``core/cells.py``).
+    """
+    text = escape_frame(df).to_csv(index=False, lineterminator="\n")
     return ("\ufeff" + text).encode("utf-8")
 
 
@@ -57,14 +96,43 @@ def gdal_config(**options: str):
 
 Writer = Callable[[Path], None]
 
+COMPLETION_FILE = "run_complete.json"
+"""The completion record of a run folder: written last, lists every output and its sha256."""
+
+
+def _check_target(out: Path, name: str, protected: set[Path]) -> Path:
+    """The final path of output ``name``: refused when it (or a folder on the way) is a link,
+    when it is a folder, or when it is one of the program's input files."""
+    final = out / name
+    part = out
+    for piece in Path(name).parts[:-1]:
+        part = part / piece
+        if part.is_symlink():
+            raise OutputError(f"{part} is a symbolic link; outputs are never written through links")
+    if final.is_symlink():
+        raise OutputError(f"{final} is a symbolic link; outputs are never written through links")
+    if final.is_dir():
+        raise OutputError(f"{final} is a folder, not an output file; it is left alone")
+    if final.exists() and final.resolve() in protected:
+        raise OutputError(f"{final} is an input of the program; it is never overwritten")
+    return final
+
 
 def write_outputs(
-    out_dir: str | Path, outputs: dict[str, bytes | Writer], *, overwrite: bool = True
+    out_dir: str | Path,
+    outputs: dict[str, bytes | Writer],
+    *,
+    overwrite: bool = True,
+    protected: tuple[str | Path, ...] | list = (),
 ) -> list[Path]:
     """Write several output files so that each is written whole or not at all.
 
     Every file is first produced in a staging folder inside ``out_dir``; only when all of them
     were produced are they moved into place (``os.replace``, atomic on one file system).
+    Refused before anything is written: an output folder or output path that is a symbolic
+    link, an output name where a folder is, an output that would replace one of ``protected``
+    (the program's input files), and a complete run folder (its files are written only by
+    ``run``, as one set). Run folders are written by ``core.runfolder.publish_run``.
 
     Parameters
     ----------
@@ -72,15 +140,24 @@ def write_outputs(
         Relative file name -> bytes, or a function that writes the file at the given path.
     """
     out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise OutputError(f"cannot create output folder {out}: {e}") from None
+    if out.is_symlink():
+        raise OutputError(f"{out} is a symbolic link; outputs are never written through links")
+    if (out / COMPLETION_FILE).exists():
+        raise OutputError(
+            f"{out} is a run folder (it has {COMPLETION_FILE}); its files are written only by "
+            "`forestcarbon run`: choose another output folder"
+        )
+    keep = {Path(p).resolve() for p in protected}
+    finals = {name: _check_target(out, name, keep) for name in outputs}
     if not overwrite:
-        existing = [name for name in outputs if (out / name).exists()]
+        existing = [name for name, final in finals.items() if final.exists()]
         if existing:
             raise OutputError(f"{out} already has {', '.join(existing)}; use --overwrite")
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
+    except OSError as e:
+        raise OutputError(f"cannot create output folder {out}: {e.strerror or e}") from None
     try:
         for name, content in outputs.items():
             target = staging / name
@@ -90,13 +167,12 @@ def write_outputs(
             else:
                 content(target)
         written = []
-        for name in outputs:
-            final = out / name
+        for name, final in finals.items():
             final.parent.mkdir(parents=True, exist_ok=True)
-            if final.is_dir():
-                shutil.rmtree(final)
             os.replace(staging / name, final)
             written.append(final)
         return written
+    except OSError as e:
+        raise OutputError(f"cannot write the outputs in {out}: {e}") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -22,8 +22,9 @@ import pyogrio
 import pyproj
 import shapely
 
-from forestcarbon.core.config import CONFIG_FILE, Period, Settings, load_settings
+from forestcarbon.core.config import CONFIG_FILE, Period, Settings, load_settings, program_file
 from forestcarbon.core.exceptions import InputError, Problem
+from forestcarbon.inputs.crs import parse_crs
 from forestcarbon.inputs.energy_tables import (
     AIRCON_READINGS,
     AIRCON_UNITS,
@@ -166,7 +167,7 @@ def _read_points(
             bad = True
     if bad:
         return None
-    working = pyproj.CRS(settings.program.crs)
+    working = parse_crs(settings.program.crs, f"{CONFIG_FILE} [program] crs")
     points = gpd.GeoDataFrame(table, geometry=geoms.to_numpy(), crs=geoms.crs).to_crs(working)
     problems += _outside_area_of_use(points, working, file, kind, numbers, ids)
     return points
@@ -563,6 +564,14 @@ def read_energy_inputs(
     inp = settings.inputs
     problems: list[Problem] = []
     out = EnergyInputs()
+    for key in ("solar", "solar_readings", "aircon", "aircon_readings"):
+        try:
+            if getattr(inp, key):
+                program_file(program_dir, getattr(inp, key), settings, f"[inputs] {key}")
+        except InputError as e:
+            problems += e.problems
+    if problems:
+        return out, problems
     parts = (
         ("solar", inp.solar, inp.solar_readings, SOLAR_SITES, SOLAR_READINGS),
         ("aircon", inp.aircon, inp.aircon_readings, AIRCON_UNITS, AIRCON_READINGS),

@@ -6,6 +6,8 @@ Every file is read and checked, all problems of all files are gathered, and one
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,23 +17,56 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from forestcarbon.core.config import CONFIG_FILE, Settings, load_settings
+from forestcarbon.core.config import (
+    CONFIG_FILE,
+    InputSettings,
+    Settings,
+    load_settings,
+    program_file,
+)
 from forestcarbon.core.exceptions import CRSError, InputError, Problem
+from forestcarbon.inputs.crs import coordinate_problems, parse_crs, require_metres
 from forestcarbon.inputs.energy import EnergyInputs, read_energy_inputs
+from forestcarbon.inputs.geometry import (
+    area_of_use_problems,
+    far_problems,
+    finite_problems,
+    overlap_problems,
+)
 from forestcarbon.inputs.growth import packaged_growth_path, read_growth
-from forestcarbon.inputs.readers import ensure_metric, read_layer, read_table
-from forestcarbon.inputs.records import load_operations
+from forestcarbon.inputs.readers import (
+    LAYER_SUFFIXES,
+    TABLE_SUFFIXES,
+    locate_input,
+    read_layer,
+    read_table,
+)
+from forestcarbon.inputs.records import load_operations, record_store, uses_database
+from forestcarbon.inputs.reviews import read_reviews, review_path
 from forestcarbon.inputs.schemas import (
     OPERATIONS_SPEC,
+    PLANS_SPEC,
     STAND_KEY_COLUMNS,
     STANDS,
     TableSpec,
     empty_operations,
+    header_of,
     validate,
 )
 from forestcarbon.methods.growth import YieldTable, build_yield_table, missing_curves
 
 log = logging.getLogger("forestcarbon")
+
+MIN_STAND_AREA_HA = 0.0001
+"""Smallest stand polygon [ha] (1 m2): a smaller one is a digitising slip, not a stand."""
+
+MAX_STAND_AREA_HA = 1000.0
+"""Largest plausible stand (小班) [ha]: a larger map or register area is an error (wrong units,
+a scaled layer or a wrong CRS), never credited."""
+
+MAX_RECORD_YEARS_AHEAD = 5
+"""A record may be dated at most this many calendar years after the run's year (scheduled work);
+a later date (9999-12-31) is an error."""
 
 AREA_TOLERANCE = 1.05
 """An operation may report up to 5% more area than the larger of the register and map areas."""
@@ -54,6 +89,11 @@ class ProgramInputs:
         Input role -> path of every file read (for provenance).
     energy : EnergyInputs
         Household solar and air-conditioning inputs (empty when the program has none).
+    plans : DataFrame or None
+        plan_id, start, end (dates, inclusive), approver, reference of every forest management
+        plan; None without a plans table (validity unknown: stands flagged plan_dates_unknown).
+    reviews : DataFrame or None
+        Officers' reviews of stands held by canopy evidence (:mod:`forestcarbon.inputs.reviews`).
     """
 
     program_dir: Path
@@ -63,10 +103,12 @@ class ProgramInputs:
     yields: YieldTable
     files: dict[str, Path] = field(default_factory=dict)
     energy: EnergyInputs = field(default_factory=EnergyInputs)
+    plans: pd.DataFrame | None = None
+    reviews: pd.DataFrame | None = None
 
 
-def _path(program_dir: Path, name: str) -> Path:
-    return program_dir / name
+def _path(program_dir: Path, name: str, settings: Settings, key: str) -> Path:
+    return program_file(program_dir, name, settings, key)
 
 
 def _geometry_problems(gdf: gpd.GeoDataFrame, ids: pd.Series, file: str) -> list[Problem]:
@@ -164,16 +206,39 @@ def _join_register(
     return gdf, problems
 
 
+def _placed(gdf: gpd.GeoDataFrame, ids: pd.Series, settings: Settings, file: str):
+    """Polygons in the working CRS, and the problems of where they are (coordinates outside the
+    CRS's area of use, non-finite, far from the rest) and how they overlap."""
+    crs = settings.program.crs
+    problems = finite_problems(gdf, ids, file) + area_of_use_problems(gdf, crs, ids, file)
+    if problems:
+        return gdf, problems
+    gdf = _to_working_crs(gdf, crs, file)
+    problems = finite_problems(gdf, ids, file) or far_problems(gdf, ids, file)
+    if problems:
+        return gdf, problems
+    return gdf, overlap_problems(gdf, ids, file, settings.fo001.overlap_tolerance_ha)
+
+
 def _read_stands(program_dir: Path, settings: Settings) -> tuple[gpd.GeoDataFrame, list, dict]:
     inputs = settings.inputs
-    file = _path(program_dir, inputs.stands)
+    _path(program_dir, inputs.stands, settings, "[inputs] stands")  # confined to the folder
+    file = locate_input(program_dir, inputs.stands, InputSettings.stands, LAYER_SUFFIXES, "stands")
     files = {"stands": file}
-    layer = read_layer(file, layer=inputs.stands_layer or None)
-    ensure_metric(gpd.GeoSeries(crs=settings.program.crs).crs, f"{CONFIG_FILE} [program] crs")
+    crs_file = f"{CONFIG_FILE} [program] crs"
+    working = parse_crs(settings.program.crs, crs_file)
+    require_metres(working, crs_file)
+    shared = record_store(program_dir, settings).read_stands() if uses_database(settings) else None
+    if shared is not None:  # the register kept in the PostgreSQL store (records.py)
+        inputs = dataclasses.replace(inputs, register="")
+        layer, file = shared, record_store(program_dir, settings).label
+        files = {}  # a database is not a file: provenance records the settings, not a hash
+    else:
+        layer = read_layer(file, layer=inputs.stands_layer or None)
     attrs = pd.DataFrame(layer.drop(columns=layer.geometry.name))
     problems: list[Problem] = []
     if inputs.register:
-        reg_path = _path(program_dir, inputs.register)
+        reg_path = _path(program_dir, inputs.register, settings, "[inputs] register")
         files["register"] = reg_path
         keys_only = TableSpec("polygons", STAND_KEY_COLUMNS, unique=("stand_id",))
         poly_attrs, p1 = validate(attrs, keys_only, str(file))
@@ -181,20 +246,27 @@ def _read_stands(program_dir: Path, settings: Settings) -> tuple[gpd.GeoDataFram
         problems += p1 + p2
         polygons = gpd.GeoDataFrame(poly_attrs, geometry=layer.geometry.to_numpy(), crs=layer.crs)
         problems += _geometry_problems(polygons, poly_attrs["stand_id"], str(file))
+        if not problems:
+            problems += coordinate_problems(polygons, working, str(file), poly_attrs["stand_id"])
         if problems:
             return None, problems, files
-        polygons = _to_working_crs(polygons, settings.program.crs, str(file))
+        polygons, problems = _placed(polygons, poly_attrs["stand_id"], settings, str(file))
+        if problems:
+            return None, problems, files
         stands, p3 = _join_register(polygons, register, str(file), str(reg_path))
         problems += p3
     else:
         table, problems = validate(attrs, STANDS, str(file))
-        problems += _geometry_problems(
-            layer, table.get("stand_id", pd.Series([""] * len(layer))), str(file)
-        )
+        ids = table.get("stand_id", pd.Series([""] * len(layer)))
+        problems += _geometry_problems(layer, ids, str(file))
+        if not problems:
+            problems += coordinate_problems(layer, working, str(file), ids)
         if problems:
             return None, problems, files
         stands = gpd.GeoDataFrame(table, geometry=layer.geometry.to_numpy(), crs=layer.crs)
-        stands = _to_working_crs(stands, settings.program.crs, str(file))
+        stands, problems = _placed(stands, table["stand_id"], settings, str(file))
+        if problems:
+            return None, problems, files
         stands["geometry_area_ha"] = stands.geometry.area / 10_000
     return stands, problems, files
 
@@ -234,11 +306,13 @@ def _complete_stands(stands: gpd.GeoDataFrame, settings: Settings, file: str):
             Problem(
                 file,
                 sid,
-                "planted_year",
-                "missing: give planted_year, or 林齢 (age) with its base year",
+                "植栽年度 (planted_year)",
+                "missing: give 植栽年度 (planted_year), or 林齢 (age) with 林齢基準年度 "
+                "(age_year, also 基準年度, 調査年度)",
             )
         )
     stands["planted_year"] = planted.fillna(0).astype(np.int64)
+    problems += _area_disagreements(stands, settings, file)
     if settings.fo001.area_source == "register":
         for sid in stands.loc[stands["area_ha"].isna(), "stand_id"]:
             problems.append(
@@ -253,6 +327,32 @@ def _complete_stands(stands: gpd.GeoDataFrame, settings: Settings, file: str):
         stands["stand_area_ha"] = stands["area_ha"]
     else:
         stands["stand_area_ha"] = stands["geometry_area_ha"]
+    for col in ("geometry_area_ha", "area_ha"):
+        area = stands[col].to_numpy(dtype=float)
+        small = (
+            (area < MIN_STAND_AREA_HA) if col == "geometry_area_ha" else np.zeros(len(area), bool)
+        )
+        for i in np.flatnonzero(small)[:20]:
+            problems.append(
+                Problem(
+                    file,
+                    stands["stand_id"].iloc[i],
+                    "geometry",
+                    f"map area {area[i] * 10_000:.3g} m2 is smaller than the smallest plausible "
+                    f"stand ({MIN_STAND_AREA_HA * 10_000:g} m2): a digitising slip?",
+                )
+            )
+        for i in np.flatnonzero(~(area <= MAX_STAND_AREA_HA) & ~np.isnan(area))[:20]:
+            what = "map (geometry)" if col == "geometry_area_ha" else "register"
+            problems.append(
+                Problem(
+                    file,
+                    stands["stand_id"].iloc[i],
+                    "geometry" if col == "geometry_area_ha" else "area_ha",
+                    f"{what} area {area[i]:.6g} ha is larger than the largest plausible stand "
+                    f"({MAX_STAND_AREA_HA:g} ha): wrong units, a scaled layer or a wrong CRS?",
+                )
+            )
     columns = [
         "stand_id",
         "species",
@@ -270,14 +370,48 @@ def _complete_stands(stands: gpd.GeoDataFrame, settings: Settings, file: str):
     return stands[columns].reset_index(drop=True), problems
 
 
+def _area_disagreements(stands: pd.DataFrame, settings: Settings, file: str) -> list[Problem]:
+    """Register area and polygon area differing by more than ``[fo001] area_disagreement`` of
+    the smaller (one of them is wrong, and the credits follow the one used)."""
+    limit = settings.fo001.area_disagreement
+    reg = stands["area_ha"].to_numpy(dtype=float)
+    geo = stands["geometry_area_ha"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        gap = np.abs(reg - geo) / np.minimum(reg, geo)
+    bad = np.isfinite(reg) & (np.nan_to_num(gap, nan=np.inf) > limit)
+    used = "polygon" if settings.fo001.area_source == "geometry" else "register"
+    return [
+        Problem(
+            file,
+            stands["stand_id"].iloc[i],
+            "area_ha",
+            f"register area {reg[i]:.4f} ha and polygon area {geo[i]:.4f} ha differ by "
+            f"{gap[i]:.0%} (more than [fo001] area_disagreement = {limit:.0%}); the {used} "
+            "area would be used ([fo001] area_source): correct the wrong one",
+        )
+        for i in np.flatnonzero(bad)
+    ]
+
+
 def _read_operations(program_dir: Path, settings: Settings):
     if not settings.inputs.operations:
         return empty_operations(), [], None
-    file = _path(program_dir, settings.inputs.operations)
-    if file.suffix.lower() == ".gpkg":  # the record store of `forestcarbon ops` (records.py)
-        ops, problems = load_operations(file)
+    if uses_database(settings):  # [store] url: the PostgreSQL record store (records.py)
+        ops, problems = load_operations(record_store(program_dir, settings))
+        file = None  # not a file: provenance cannot hash it
     else:
-        ops, problems = validate(read_table(file), OPERATIONS_SPEC, str(file), allow_empty=True)
+        _path(program_dir, settings.inputs.operations, settings, "[inputs] operations")
+        file = locate_input(
+            program_dir,
+            settings.inputs.operations,
+            InputSettings.operations,
+            TABLE_SUFFIXES,
+            "operations",
+        )
+        if file.suffix.lower() == ".gpkg":  # the record store of `forestcarbon ops` (records.py)
+            ops, problems = load_operations(file)
+        else:
+            ops, problems = validate(read_table(file), OPERATIONS_SPEC, str(file), allow_empty=True)
     for col in ("area_ha", "volume_m3"):
         if col not in ops.columns:
             ops[col] = np.nan
@@ -285,10 +419,40 @@ def _read_operations(program_dir: Path, settings: Settings):
     return ops, problems, file
 
 
+PLAN_FILES = ("plans.csv", "plans.xlsx")
+"""Plans tables found without ``[inputs] plans``."""
+
+
+def _read_plans(program_dir: Path, settings: Settings):
+    """(plans table or None, problems, path or None): plan_id, start, end [dates]."""
+    name = settings.inputs.plans
+    if name:
+        file = _path(program_dir, name, settings, "[inputs] plans")
+    else:
+        file = next((program_dir / n for n in PLAN_FILES if (program_dir / n).exists()), None)
+        if file is None:
+            return None, [], None
+    plans, problems = validate(read_table(file), PLANS_SPEC, str(file))
+    if problems:
+        return None, problems, file
+    for r in plans.itertuples():
+        if r.end < r.start:
+            problems.append(
+                Problem(
+                    str(file),
+                    f"row {r.source_row} ({r.plan_id})",
+                    "end",
+                    f"the plan ends ({r.end}) before it starts ({r.start})",
+                )
+            )
+    return plans, problems, file
+
+
 def cross_check_operations(ops: pd.DataFrame, stands: pd.DataFrame, file: str) -> list[Problem]:
     problems = []
     indexed = stands.set_index("stand_id")
     area = np.fmax(indexed["area_ha"], indexed["geometry_area_ha"])  # register or map, the larger
+    id_col, area_col = header_of(ops, "stand_id"), header_of(ops, "area_ha")
     known = ops["stand_id"].isin(area.index)
     for i in np.flatnonzero(~known.to_numpy()):
         row = ops.iloc[i]
@@ -296,7 +460,7 @@ def cross_check_operations(ops: pd.DataFrame, stands: pd.DataFrame, file: str) -
             Problem(
                 file,
                 f"row {row['source_row']}",
-                "stand_id",
+                id_col,
                 f"operation for unknown stand {row['stand_id']!r} (not in the stands layer)",
             )
         )
@@ -309,7 +473,7 @@ def cross_check_operations(ops: pd.DataFrame, stands: pd.DataFrame, file: str) -
             Problem(
                 file,
                 f"row {row['source_row']} ({row['stand_id']})",
-                "area_ha",
+                area_col,
                 f"treated area {row['area_ha']} ha is larger than the stand "
                 f"({limit[i] / AREA_TOLERANCE:.2f} ha)",
             )
@@ -317,9 +481,44 @@ def cross_check_operations(ops: pd.DataFrame, stands: pd.DataFrame, file: str) -
     for i in np.flatnonzero(known_ops["date"].map(lambda d: d.year < 1900).to_numpy()):
         row = known_ops.iloc[i]
         problems.append(
-            Problem(file, f"row {row['source_row']}", "date", f"implausible date {row['date']}")
+            Problem(
+                file,
+                f"row {row['source_row']}",
+                header_of(ops, "date"),
+                f"implausible date {row['date']}",
+            )
+        )
+    latest = dt.date.today().replace(month=1, day=1)
+    latest = latest.replace(year=latest.year + MAX_RECORD_YEARS_AHEAD)
+    for i in np.flatnonzero(known_ops["date"].map(lambda d: d >= latest).to_numpy()):
+        row = known_ops.iloc[i]
+        problems.append(
+            Problem(
+                file,
+                f"row {row['source_row']}",
+                "date",
+                f"implausible date {row['date']}: more than {MAX_RECORD_YEARS_AHEAD} years ahead "
+                f"of the run date (records are of work done or scheduled)",
+            )
         )
     return problems
+
+
+def future_period_problems(settings: Settings, today: dt.date | None = None) -> list[Problem]:
+    """Monitoring periods ending after ``today`` (the run date): nothing is credited ahead of
+    time; forecasts belong to ``forestcarbon plan forecast``."""
+    today = today or dt.date.today()
+    return [
+        Problem(
+            CONFIG_FILE,
+            f"period {p.label}",
+            "[[periods]]",
+            f"ends after the run date {today}: a monitoring period can be credited only once it "
+            "is over (use `forestcarbon plan forecast` for future years)",
+        )
+        for p in settings.periods
+        if p.end > today
+    ]
 
 
 def load_program(program_dir: str | Path, *, settings: Settings | None = None) -> ProgramInputs:
@@ -358,7 +557,7 @@ def load_program(program_dir: str | Path, *, settings: Settings | None = None) -
     except InputError as e:
         problems += e.problems
     growth_path = (
-        _path(program_dir, settings.fo001.growth)
+        _path(program_dir, settings.fo001.growth, settings, "[fo001] growth")
         if settings.fo001.growth
         else Path(str(packaged_growth_path()))
     )
@@ -369,7 +568,7 @@ def load_program(program_dir: str | Path, *, settings: Settings | None = None) -
     except InputError as e:
         problems += e.problems
     if stands is not None and not problems:
-        stands_file = str(files["stands"])
+        stands_file = str(files.get("stands", "stands layer of the record store"))
         stands, p = _complete_stands(stands, settings, stands_file)
         problems += p
         problems += missing_curves(
@@ -382,10 +581,23 @@ def load_program(program_dir: str | Path, *, settings: Settings | None = None) -
         )
         if ops is not None and not p:
             problems += cross_check_operations(ops, stands, str(files.get("operations", "")))
+    plans = None
+    try:
+        plans, plan_problems, plans_file = _read_plans(program_dir, settings)
+        problems += plan_problems
+        if plans_file:
+            files["plans"] = plans_file
+    except InputError as e:
+        problems += e.problems
+    reviews = None
+    try:
+        reviews = read_reviews(review_path(program_dir, settings))
+    except InputError as e:
+        problems += e.problems
     energy, energy_problems = read_energy_inputs(program_dir, settings)
     problems += energy_problems
     files.update(energy.files)
     if problems:
         raise InputError(problems)
     ops = ops.sort_values(["stand_id", "date", "source_row"], kind="stable").reset_index(drop=True)
-    return ProgramInputs(program_dir, settings, stands, ops, yields, files, energy)
+    return ProgramInputs(program_dir, settings, stands, ops, yields, files, energy, plans, reviews)

@@ -2,16 +2,62 @@
 
 from __future__ import annotations
 
+import csv
 import io
+import logging
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from forestcarbon.core.config import CONFIG_FILE
 from forestcarbon.core.exceptions import CRSError, InputError, Problem
+from forestcarbon.core.files import note_input, read_input
+from forestcarbon.inputs.crs import require_metres
+
+MAX_COLUMNS = 1000
+"""Most columns an input table may have: a wider header is refused before parsing (a header of
+100,000 columns would otherwise take minutes and gigabytes)."""
+
+log = logging.getLogger("forestcarbon")
 
 TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm")
+LAYER_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".parquet", ".gml", ".kml")
+"""Vector formats looked for by name when the default ``stands.gpkg`` is absent."""
+
+
+def locate_input(program_dir: Path, configured: str, default: str, suffixes, key: str) -> Path:
+    """The file of one input: ``configured`` when it exists or was set in program.toml; when the
+    default file is absent, the one file of the same name in another format.
+
+    ``stands.gpkg`` absent and ``stands.shp`` present -> ``stands.shp`` (logged, so the run says
+    which file it used); two candidates (``stands.shp`` and ``stands.geojson``) are an error
+    naming both. Suffixes match case-insensitively (``STANDS.SHP``).
+    """
+    path = program_dir / configured
+    if configured != default or path.exists() or not program_dir.is_dir():
+        return path
+    stem = Path(default).stem.lower()
+    wanted = {f"{stem}{s}" for s in suffixes}
+    found = sorted(p for p in program_dir.iterdir() if p.is_file() and p.name.lower() in wanted)
+    if len(found) > 1:
+        names = ", ".join(p.name for p in found)
+        raise InputError(
+            Problem(
+                str(program_dir / CONFIG_FILE),
+                "",
+                f"[inputs] {key}",
+                f"{default} is absent and several files could replace it ({names}); name the "
+                f'one to use, e.g. [inputs] {key} = "{found[0].name}"',
+            )
+        )
+    if not found:
+        return path
+    log.info("%s: using %s (%s is absent)", key, found[0].name, default)
+    return found[0]
+
+
 ENCODINGS = ("utf-8-sig", "cp932")
 """CSV encodings tried in order: UTF-8 (with or without BOM), then Shift_JIS (Windows cp932)."""
 
@@ -64,15 +110,17 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(Problem(str(path), "", "", "file not found"))
     if path.suffix.lower() in (".xlsx", ".xlsm"):
+        data = read_input(path)
         try:
-            df = pd.read_excel(path, sheet_name=sheet, dtype=str, keep_default_na=False)
+            df = pd.read_excel(io.BytesIO(data), sheet_name=sheet, dtype=str, keep_default_na=False)
         except Exception as e:  # openpyxl raises many types for broken files
             raise InputError(Problem(str(path), "", "", f"cannot read as XLSX: {e}")) from None
     else:
-        data = path.read_bytes()
+        data = read_input(path)
         if not data.strip():
             raise InputError(Problem(str(path), "", "", "the file is empty"))
         text = decode_text(data, str(path))
+        check_header(text, str(path))
         try:
             df = pd.read_csv(
                 io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True
@@ -81,6 +129,47 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
             raise InputError(Problem(str(path), "", "", f"not a valid CSV table: {e}")) from None
     df.columns = [str(c).strip() for c in df.columns]
     return df
+
+
+def check_header(text: str, file: str) -> None:
+    """Refuse a CSV header wider than MAX_COLUMNS or with a repeated column name.
+
+    Only the first record is parsed, so an absurd header is refused in milliseconds. A repeated
+    name would otherwise be renamed silently by the CSV reader ('面積', '面積.1').
+    """
+    first = text[: text.find("\n") + 1 or len(text)]
+    if first.count(",") >= MAX_COLUMNS:  # cheap bound before parsing quotes
+        raise InputError(
+            Problem(
+                file,
+                "row 1",
+                "",
+                f"the header has more than {MAX_COLUMNS} columns "
+                f"({first.count(',') + 1}); is this the right file?",
+            )
+        )
+    try:
+        header = next(csv.reader(io.StringIO(text)), [])
+    except csv.Error:
+        return  # pandas reports the malformed CSV
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header, start=1):
+        key = name.strip()
+        if key and key in seen:
+            raise InputError(
+                Problem(
+                    file,
+                    "row 1",
+                    key,
+                    f"the header names this column twice (columns {seen[key]} and {i}); "
+                    "rename or delete one",
+                )
+            )
+        seen.setdefault(key, i)
+    if len(header) > MAX_COLUMNS:
+        raise InputError(
+            Problem(file, "row 1", "", f"the header has more than {MAX_COLUMNS} columns")
+        )
 
 
 def read_layer(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
@@ -93,6 +182,8 @@ def read_layer(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFram
         raise InputError(Problem(str(path), "", "", "file not found"))
     if path.stat().st_size == 0:
         raise InputError(Problem(str(path), "", "", "the file is empty"))
+    if path.is_file():
+        note_input(path)
     try:
         if path.suffix.lower() == ".parquet":
             gdf = gpd.read_parquet(path)
@@ -111,7 +202,7 @@ def read_layer(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFram
                             "stands_layer",
                         )
                     )
-            gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+            gdf = _read_ogr(path, layer)
     except InputError:
         raise
     except Exception as e:  # GDAL errors come in many types
@@ -134,18 +225,28 @@ def read_layer(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFram
     return gdf
 
 
-# --- writing -----------------------------------------------------------------------------------
+def _read_ogr(path: Path, layer: str | None) -> gpd.GeoDataFrame:
+    """Read one OGR layer; a UTF-8 Shapefile whose field names GDAL cut to 10 bytes in the middle
+    of a character (林齢基準年度 -> 林齢基 + one stray byte) is read with the broken character
+    dropped from the names."""
+    try:
+        return gpd.read_file(path, layer=layer, engine="pyogrio")
+    except UnicodeDecodeError:
+        if path.suffix.lower() not in (".shp", ".dbf"):
+            raise
+    # raw bytes as latin1 (spelled so: pyogrio hands "latin-1" to GDAL, which recodes it)
+    gdf = gpd.read_file(path, layer=layer, engine="pyogrio", encoding="latin1")
+
+    def utf8(text, errors="strict"):
+        return text.encode("latin1").decode("utf-8", errors) if isinstance(text, str) else text
+
+    gdf.columns = [c if c == gdf.geometry.name else utf8(c, "ignore") for c in gdf.columns]
+    for col in gdf.columns:
+        if gdf[col].dtype == object and col != gdf.geometry.name:
+            gdf[col] = gdf[col].map(utf8)
+    return gdf
 
 
 def ensure_metric(crs, file: str) -> None:
-    """Refuse a geographic CRS where areas are computed."""
-    if crs is None or not crs.is_projected:
-        raise CRSError(
-            Problem(
-                file,
-                "",
-                "crs",
-                f"{crs} is not a projected (metric) CRS; areas "
-                "need one such as EPSG:6673 (JGD2011 plane rectangular zone V)",
-            )
-        )
+    """Refuse a CRS that is not projected in metres where areas are computed."""
+    require_metres(crs, file)

@@ -2,7 +2,10 @@
 
 The record store is written by :mod:`forestcarbon.officer.store` (``forestcarbon ops``); this
 module only locates and reads it, so that :func:`forestcarbon.inputs.program.load_program` reads
-the operations without depending on the officer tools.
+the operations without depending on the officer tools. :func:`record_store` gives the program's
+store behind one interface (:class:`~forestcarbon.inputs.stores.RecordStore`): the GeoPackage
+below (:mod:`~forestcarbon.inputs.store_gpkg`), or with ``[store] url`` a PostgreSQL/PostGIS schema
+(:mod:`~forestcarbon.inputs.store_postgres`) that also holds the stands layer the program reads.
 
 Where the store sits
 --------------------
@@ -10,8 +13,9 @@ The store is the file named by ``[inputs] operations`` when that name ends in ``
 example ``operations = "records.gpkg"``). :func:`~forestcarbon.inputs.program.load_program`
 then reads the operations from the store's ``operations`` table, so ``forestcarbon run``
 computes with exactly what was recorded. A program whose operations are a CSV/XLSX file works
-as before; to switch, set ``operations = "records.gpkg"`` and seed the store with
-``forestcarbon ops import PROGRAM_DIR operations.csv`` (the CSV is not read any more after that).
+as before; to switch, ``forestcarbon ops init PROGRAM_DIR`` creates the store from the
+operations file and sets ``operations = "records.gpkg"`` (keeping program.toml's previous text as
+a backup); the CSV is not read any more after that.
 
 Tables (plain GeoPackage attribute tables; QGIS and ``ogrinfo`` open them)
 ----------------------------------------------------------------------
@@ -30,29 +34,38 @@ Tables (plain GeoPackage attribute tables; QGIS and ``ogrinfo`` open them)
 
 from __future__ import annotations
 
-import contextlib
 import re
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from forestcarbon.core.config import CONFIG_FILE, Settings
+from forestcarbon.core.config import CONFIG_FILE, Settings, program_file
 from forestcarbon.core.exceptions import InputError, Problem
+from forestcarbon.core.files import note_input
 from forestcarbon.inputs.schemas import OPERATIONS_SPEC, empty_operations, validate
+from forestcarbon.inputs.store_gpkg import BUSY_TIMEOUT_S, GpkgStore, open_store, query_records
+from forestcarbon.inputs.stores import (
+    HISTORY_ROWS_TABLE,
+    HISTORY_TABLE,
+    OPERATIONS_TABLE,
+    RECORD_COLUMNS,
+    RecordStore,
+    StoreSession,
+    typed_records,
+)
 
-OPERATIONS_TABLE = "operations"
-HISTORY_TABLE = "history"
-HISTORY_ROWS_TABLE = "history_rows"
-"""Names of the store's tables (see the module docstring)."""
-
-RECORD_COLUMNS = ("stand_id", "date", "operation", "area_ha", "volume_m3", "note")
-"""Columns of a record, in store order."""
-
-BUSY_TIMEOUT_S = 30.0
-"""How long a writer waits for another writer (or a QGIS edit session) to finish [s]."""
+__all__ = [
+    "BUSY_TIMEOUT_S",
+    "HISTORY_ROWS_TABLE",
+    "HISTORY_TABLE",
+    "OPERATIONS_TABLE",
+    "RECORD_COLUMNS",
+    "open_store",
+    "query_records",
+    "typed_records",
+]
 
 
 def is_store(path: str | Path) -> bool:
@@ -65,118 +78,28 @@ def store_path(program_dir: str | Path, settings: Settings) -> Path:
     program_dir = Path(program_dir)
     name = settings.inputs.operations
     if not name or not is_store(name):
-        current = name or "operations.csv"
         raise InputError(
             Problem(
                 str(program_dir / CONFIG_FILE),
                 "",
                 "[inputs] operations",
-                f"is {name!r}, not a record store (.gpkg). To record operations, set "
-                f'operations = "records.gpkg" under [inputs] and seed the store from the '
-                f"existing records: forestcarbon ops import {program_dir} "
-                f"{program_dir / current}",
+                f"is {name!r}, not a record store (.gpkg). To record operations, run "
+                f"forestcarbon ops init {program_dir}: it creates the store from the existing "
+                'records and sets operations = "records.gpkg" under [inputs]',
             )
         )
-    return program_dir / name
+    return program_file(program_dir, name, settings, "[inputs] operations")
 
 
-def _store_error(path: Path, error: sqlite3.Error) -> InputError:
-    text = str(error)
-    if "locked" in text or "busy" in text:
-        message = (
-            "another program is writing the record store (another forestcarbon command, or a "
-            "QGIS edit session): try again when it has finished"
-        )
-    elif "not a database" in text or "malformed" in text:
-        message = f"not a readable GeoPackage/SQLite file ({text})"
-    elif "readonly" in text:
-        message = (
-            f"cannot write the record store ({text}); it needs write permission, also to roll "
-            "back an interrupted write"
-        )
-    else:
-        message = f"record store error: {text}"
-    return InputError(Problem(str(path), "", "", message))
+def as_store(store: str | Path | RecordStore) -> RecordStore:
+    """A :class:`RecordStore` given itself or a GeoPackage path."""
+    return store if isinstance(store, RecordStore) else GpkgStore(Path(store))
 
 
-@contextlib.contextmanager
-def open_store(path: Path, *, history: bool = True) -> Iterator[sqlite3.Connection]:
-    """Connection to an existing store; SQLite errors become :class:`InputError`.
-
-    Opened read-write when the file allows it, so that an interrupted write (hot journal) is
-    rolled back on first access.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(
-            Problem(
-                str(path),
-                "",
-                "",
-                "record store not found; create it with forestcarbon ops import "
-                "PROGRAM_DIR operations.csv (or ops add)",
-            )
-        )
-    try:
-        con = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
-    except sqlite3.Error as e:
-        raise _store_error(path, e) from None
-    try:
-        con.execute("PRAGMA synchronous = FULL")
-        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        needed = [OPERATIONS_TABLE] + ([HISTORY_TABLE, HISTORY_ROWS_TABLE] if history else [])
-        missing = [t for t in needed if t not in tables]
-        if missing:
-            raise InputError(
-                Problem(
-                    str(path),
-                    "",
-                    "",
-                    f"not a forestcarbon record store: no table {', '.join(missing)}",
-                )
-            )
-        yield con
-    except sqlite3.Error as e:
-        raise _store_error(path, e) from None
-    finally:
-        con.close()
-
-
-def query_records(con: sqlite3.Connection, fids: list[int] | None = None) -> pd.DataFrame:
-    """Records of an open store (all, or those whose fid is in ``fids``), ordered by fid, with
-    the columns of :func:`read_records`."""
-    columns = ", ".join(RECORD_COLUMNS)
-    if fids is None:
-        rows = con.execute(f"SELECT fid, {columns} FROM {OPERATIONS_TABLE} ORDER BY fid").fetchall()
-    else:
-        rows = []
-        for start in range(0, len(fids), 500):
-            chunk = fids[start : start + 500]
-            marks = ", ".join("?" * len(chunk))
-            rows += con.execute(
-                f"SELECT fid, {columns} FROM {OPERATIONS_TABLE} WHERE fid IN ({marks})", chunk
-            ).fetchall()
-        rows.sort()
-    return typed_records(pd.DataFrame(rows, columns=["fid", *RECORD_COLUMNS]))
-
-
-def typed_records(df: pd.DataFrame) -> pd.DataFrame:
-    """Records (fid and :data:`RECORD_COLUMNS`) as read from SQLite -> the store's dtypes: fid
-    int64, area_ha [ha] and volume_m3 [m3] float (NaN when empty), the other columns text."""
-    df = df.copy()
-    df["fid"] = df["fid"].astype(np.int64)
-    for col in ("area_ha", "volume_m3"):
-        df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
-    for col in ("stand_id", "date", "operation", "note"):
-        df[col] = df[col].fillna("").astype(str)
-    return df
-
-
-def read_records(path: str | Path) -> pd.DataFrame:
-    """Every record of a store as stored: fid, stand_id, date (text), operation, area_ha [ha],
-    volume_m3 [m3], note; ordered by fid."""
-    with open_store(Path(path), history=False) as con:
-        return query_records(con)
+def read_records(store: str | Path | RecordStore) -> pd.DataFrame:
+    """Every record of a store (a GeoPackage path or a :class:`RecordStore`) as stored: fid,
+    stand_id, date (text), operation, area_ha [ha], volume_m3 [m3], note; ordered by fid."""
+    return as_store(store).read(lambda s: s.records(), history=False)
 
 
 _ROW = re.compile(r"^row (\d+)(.*)$", re.S)
@@ -215,21 +138,27 @@ def records_as_text(records: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({c: records[c].map(text) for c in RECORD_COLUMNS})
 
 
-def load_operations(path: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
+def load_operations(store: str | Path | RecordStore) -> tuple[pd.DataFrame, list[Problem]]:
     """Validated operations of a store, as :func:`~forestcarbon.inputs.program.load_program` uses.
 
     Returns the table of :data:`~forestcarbon.inputs.schemas.OPERATIONS_SPEC` with
     ``source_row`` = the record's fid, and every problem (rows named by fid). An empty store is
     no operations.
     """
-    path = Path(path)
-    with open_store(path, history=False) as con:
-        return operations_in(con, path)
+    if not isinstance(store, RecordStore) and Path(store).is_file():
+        note_input(store)  # provenance hashes the bytes the run read
+    store = as_store(store)
+    return store.read(lambda s: operations_in(s, store.label), history=False)
 
 
-def operations_in(con: sqlite3.Connection, path: Path) -> tuple[pd.DataFrame, list[Problem]]:
-    """:func:`load_operations` on an open connection (``path`` names the store in messages)."""
-    records = query_records(con)
+def operations_in(
+    session: StoreSession | sqlite3.Connection, path: str | Path
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """:func:`load_operations` inside a transaction (``path`` names the store in messages)."""
+    if isinstance(session, sqlite3.Connection):
+        records = query_records(session)
+    else:
+        records = session.records()
     if records.empty:
         return empty_operations(), []
     ops, problems = validate(records_as_text(records), OPERATIONS_SPEC, str(path))
@@ -237,3 +166,69 @@ def operations_in(con: sqlite3.Connection, path: Path) -> tuple[pd.DataFrame, li
     ops["source_row"] = fids
     labels = {i + 2: (str(path), f"row {fid}") for i, fid in enumerate(fids)}
     return ops, relabel_problems(problems, labels)
+
+
+def default_schema(program_dir: str | Path) -> str:
+    """``fc_`` + the program folder's name in lower case, characters other than a-z, 0-9 as
+    ``_`` (at most 63 bytes, PostgreSQL's limit)."""
+    name = re.sub(r"[^a-z0-9]", "_", Path(program_dir).resolve().name.lower())
+    return ("fc_" + name)[:63]
+
+
+def postgres_url_problem(url: str) -> str:
+    """Why ``url`` cannot be a store URL ('' when it can)."""
+    if not re.match(r"^postgres(ql)?://", url):
+        return "expected a URL like postgresql://user@host/database"
+    rest = url.split("://", 1)[1].split("/", 1)[0]
+    userinfo = rest.rsplit("@", 1)[0] if "@" in rest else ""
+    if ":" in userinfo or "password=" in url.lower():
+        return (
+            "contains a password: never put it in program.toml; give it in the PGPASSWORD "
+            "environment variable or in ~/.pgpass (one line host:port:database:user:password, "
+            "chmod 600)"
+        )
+    return ""
+
+
+def open_record_store(
+    target: str | Path, *, schema: str = "", crs: str = "EPSG:6673"
+) -> RecordStore:
+    """The store at ``target``: a ``postgresql://`` URL (with ``schema``; ``crs`` the working CRS
+    of its stands layer) or a ``.gpkg`` path."""
+    text = str(target)
+    if text.startswith(("postgresql://", "postgres://")):
+        problem = postgres_url_problem(text)
+        if problem:
+            raise InputError(Problem(text.split("@")[-1], "", "url", problem))
+        try:
+            from forestcarbon.inputs.store_postgres import PostgresStore  # optional: psycopg
+        except ImportError as e:
+            raise InputError(
+                Problem(
+                    text.split("@")[-1],
+                    "",
+                    "url",
+                    f"a PostgreSQL store needs psycopg ({e}): pip install 'forestcarbon[postgres]'",
+                )
+            ) from None
+        return PostgresStore(text, schema, crs=crs)
+    return GpkgStore(Path(target))
+
+
+def record_store(program_dir: str | Path, settings: Settings) -> RecordStore:
+    """The program's record store: ``[store] url`` (PostgreSQL, schema ``[store] schema``) when
+    set, else the GeoPackage named by ``[inputs] operations``; an error with the fix otherwise."""
+    program_dir = Path(program_dir)
+    url = settings.store.url
+    if url:
+        problem = postgres_url_problem(url)
+        if problem:
+            raise InputError(Problem(str(program_dir / CONFIG_FILE), "", "[store] url", problem))
+        schema = settings.store.schema or default_schema(program_dir)
+        return open_record_store(url, schema=schema, crs=settings.program.crs)
+    return open_record_store(store_path(program_dir, settings))
+
+
+def uses_database(settings: Settings) -> bool:
+    """True when the program's record store is a PostgreSQL database (``[store] url``)."""
+    return bool(settings.store.url)

@@ -40,12 +40,25 @@ def normalize_header(name) -> str:
 
 
 def parse_str(text: str) -> str:
+    """Text, as written (NFKC-normalised, stripped)."""
     return text
 
 
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
+
+
 def parse_float(text: str) -> float:
+    """A number; ``1,234`` and ``1,234.5`` are thousands, full-width digits are read (the text
+    is NFKC-normalised); any other comma (``4,0``: a decimal comma?) is an error."""
+    if "," in text:
+        if not _THOUSANDS.match(text):
+            raise ValueError(
+                "expected a number with '.' as the decimal point (a comma is only a thousands "
+                "separator, as in 1,234.5)"
+            )
+        text = text.replace(",", "")
     try:
-        value = float(text.replace(",", ""))
+        value = float(text)
     except ValueError:
         raise ValueError("expected a number") from None
     if not np.isfinite(value):
@@ -54,6 +67,7 @@ def parse_float(text: str) -> float:
 
 
 def parse_int(text: str) -> int:
+    """A whole number (2015, also 2015.0)."""
     value = parse_float(text)
     if value != int(value):
         raise ValueError("expected a whole number")
@@ -81,16 +95,55 @@ _DATE_PATTERNS = (
 )
 
 
+ERAS = {
+    "令和": (2018, dt.date(2019, 5, 1), None),
+    "平成": (1988, dt.date(1989, 1, 8), dt.date(2019, 4, 30)),
+    "昭和": (1925, dt.date(1926, 12, 25), dt.date(1989, 1, 7)),
+}
+"""Japanese era -> (year offset: era year 1 = offset + 1, first day, last day)."""
+
+_ERA_LETTERS = {"r": "令和", "h": "平成", "s": "昭和"}
+_ERA_DATE = re.compile(
+    r"^(令和|平成|昭和|[RrHhSs])\s*(元|\d{1,2})\s*(?:年|[./-])\s*(\d{1,2})\s*(?:月|[./-])\s*"
+    r"(\d{1,2})\s*日?$"
+)
+
+
+def _era_date(text: str) -> dt.date | None:
+    """令和5年10月1日, R5.10.1, 平成10年9月1日, H10.9.1, 令和元年5月1日 -> date; None if not an era
+    date; ValueError for an impossible one (a day that does not exist, or outside its era)."""
+    m = _ERA_DATE.match(text)
+    if not m:
+        return None
+    era = _ERA_LETTERS.get(m.group(1).lower(), m.group(1))
+    offset, first, last = ERAS[era]
+    year = offset + (1 if m.group(2) == "元" else int(m.group(2)))
+    try:
+        day = dt.date(year, int(m.group(3)), int(m.group(4)))
+    except ValueError:
+        raise ValueError(f"impossible date ({era}{m.group(2)}年 = {year})") from None
+    if day < first or (last is not None and day > last):
+        raise ValueError(f"{era} runs {first}..{last or ''}: the date is outside its era")
+    return day
+
+
 def parse_date(text: str) -> dt.date:
-    """ISO date (YYYY-MM-DD); also YYYY/MM/DD and YYYY年MM月DD日."""
+    """ISO date (YYYY-MM-DD); also YYYY/MM/DD, YYYY年MM月DD日 and Japanese era dates
+    (令和5年10月1日, R5.10.1, 平成10年9月1日, H10.9.1). A day that does not exist
+    (2023-02-30) is an error."""
+    era = _era_date(text)
+    if era is not None:
+        return era
     for pattern in _DATE_PATTERNS:
         m = pattern.match(text)
         if m:
             try:
                 return dt.date(*map(int, m.groups()))
             except ValueError:
-                break
-    raise ValueError("expected a date like 2024-10-15")
+                raise ValueError(
+                    "expected a date like 2024-10-15 (this day does not exist)"
+                ) from None
+    raise ValueError("expected a date like 2024-10-15 (or 令和6年10月15日, R6.10.15)")
 
 
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "1": 1, "2": 2, "3": 3, "1.0": 1, "2.0": 2, "3.0": 3}
@@ -196,6 +249,16 @@ class Column:
     aliases: tuple[str, ...] = ()
     unit: str = ""
 
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        """Every accepted header: the Japanese aliases first, then the English name."""
+        return (*self.aliases, self.name)
+
+    @property
+    def label(self) -> str:
+        """How messages name the column when the table lacks it: '林齢基準年度 (age_year)'."""
+        return f"{self.aliases[0]} ({self.name})" if self.aliases else self.name
+
 
 @dataclass(frozen=True)
 class TableSpec:
@@ -209,8 +272,12 @@ class TableSpec:
     """Column groups of which one must be fully present (planted_year, or age + age_year)."""
 
 
+STAND_ID_COLUMN = Column(
+    "stand_id", required=False, aliases=("小班ID", "森林ID", "小班コード", "id")
+)
+
 STAND_KEY_COLUMNS = (
-    Column("stand_id", required=False, aliases=("小班id", "森林id", "小班コード", "id")),
+    STAND_ID_COLUMN,
     Column("rinpan", parse_stand_part, required=False, aliases=("林班",)),
     Column("shohan", parse_stand_part, required=False, aliases=("小班",)),
     Column("edaban", parse_stand_part, required=False, aliases=("枝番",)),
@@ -291,6 +358,21 @@ OPERATIONS_SPEC = TableSpec(
 )
 
 
+PLANS_SPEC = TableSpec(
+    "plans",
+    (
+        Column("plan_id", aliases=("計画番号", "森林経営計画", "計画id", "経営計画")),
+        Column("start", parse_date, aliases=("始期", "計画始期", "開始日", "認定始期")),
+        Column("end", parse_date, aliases=("終期", "計画終期", "終了日", "認定終期")),
+        Column("approver", required=False, aliases=("認定者", "認定機関")),
+        Column("reference", required=False, aliases=("認定番号", "参照番号")),
+    ),
+    id_column="plan_id",
+    unique=("plan_id",),
+)
+"""Forest management plans (森林経営計画) and the days they are in force (both inclusive)."""
+
+
 def empty_operations() -> pd.DataFrame:
     """A validated operations table with no rows (a program or store without records)."""
     return pd.DataFrame(
@@ -331,22 +413,104 @@ GROWTH = TableSpec(
         ),
         Column("region", required=False, aliases=("地域", "地方")),
         Column("source", required=False, aliases=("出典", "収穫表名")),
+        Column("substituted_from", parse_species, required=False, aliases=("代用元樹種",)),
     ),
     unique=("species", "site_class", "age"),
 )
 
 
-def _rename(df: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+DBF_FIELD_BYTES = 10
+"""A Shapefile's DBF keeps at most this many bytes of a field name (GDAL cuts longer names)."""
+DBF_ENCODINGS = ("cp932", "utf-8")
+"""Encodings a Japanese Shapefile's field names are cut in (Shift_JIS, UTF-8)."""
+
+
+def dbf_truncations(name: str) -> set[str]:
+    """The names a Shapefile keeps of ``name``: its first 10 bytes in cp932 and in UTF-8.
+
+    '林齢基準年度' is 12 bytes in cp932 and becomes '林齢基準年'; in UTF-8 (18 bytes) the 10th
+    byte splits a character, so '林齢基' remains; 'planted_year' becomes 'planted_ye'. Names of
+    at most 10 bytes give an empty set.
+    """
+    cut = set()
+    for encoding in DBF_ENCODINGS:
+        try:
+            data = name.encode(encoding)
+        except UnicodeEncodeError:
+            continue
+        if len(data) > DBF_FIELD_BYTES:
+            cut.add(data[:DBF_FIELD_BYTES].decode(encoding, errors="ignore"))
+    return {c for c in cut if c}
+
+
+@cache
+def header_lookup(spec: TableSpec) -> dict[str, str]:
+    """Normalised header -> canonical name: every spelling, then Shapefile-cut spellings that
+    name one column only and are not themselves a full spelling."""
     lookup = {}
     for col in spec.columns:
-        for alias in (col.name, *col.aliases):
-            lookup[normalize_header(alias)] = col.name
-    mapping = {}
+        for alias in col.spellings:
+            lookup.setdefault(normalize_header(alias), col.name)
+    cut: dict[str, set[str]] = {}
+    for col in spec.columns:
+        for alias in col.spellings:
+            for short in dbf_truncations(normalize_header(alias)):
+                cut.setdefault(short, set()).add(col.name)
+    for short, names in cut.items():
+        if len(names) == 1 and short not in lookup:
+            lookup[short] = names.pop()
+    return lookup
+
+
+def header_map(df: pd.DataFrame, spec: TableSpec) -> dict[str, str]:
+    """Officer's header -> canonical name for the columns of ``df`` that ``spec`` knows."""
+    lookup = header_lookup(spec)
+    mapping: dict[str, str] = {}
     for header in df.columns:
         key = normalize_header(header)
         if key in lookup and lookup[key] not in mapping.values():
             mapping[header] = lookup[key]
-    return df.rename(columns=mapping)
+    return mapping
+
+
+def _rename(df: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, dict[str, str]]:
+    """``df`` with canonical column names, and canonical name -> the officer's header."""
+    mapping = header_map(df, spec)
+    return df.rename(columns=mapping), {v: str(k) for k, v in mapping.items()}
+
+
+def header_of(df: pd.DataFrame, name: str) -> str:
+    """The officer's header of canonical column ``name`` in a table :func:`validate` returned
+    (``df.attrs['headers']``); ``name`` itself when unknown."""
+    return df.attrs.get("headers", {}).get(name, name)
+
+
+def _listed(columns, most: int = 12, width: int = 30) -> str:
+    """Column names for a message: at most ``most``, each cut to ``width`` characters (a wrong
+    file's first line is never echoed whole)."""
+    names = [str(c) if len(str(c)) <= width else str(c)[:width] + "…" for c in columns[:most]]
+    more = f" ... ({len(columns)} in all)" if len(columns) > most else ""
+    return ", ".join(names) + more
+
+
+def header_collisions(df: pd.DataFrame, spec: TableSpec, file: str) -> list[Problem]:
+    """Two headers that map to the same column (面積 and area_ha): an error naming both."""
+    lookup = {normalize_header(a): c.name for c in spec.columns for a in (c.name, *c.aliases)}
+    by_field: dict[str, list[str]] = {}
+    for header in df.columns:
+        name = lookup.get(normalize_header(header))
+        if name is not None:
+            by_field.setdefault(name, []).append(str(header))
+    return [
+        Problem(
+            file,
+            "row 1",
+            name,
+            f"headers {' and '.join(repr(h) for h in headers)} both mean {name}; keep one",
+        )
+        for name, headers in by_field.items()
+        if len(headers) > 1
+    ]
 
 
 def row_label(index: int, ids: pd.Series | None, *, header_rows: int = 1) -> str:
@@ -359,7 +523,9 @@ def row_label(index: int, ids: pd.Series | None, *, header_rows: int = 1) -> str
     return label
 
 
-def _parse_column(values: pd.Series, col: Column, file: str, ids, problems: list[Problem]):
+def _parse_column(
+    values: pd.Series, col: Column, file: str, ids, problems: list[Problem], header: str
+):
     parsed = []
     bad = 0
     for i, raw in enumerate(values):
@@ -369,7 +535,7 @@ def _parse_column(values: pd.Series, col: Column, file: str, ids, problems: list
             if col.required:
                 bad += 1
                 if bad <= MAX_PROBLEMS_PER_COLUMN:
-                    problems.append(Problem(file, row_label(i, ids), col.name, "value is missing"))
+                    problems.append(Problem(file, row_label(i, ids), header, "value is missing"))
             continue
         try:
             value = col.parse(text)
@@ -385,12 +551,12 @@ def _parse_column(values: pd.Series, col: Column, file: str, ids, problems: list
         if message:
             bad += 1
             if bad <= MAX_PROBLEMS_PER_COLUMN:
-                problems.append(Problem(file, row_label(i, ids), col.name, message))
+                problems.append(Problem(file, row_label(i, ids), header, message))
             value = None
         parsed.append(value)
     if bad > MAX_PROBLEMS_PER_COLUMN:
         problems.append(
-            Problem(file, "", col.name, f"... and {bad - MAX_PROBLEMS_PER_COLUMN} more bad values")
+            Problem(file, "", header, f"... and {bad - MAX_PROBLEMS_PER_COLUMN} more bad values")
         )
     return parsed
 
@@ -425,38 +591,65 @@ def validate(
     problems: list[Problem] = []
     if df.empty and not allow_empty:
         return df, [Problem(file, "", "", "the table has no rows (empty file?)")]
-    df = _rename(df.reset_index(drop=True), spec)
+    problems += header_collisions(df, spec, file)
+    if problems:
+        return df, problems
+    df, headers = _rename(df.reset_index(drop=True), spec)
     names = {c.name for c in spec.columns}
+    by_name = {c.name: c for c in spec.columns}
     if needs_stand_id is None:
         needs_stand_id = "stand_id" in names
     ids = stand_ids(df) if needs_stand_id else None
     if needs_stand_id and ids is None:
         problems.append(
             Problem(
-                file, "", "stand_id", "missing: give a stand_id column or 林班 and 小班 (and 枝番)"
+                file,
+                "",
+                "小班ID (stand_id)",
+                "missing: give a stand id column ("
+                + ", ".join(STAND_ID_COLUMN.spellings)
+                + "), or 林班 and 小班 (and 枝番) columns (also rinpan, shohan, edaban)",
             )
         )
-    missing = [c.name for c in spec.columns if c.required and c.name not in df.columns]
-    for name in missing:
-        aliases = next(c.aliases for c in spec.columns if c.name == name)
-        hint = f" (or {'/'.join(aliases[:3])})" if aliases else ""
+    recognised = any(c in names for c in df.columns)  # else the wrong file: never echo it
+    found = (
+        f"found columns: {_listed([headers.get(c, c) for c in df.columns])}"
+        if recognised
+        else f"none of the {len(df.columns)} column(s) is a {spec.name} column: "
+        "is this the right file?"
+    )
+    for col in spec.columns:
+        if col.required and col.name not in df.columns:
+            problems.append(
+                Problem(
+                    file,
+                    "",
+                    col.label,
+                    "required column is missing; accepted headers: "
+                    f"{', '.join(col.spellings)}; {found}",
+                )
+            )
+    if spec.alternatives and not any(set(g) <= set(df.columns) for g in spec.alternatives):
+        groups = " or ".join(
+            " with ".join("/".join(by_name[n].spellings) for n in g) for g in spec.alternatives
+        )
         problems.append(
             Problem(
                 file,
                 "",
-                name,
-                f"required column is missing{hint}; found "
-                f"columns: {', '.join(map(str, df.columns))}",
+                " or ".join(" + ".join(by_name[n].label for n in g) for g in spec.alternatives),
+                f"required: {groups}; {found}",
             )
         )
-    if spec.alternatives and not any(set(g) <= set(df.columns) for g in spec.alternatives):
-        groups = " or ".join("+".join(g) for g in spec.alternatives)
-        problems.append(Problem(file, "", groups, "required: one of these column groups"))
     out = pd.DataFrame(index=df.index)
     if ids is not None:
         out["stand_id"] = ids
+        id_header = headers.get("stand_id") or "+".join(
+            headers[c] for c in ("rinpan", "shohan", "edaban") if c in headers
+        )
+        headers.setdefault("stand_id", id_header)
         for i in np.flatnonzero(ids.to_numpy() == ""):
-            problems.append(Problem(file, row_label(int(i), None), "stand_id", "value is missing"))
+            problems.append(Problem(file, row_label(int(i), None), id_header, "value is missing"))
     labels = ids
     if labels is None and spec.id_column and spec.id_column in df.columns:
         labels = df[spec.id_column].map(normalize_text)  # name the record in row labels
@@ -464,13 +657,18 @@ def validate(
         if col.name in STAND_KEY_NAMES and needs_stand_id:
             continue
         if col.name in df.columns:
-            out[col.name] = _parse_column(df[col.name], col, file, labels, problems)
-    problems += _duplicates(out, list(spec.unique), file)
+            out[col.name] = _parse_column(
+                df[col.name], col, file, labels, problems, headers.get(col.name, col.name)
+            )
+    problems += _duplicates(out, list(spec.unique), file, headers)
     out["source_row"] = np.arange(len(out)) + 2
+    out.attrs["headers"] = headers
     return out, problems
 
 
-def _duplicates(out: pd.DataFrame, keys: list[str], file: str) -> list[Problem]:
+def _duplicates(
+    out: pd.DataFrame, keys: list[str], file: str, headers: dict[str, str]
+) -> list[Problem]:
     """One problem per repeated key (one column: an id; several: a combination), naming rows."""
     if not keys or not set(keys) <= set(out.columns):
         return []
@@ -484,7 +682,8 @@ def _duplicates(out: pd.DataFrame, keys: list[str], file: str) -> list[Problem]:
             else "duplicate entry "
             + ", ".join(f"{k}={v}" for k, v in zip(keys, value, strict=True))
         )
-        problems.append(Problem(file, f"rows {rows}", "+".join(keys), what))
+        column = "+".join(headers.get(k, k) for k in keys)
+        problems.append(Problem(file, f"rows {rows}", column, what))
     return problems
 
 

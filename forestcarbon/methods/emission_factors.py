@@ -34,9 +34,31 @@ class EmissionFactors:
     setting: object
     by_year: dict[int, float]
     table: pd.DataFrame
+    sourced_years: frozenset = frozenset()
+    """Fiscal years valued with a sourced factor of that very year (the others: a substitute)."""
 
     def __call__(self, fiscal_year: int) -> float:
         return self.by_year[fiscal_year]
+
+    def substitutes(self) -> list[str]:
+        """One line per fiscal year without a sourced factor of its own, naming the substitute
+        used (a decimal, never float noise); for the run's warnings and ``provenance.json``."""
+        kind = (
+            f"kind {self.setting!r} of emission_factors.csv"
+            if isinstance(self.setting, str)
+            else "the number in [energy] emission_factor"
+        )
+        return [
+            f"FY{fy}: no sourced emission factor of that fiscal year; substitute "
+            f"{factor_text(value)} t-CO2/kWh ({kind}) used"
+            for fy, value in sorted(self.by_year.items())
+            if fy not in self.sourced_years
+        ]
+
+
+def factor_text(value: float) -> str:
+    """An emission factor as plain decimal text: 0.000434, never 0.00043399999999999997."""
+    return f"{value:.9g}" if "e" not in f"{value:.9g}" else f"{value:.12f}".rstrip("0")
 
 
 def resolve_emission_factors(
@@ -117,4 +139,5 @@ def resolve_emission_factors(
     if problems:
         return None, problems
     used = pd.DataFrame(rows, columns=list(table.columns))
-    return EmissionFactors(setting, by_year, used), []
+    sourced = frozenset(fy for fy in years if (of_kind["fiscal_year"] == fy).any())
+    return EmissionFactors(setting, by_year, used, sourced), []

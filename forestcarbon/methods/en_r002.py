@@ -225,9 +225,16 @@ def compute_solar(
             "generated_kwh": kwh_out(generated),
             "sold_kwh": kwh_out(sold),
             "self_consumed_kwh": kwh_out(self_consumed),
-            "counted_kwh": kwh_out(counted_kwh),
-            "ef_t_per_kwh": np.divide(
-                t, counted_kwh, out=np.full(n, np.nan), where=counted_kwh > 0
+            # blocked or excluded sites count no electricity (their reduction is 0 too)
+            "counted_kwh": kwh_out(np.where(eligible, counted_kwh, 0.0)),
+            "ef_t_per_kwh": np.round(
+                np.divide(
+                    t,
+                    counted_kwh,
+                    out=np.full(n, np.nan),
+                    where=eligible & (np.nan_to_num(counted_kwh) > 0),
+                ),
+                12,
             ),
             "reduction_kgco2": np.round(reduction * KG_PER_T, NANO_DIGITS - 3),
             "reduction_tco2": reduction,

@@ -296,7 +296,9 @@ def compute_aircon(
             "heating_kwh": np.where(has_split, kwh_out(sum_by_row(rows[idx], heat, n)), np.nan),
             "project_kwh": kwh_out(project),
             "baseline_kwh": kwh_out(sum_by_row(rows[idx], bl, n)),
-            "ef_t_per_kwh": np.divide(t_pj, project, out=np.full(n, np.nan), where=project > 0),
+            "ef_t_per_kwh": np.round(
+                np.divide(t_pj, project, out=np.full(n, np.nan), where=project > 0), 12
+            ),
             "baseline_tco2": bl_t,
             "project_tco2": pj_t,
             "reduction_tco2": np.where(eligible, gross, 0.0),

@@ -110,6 +110,8 @@ def compute_energy(inputs: EnergyInputs, settings: Settings) -> EnergyResult:
     solar = aircon = None
     if inputs.solar is not None:
         log.info("EN-R-002: %d PV sites x %d period(s)", len(inputs.solar), len(settings.periods))
+        for line in inputs.factors.substitutes():
+            log.warning("emission factor: %s", line)
         solar = compute_solar(
             inputs.solar, inputs.solar_readings, settings.periods, settings.energy, inputs.factors
         )

@@ -13,6 +13,9 @@ import pandas as pd
 
 from forestcarbon.core.config import Period
 
+FISCAL_YEARS = (1900, 2200)
+"""Fiscal years the toolkit accepts for registers and forecasts (inclusive); outside is an error."""
+
 
 def fiscal_year_of(day: dt.date) -> int:
     """Japanese fiscal year of a date: 2024-03-31 -> 2023, 2024-04-01 -> 2024."""

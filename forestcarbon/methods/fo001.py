@@ -25,6 +25,11 @@ import pandas as pd
 from forestcarbon.core.config import FO001Settings, Period
 from forestcarbon.core.exceptions import InputError, Problem
 from forestcarbon.core.params import CO2_PER_C, species_parameters
+from forestcarbon.methods.eligibility import (
+    OPERATION_JA,
+    QUALIFYING_OPERATIONS,
+    eligibility,
+)
 from forestcarbon.methods.fiscal import (
     elapsed_share,
     fiscal_year,
@@ -34,18 +39,7 @@ from forestcarbon.methods.fiscal import (
 )
 from forestcarbon.methods.growth import YieldTable
 
-QUALIFYING_OPERATIONS = ("planting", "weeding", "cleaning", "thinning", "replanting")
-"""植栽・下刈・除伐・間伐 (and 再造林): work that makes planted forest count (FO-001.md §3)."""
-
-OPERATION_JA = {
-    "planting": "植栽",
-    "weeding": "下刈",
-    "cleaning": "除伐",
-    "thinning": "間伐",
-    "pruning": "枝打",
-    "final_harvest": "主伐",
-    "replanting": "再造林",
-}
+__all__ = ["OPERATION_JA", "QUALIFYING_OPERATIONS", "carbon_tco2", "compute_fo001"]
 
 BEF_SWITCH_AGE = 20
 """BEF of the young stand applies up to this age [years]; the older value from age 21 (§2)."""
@@ -61,6 +55,12 @@ FLAGS = {
     "prorated": "the period is not whole fiscal years: growth pro-rated by days",
     "not_yet_planted": "planted after the period: no growth",
     "net_negative": "emissions exceed removals: no credits from this stand",
+    "species_substituted": "computed with another species' yield curve or parameter row "
+    "(e.g. その他広葉樹 with ブナ's parameters): a documented but unverified substitution",
+    "plan_dates_unknown": "no plans table: the plan's validity period was not checked",
+    "eligible_from_in_period": "eligibility earned inside the period: removals from that day",
+    "plan_partly_in_force": "the plan is in force for part of the period only: removals pro rata",
+    "held": "canopy evidence: removals held (held_tco2), not credited until an officer's record",
 }
 """Flag names in ``fo001_stands.csv`` and their meaning."""
 
@@ -247,101 +247,6 @@ def build_cohorts(
     return Cohorts(stand, share, origin, planted, harvested)
 
 
-def _qualifying_work(
-    stands: pd.DataFrame, operations: pd.DataFrame, period: Period, settings: FO001Settings
-) -> pd.DataFrame:
-    """Per stand: number of qualifying operations since the cut-off up to the period end, their
-    treated area [ha] (no area: the whole stand), whether an area was assumed, and the last one."""
-    ops = operations[
-        operations["operation"].isin(QUALIFYING_OPERATIONS)
-        & (operations["date"] >= settings.operations_since)
-        & (operations["date"] <= period.end)
-    ]
-    reference = pd.Series(reference_area(stands), index=stands["stand_id"].to_numpy())
-    work = pd.DataFrame(
-        {
-            "stand_id": ops["stand_id"],
-            "treated": ops["area_ha"].fillna(ops["stand_id"].map(reference)),
-            "assumed": ops["area_ha"].isna(),
-        }
-    )
-    summary = work.groupby("stand_id", sort=False).agg(
-        n=("treated", "size"), treated=("treated", "sum"), assumed=("assumed", "any")
-    )
-    last = ops.sort_values("date", kind="stable").drop_duplicates("stand_id", keep="last")
-    last_text = pd.Series(
-        [
-            f"{op} ({OPERATION_JA[op]}) {d}"
-            for op, d in zip(last["operation"], last["date"], strict=True)
-        ],
-        index=last["stand_id"].to_numpy(),
-        dtype=object,
-    )
-    summary = summary.reindex(stands["stand_id"].to_numpy())
-    return pd.DataFrame(
-        {
-            "n": summary["n"].fillna(0).to_numpy(dtype=np.int64),
-            "treated_ha": summary["treated"].fillna(0).to_numpy(dtype=float),
-            "assumed": summary["assumed"].fillna(False).to_numpy(dtype=bool),
-            "last": last_text.reindex(stands["stand_id"].to_numpy()).to_numpy(),
-            "reference_ha": reference.to_numpy(),
-        }
-    )
-
-
-def _eligibility(
-    stands: pd.DataFrame, operations: pd.DataFrame, period: Period, settings: FO001Settings
-) -> pd.DataFrame:
-    """Eligible flag, counted area [ha], reason and flags per stand for one period (§3)."""
-    area = stands["stand_area_ha"].to_numpy(dtype=float)
-    work = _qualifying_work(stands, operations, period, settings)
-    n_ops = work["n"].to_numpy()
-    in_plan = stands["plan_id"].str.strip().ne("").to_numpy()
-    bamboo = stands["species"].to_numpy() == "bamboo"
-    planted = stands["forest_type"].eq("planted").to_numpy()
-    natural_ok = stands["protected"].to_numpy(dtype=bool) | (settings.natural_forest == "all")
-
-    eligible = in_plan & ~bamboo & np.where(planted, n_ops > 0, natural_ok)
-    counted = area
-    if settings.eligible_area == "treated":
-        treated_share = np.minimum(1.0, work["treated_ha"].to_numpy() / work["reference_ha"])
-        counted = np.where(planted, area * treated_share, area)
-    counted = np.where(eligible, counted, 0.0)
-
-    since = settings.operations_since.isoformat()
-    planted_ok = [
-        f"eligible: planted forest (人工林) with {n} qualifying operation(s) since "
-        f"{since}, last {last}; counted {c:.2f} of {a:.2f} ha"
-        for n, last, c, a in zip(n_ops, work["last"], counted, area, strict=True)
-    ]
-    natural_reason = (
-        "eligible: natural forest (天然生林) under legal protection (保安林 etc.)"
-        if settings.natural_forest == "protected"
-        else "eligible: natural forest (天然生林) in a plan (natural_forest = 'all')"
-    )
-    reason = np.select(
-        [~in_plan, bamboo, planted & (n_ops > 0), planted, natural_ok],
-        [
-            "ineligible: outside any forest management plan (森林経営計画)",
-            "ineligible: bamboo (タケ) earns no removals under FO-001",
-            np.array(planted_ok, dtype=object),
-            f"ineligible: planted forest (人工林) with no planting, weeding, cleaning or thinning "
-            f"(植栽・下刈・除伐・間伐) recorded since {since}",
-            natural_reason,
-        ],
-        "ineligible: natural forest (天然生林) not under legal protection (保安林)",
-    )
-    return pd.DataFrame(
-        {
-            "eligible": eligible,
-            "eligible_area_ha": counted,
-            "reason": reason,
-            "partial": eligible & planted & (counted < area - 1e-9),
-            "assumed": eligible & work["assumed"].to_numpy(),
-        }
-    )
-
-
 def carbon_tco2(area_ha, volume_m3_ha, wood_density, bef, root_ratio, carbon_fraction):
     r"""Carbon dioxide [t-CO2] held in (or removed as) a stem volume: the FO-001 equation.
 
@@ -435,13 +340,17 @@ def compute_period(
     period: Period,
     settings: FO001Settings,
     params: pd.DataFrame,
+    plans: pd.DataFrame | None = None,
+    *,
+    plans_file: str = "plans.csv",
 ) -> pd.DataFrame:
     """FO-001 result of every stand for one monitoring period (see :func:`compute_fo001`)."""
     n = len(stands)
+    elig = eligibility(stands, operations, period, settings, plans, plans_file=plans_file)
     c = cohorts
     species = stands["species"].to_numpy()[c.stand]
-    curve = yields.curve_index(stands["species"], stands["site_class"])
-    curve = np.where(curve < 0, 0, curve)[c.stand]  # bamboo: any curve, its factor is 0
+    stand_curve = yields.curve_index(stands["species"], stands["site_class"])
+    curve = np.where(stand_curve < 0, 0, stand_curve)[c.stand]  # bamboo: any curve, factor 0
     scale = _volume_scale(stands, c)
     bamboo = species == "bamboo"
     area = stands["stand_area_ha"].to_numpy(dtype=float)
@@ -453,7 +362,8 @@ def compute_period(
     felled_by_end = ~np.isnat(c.harvested) & (c.harvested <= p_end)
 
     cohort_area = area[c.stand] * c.share  # A of each cohort [ha]
-    gross = np.zeros(len(c.stand))
+    gross = np.zeros(len(c.stand))  # whole stand, every day [t-CO2]
+    counted_gross = np.zeros(len(c.stand))  # on the days removals count [t-CO2]
     crossed = np.zeros(len(c.stand), dtype=bool)
     beyond = np.zeros(len(c.stand), dtype=bool)
     fractions = fiscal_year_fractions(period)
@@ -470,6 +380,9 @@ def compute_period(
                 params, species, a - 1, cohort_area, v_before
             )
         gross += np.where(growing, tco2, 0.0)
+        lo = max(period.start, dt.date(fy, 4, 1))
+        hi = min(period.end, dt.date(fy + 1, 3, 31))
+        counted_gross += np.where(growing, tco2, 0.0) * elig.day_share(lo, hi)[c.stand]
         crossed |= growing & (a == BEF_SWITCH_AGE + 1) & ~bamboo
         beyond |= growing & (a > last_age) & ~bamboo
 
@@ -484,12 +397,10 @@ def compute_period(
     if settings.thinning_accounting == "explicit":
         emissions_gross += _thinning_emissions(stands, operations, period, params, c)
 
-    elig = _eligibility(stands, operations, period, settings)
-    share_counted = np.divide(
-        elig["eligible_area_ha"].to_numpy(), area, out=np.zeros(n), where=area > 0
-    )
-    removals = removals_gross * share_counted
-    emissions = emissions_gross * share_counted
+    share_counted = np.divide(elig.counted_area_ha, area, out=np.zeros(n), where=area > 0)
+    # removals: the counted area on the counted days; emissions: every felling in the boundary
+    removals = np.bincount(c.stand, counted_gross, minlength=n) * share_counted
+    emissions = np.where(elig.in_boundary, emissions_gross, 0.0)
     net = removals - emissions
 
     main = main_cohort(c, n, p_end)
@@ -511,25 +422,35 @@ def compute_period(
         "harvested": any_(harvested_now),
         "replanted": any_(replanted_now),
         "felled_not_replanted": _felled_not_replanted(c, n, p_end),
-        "partial_treated_area": elig["partial"].to_numpy(),
-        "treated_area_assumed": elig["assumed"].to_numpy(),
+        "partial_treated_area": elig.partial,
+        "treated_area_assumed": elig.assumed,
         "prorated": np.full(n, any(f < 1 for _, f in fractions)),
         "not_yet_planted": stands["planted_year"].to_numpy() > fy_end,
-        "net_negative": elig["eligible"].to_numpy() & (net < 0),
+        "net_negative": elig.in_boundary & (net < 0),
+        "species_substituted": _species_substituted(stands, yields, stand_curve, params),
+        "plan_dates_unknown": elig.plan_dates_unknown,
+        "eligible_from_in_period": elig.started_in_period,
+        "plan_partly_in_force": elig.eligible
+        & ~elig.started_in_period
+        & (elig.counted_days < period.days),
     }
     p = params.reindex(stands["species"])
     return pd.DataFrame(
         {
             "stand_id": stands["stand_id"].to_numpy(),
             "period": period.label,
-            "eligible": elig["eligible"].to_numpy(),
-            "reason": elig["reason"].to_numpy(),
+            "eligible": elig.eligible,
+            "in_boundary": elig.in_boundary,
+            "reason": elig.reason,
             "species": stands["species"].to_numpy(),
             "forest_type": stands["forest_type"].to_numpy(),
             "site_class": stands["site_class"].to_numpy(),
             "plan_id": stands["plan_id"].to_numpy(),
             "area_ha": area,
-            "eligible_area_ha": elig["eligible_area_ha"].to_numpy(),
+            "eligible_area_ha": elig.counted_area_ha,
+            "counted_days": elig.counted_days,
+            "counted_from": _dates(elig.window_start, elig.eligible),
+            "counted_to": _dates(elig.window_end, elig.eligible),
             "age_start": np.maximum(fy_start - origin + 1, 0),
             "age_end": np.maximum(fy_end - origin + 1, 0),
             "volume_start_m3_ha": vol_start,
@@ -537,6 +458,7 @@ def compute_period(
             "removals_tco2": removals,
             "emissions_tco2": emissions,
             "net_tco2": net,
+            "held_tco2": np.zeros(n),
             "gross_net_tco2": removals_gross - emissions_gross,
             "flags": _join_flags(flags, n),
             "parameter_species": p["parameter_species"].fillna("").to_numpy(),
@@ -548,6 +470,17 @@ def compute_period(
             "bef_convention": settings.bef_convention,
         }
     )
+
+
+def _species_substituted(stands, yields: YieldTable, curve, params) -> np.ndarray:
+    """Stands computed with another species' yield curve or parameter row (その他広葉樹 with ブナ's
+    parameters and a stand-in curve): unverified substitutions, flagged."""
+    found = np.asarray(curve) >= 0
+    by_curve = found & yields.is_substituted(np.where(found, curve, 0))
+    species = stands["species"].to_numpy()
+    mapped = params["parameter_species"].reindex(species).fillna("").to_numpy()
+    by_params = (mapped != "") & (mapped != species)
+    return by_curve | by_params
 
 
 def main_cohort(c: Cohorts, n: int, p_end) -> np.ndarray:
@@ -592,6 +525,13 @@ def _thinning_emissions(stands, operations, period: Period, params, c: Cohorts) 
     return out
 
 
+def _dates(days: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """ISO dates where ``mask`` (open ends as empty text), else empty text."""
+    out = np.array([str(d) for d in days], dtype=object)
+    open_end = (days <= np.datetime64("1000-01-01")) | (days >= np.datetime64("9999-12-31"))
+    return np.where(mask & ~open_end, out, "")
+
+
 def _join_flags(flags: dict[str, np.ndarray], n: int) -> np.ndarray:
     out = np.full(n, "", dtype=object)
     for name, mask in flags.items():
@@ -627,6 +567,8 @@ def compute_fo001(
     settings: FO001Settings,
     *,
     file: str = "operations",
+    plans: pd.DataFrame | None = None,
+    plans_file: str = "plans.csv",
 ) -> pd.DataFrame:
     """FO-001 eligibility, removals and emissions of every stand for every period.
 
@@ -640,6 +582,9 @@ def compute_fo001(
     yields : YieldTable
     periods : tuple of Period
     settings : FO001Settings
+    plans : DataFrame, optional
+        plan_id, start, end (dates, inclusive) of every forest management plan; None: validity
+        unknown (every stand in a plan flagged ``plan_dates_unknown``).
 
     Returns
     -------
@@ -652,14 +597,19 @@ def compute_fo001(
     Notes
     -----
     FO-001.md §1 (formula, BEF conventions), §3 (eligibility, harvest, treated area), §4 (age,
-    interpolation, pro-rating). Ineligible stands have zero removals and emissions.
+    interpolation, pro-rating). Ineligible stands have zero removals; final harvests of every stand
+    with a plan id (the project boundary) are emissions, eligible or not. ``held_tco2`` is 0 here
+    (see :func:`forestcarbon.methods.holds.hold_flagged`).
     """
     check_operations(operations, settings, file=file)
     params = species_parameters(settings.carbon_fraction)
     stands = stands.reset_index(drop=True)
     cohorts = build_cohorts(stands, operations, periods, file=file)
     frames = [
-        compute_period(stands, operations, yields, cohorts, p, settings, params) for p in periods
+        compute_period(
+            stands, operations, yields, cohorts, p, settings, params, plans, plans_file=plans_file
+        )
+        for p in periods
     ]
     result = pd.concat(frames, ignore_index=True)
     order = np.lexsort((natural_key_rank(result["stand_id"]), result["period"].to_numpy()))

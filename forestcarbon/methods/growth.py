@@ -38,7 +38,10 @@ class YieldTable:
         Last tabulated age [years] per curve.
     table : DataFrame
         The validated source table (species, site_class, age, volume_m3_ha, height_m, region,
-        source).
+        source, optional substituted_from).
+    substituted : ndarray of bool, shape (n_curves,)
+        True where the curve is another species' curve standing in for this one (the table's
+        ``substituted_from`` column names that species); such stands are flagged.
     """
 
     keys: pd.MultiIndex
@@ -46,6 +49,14 @@ class YieldTable:
     height: np.ndarray
     last_age: np.ndarray
     table: pd.DataFrame
+    substituted: np.ndarray | None = None
+
+    def is_substituted(self, curve) -> np.ndarray:
+        """Per curve index: True where the curve stands in for another species'."""
+        curve = np.asarray(curve, dtype=np.int64)
+        if self.substituted is None:
+            return np.zeros(curve.shape, dtype=bool)
+        return self.substituted[curve]
 
     def curve_index(self, species, site_class) -> np.ndarray:
         """Curve index per (species, site_class) pair; -1 where the table has no such curve."""
@@ -87,14 +98,17 @@ def build_yield_table(table: pd.DataFrame) -> YieldTable:
     volume = np.empty((len(keys), MAX_AGE + 1))
     height = np.full((len(keys), MAX_AGE + 1), np.nan)
     last = np.empty(len(keys), dtype=np.int64)
+    substituted = np.zeros(len(keys), dtype=bool)
     for i, (_, g) in enumerate(groups):
+        if "substituted_from" in g.columns:
+            substituted[i] = g["substituted_from"].fillna("").astype(str).ne("").any()
         ages = g["age"].to_numpy(dtype=np.int64)
         volume[i] = _dense_curve(ages, g["volume_m3_ha"].to_numpy(dtype=float))
         h = g["height_m"].to_numpy(dtype=float)
         if np.isfinite(h).all():
             height[i] = _dense_curve(ages, h)
         last[i] = ages[-1]
-    return YieldTable(keys, volume, height, last, table)
+    return YieldTable(keys, volume, height, last, table, substituted)
 
 
 def missing_curves(

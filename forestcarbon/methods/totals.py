@@ -27,17 +27,27 @@ SUMMARY_COLUMNS = [
     "buffer_tco2",
     "credits_t",
     "n_activities",
+    "held_tco2",
 ]
+"""``held_tco2``: FO-001 removals held back by canopy evidence [t-CO2] (not in total_tco2 nor
+credits_t); empty for the energy methodologies."""
 
 
 def to_nano(values) -> np.ndarray:
-    """t-CO2 floats -> exact integer nano-tonnes (rounded to the nearest)."""
-    return np.rint(np.asarray(values, dtype=float) * NANO).astype(np.int64)
+    """t-CO2 floats -> exact integer nano-tonnes (rounded to the nearest), as Python integers.
+
+    Python integers never overflow (an int64 would wrap around beyond 9.2e9 t); a value that is
+    not finite is an error, never a number.
+    """
+    scaled = np.rint(np.asarray(values, dtype=float) * NANO)
+    if not np.isfinite(scaled).all():
+        raise ValueError("a t-CO2 value to be summed is not finite (NaN or infinite)")
+    return np.array([int(v) for v in scaled.ravel()], dtype=object).reshape(scaled.shape)
 
 
 def exact_sum(values) -> Decimal:
-    """Exact decimal sum [t-CO2] of t-CO2 floats, via integer nano-tonnes."""
-    return Decimal(int(to_nano(values).sum(dtype=object))) / NANO
+    """Exact decimal sum [t-CO2] of t-CO2 floats, via integer nano-tonnes (never wraps)."""
+    return Decimal(sum(to_nano(values).ravel().tolist(), 0)) / NANO
 
 
 def credited_tonnes(total_tco2: Decimal, buffer_rate: float | str | Decimal = 0) -> int:
@@ -96,17 +106,20 @@ def fo001_summary(results: pd.DataFrame, buffer_rate: float) -> list[dict]:
     """Summary rows of FO-001 per period from :func:`~forestcarbon.methods.fo001.compute_fo001`."""
     rows = []
     for period, g in results.groupby("period", sort=True):
-        eligible = g[g["eligible"]]
-        rows.append(
-            summary_row(
-                "FO-001",
-                period,
-                eligible["removals_tco2"],
-                eligible["emissions_tco2"],
-                eligible["stand_id"],
-                buffer_rate,
-            )
+        # the project boundary: eligible stands, and fellings of every stand in a plan
+        inside = g[g["in_boundary"]] if "in_boundary" in g.columns else g[g["eligible"]]
+        counted = inside[inside["eligible"] | (inside["emissions_tco2"] > 0)]
+        row = summary_row(
+            "FO-001",
+            period,
+            counted["removals_tco2"],
+            counted["emissions_tco2"],
+            counted["stand_id"],
+            buffer_rate,
         )
+        if "held_tco2" in g.columns:
+            row["held_tco2"] = decimal_text(exact_sum(g["held_tco2"]))
+        rows.append(row)
     return rows
 
 
@@ -144,7 +157,16 @@ def _combine(g: pd.DataFrame, methodology: str, period: str) -> dict:
         "buffer_tco2": total("buffer_tco2"),
         "credits_t": int(g["credits_t"].sum()),
         "n_activities": len(frozenset().union(*g["activity_ids"])),
+        "held_tco2": _held(g),
     }
+
+
+def _held(g: pd.DataFrame) -> str:
+    """Exact sum of the rows' held t-CO2 (FO-001 rows only); empty when no row has one."""
+    if "held_tco2" not in g.columns:
+        return ""
+    values = [v for v in g["held_tco2"] if isinstance(v, str) and v != ""]
+    return decimal_text(sum((Decimal(v) for v in values), Decimal(0))) if values else ""
 
 
 INTERVAL_COLUMNS = ["total_mean_tco2", "total_low_tco2", "total_high_tco2", "credit_basis"]

@@ -18,6 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from forestcarbon.core.config import program_file
 from forestcarbon.core.exceptions import InputError, Problem
 from forestcarbon.core.files import csv_bytes, write_gpkg
 from forestcarbon.core.params import load_table
@@ -77,7 +78,7 @@ def thinning_rules(inputs: ProgramInputs) -> pd.DataFrame:
     """
     name = inputs.settings.plan.thinning_rules
     if name:
-        path = inputs.program_dir / name
+        path = program_file(inputs.program_dir, name, inputs.settings, "[plan] thinning_rules")
         table, problems = validate(read_table(path), THINNING_RULES, str(path))
         file = str(path)
     else:
@@ -204,7 +205,9 @@ def net_by_year(
         ops = pd.concat([ops, extra], ignore_index=True)
     ops = ops.sort_values(["stand_id", "date", "source_row"], kind="stable").reset_index(drop=True)
     periods = tuple(fiscal_year_period(y) for y in years)
-    fo = compute_fo001(stands, ops, inputs.yields, periods, inputs.settings.fo001)
+    fo = compute_fo001(
+        stands, ops, inputs.yields, periods, inputs.settings.fo001, plans=inputs.plans
+    )
     table = fo.pivot(index="stand_id", columns="period", values="net_tco2")
     return table.reindex(index=stands["stand_id"], columns=[p.label for p in periods]).to_numpy()
 
@@ -281,7 +284,14 @@ def _eligible(inputs: ProgramInputs, idx: np.ndarray, fy: int) -> np.ndarray:
         return np.zeros(0, dtype=bool)
     stands = inputs.stands.iloc[idx].reset_index(drop=True)
     ops = inputs.operations[inputs.operations["stand_id"].isin(stands["stand_id"])]
-    fo = compute_fo001(stands, ops, inputs.yields, (fiscal_year_period(fy),), inputs.settings.fo001)
+    fo = compute_fo001(
+        stands,
+        ops,
+        inputs.yields,
+        (fiscal_year_period(fy),),
+        inputs.settings.fo001,
+        plans=inputs.plans,
+    )
     return fo.set_index("stand_id")["eligible"].reindex(stands["stand_id"]).to_numpy(dtype=bool)
 
 

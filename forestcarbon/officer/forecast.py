@@ -22,7 +22,7 @@ import pandas as pd
 from forestcarbon.core.exceptions import ForestCarbonError, InputError, Problem
 from forestcarbon.core.files import csv_bytes
 from forestcarbon.inputs.program import ProgramInputs
-from forestcarbon.methods.fiscal import fiscal_year_period
+from forestcarbon.methods.fiscal import FISCAL_YEARS, fiscal_year_period
 from forestcarbon.methods.fo001 import natural_key_rank, reference_area
 from forestcarbon.methods.totals import credit_lower_bound, credited_tonnes, decimal_text, exact_sum
 from forestcarbon.methods.uncertainty import interval, simulate_program
@@ -44,6 +44,9 @@ stand_id, fiscal_year, period, species, site_class, eligible, net_tco2 [t-CO2], 
 included), return the low and high program total [t-CO2] of each forecast year, in year order.
 :func:`monte_carlo_band` is the one built from ``[uncertainty]``; another error model (e.g. of
 areas or of the growth after thinning) can be passed to :func:`forecast` the same way."""
+
+MAX_FORECAST_YEARS = 100
+"""Longest forecast [fiscal years]; longer is refused (yield tables end well before)."""
 
 
 def monte_carlo_band(settings) -> UncertaintyBand | None:
@@ -192,8 +195,22 @@ def forecast(
         fiscal_year, species, age, thinning_area_ha, added_tco2, added_tco2_per_ha.
     """
     problems = []
-    if years < 1:
-        problems.append(Problem("plan forecast", "", "--years", f"expected >= 1, got {years}"))
+    if not 1 <= years <= MAX_FORECAST_YEARS:
+        problems.append(
+            Problem(
+                "plan forecast", "", "--years", f"expected 1..{MAX_FORECAST_YEARS}, got {years}"
+            )
+        )
+    if not FISCAL_YEARS[0] <= start_fy <= FISCAL_YEARS[1]:
+        problems.append(
+            Problem(
+                "plan forecast",
+                "",
+                "--from-fy",
+                f"expected a fiscal year within {FISCAL_YEARS[0]}..{FISCAL_YEARS[1]}, "
+                f"got {start_fy}",
+            )
+        )
     if not budget_ha >= 0:
         problems.append(
             Problem(

@@ -2,8 +2,9 @@
 
 ``forestcarbon credits issue | sell | retire | stickers | undo | import`` write it, ``balance``,
 ``history`` and ``report`` read it. It lives in the program's record store (the GeoPackage named by
-``[inputs] operations`` when that is a ``.gpkg``; otherwise ``records.gpkg`` in the program
-folder, created when missing), in its own tables (:mod:`forestcarbon.officer.ledger_sql`).
+``[inputs] operations`` when that is a ``.gpkg``; otherwise, and for now also when the records
+are in PostgreSQL (``[store] url``), ``records.gpkg`` in the program folder, created when
+missing), in its own tables (:mod:`forestcarbon.officer.ledger_sql`).
 Modules: the state and its invariants (:mod:`~forestcarbon.officer.ledger_state`), one change
 being built (:mod:`~forestcarbon.officer.ledger_writer`), what the officer types or imports
 (:mod:`~forestcarbon.officer.ledger_inputs`), the tables for reports and maps
@@ -96,7 +97,8 @@ DEFAULT_STORE = "records.gpkg"
 def ledger_path(program_dir: str | Path, settings: Settings) -> Path:
     """The record store holding a program's ledger (see the module docstring)."""
     name = settings.inputs.operations
-    return Path(program_dir) / (name if name and is_store(name) else DEFAULT_STORE)
+    in_gpkg = name and is_store(name) and not settings.store.url
+    return Path(program_dir) / (name if in_gpkg else DEFAULT_STORE)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -24,7 +24,7 @@ import pandas as pd
 from forestcarbon.core.exceptions import InputError, Problem
 from forestcarbon.core.files import csv_bytes, write_gpkg, write_outputs
 from forestcarbon.inputs.program import ProgramInputs
-from forestcarbon.methods.fiscal import fiscal_year, fiscal_year_end
+from forestcarbon.methods.fiscal import FISCAL_YEARS, fiscal_year, fiscal_year_end
 from forestcarbon.methods.fo001 import (
     OPERATION_JA,
     Cohorts,
@@ -301,6 +301,16 @@ def update_register(
     """
 
     from_fy = to_fy - 1 if from_fy is None else from_fy
+    for flag, fy in (("--to-fy", to_fy), ("--from-fy", from_fy)):
+        if not FISCAL_YEARS[0] <= fy <= FISCAL_YEARS[1]:
+            raise InputError(
+                Problem(
+                    "register update",
+                    "",
+                    flag,
+                    f"expected a fiscal year within {FISCAL_YEARS[0]}..{FISCAL_YEARS[1]}, got {fy}",
+                )
+            )
     if from_fy >= to_fy:
         raise InputError(
             Problem(
@@ -322,4 +332,5 @@ def update_register(
         f"{stem}_diff.csv": csv_bytes(diff),
         f"{stem}_diff.txt": text.encode("utf-8"),
     }
-    return write_outputs(target.parent, outputs, overwrite=overwrite)
+    protected = [Path(p) for p in inputs.files.values()]
+    return write_outputs(target.parent, outputs, overwrite=overwrite, protected=protected)

@@ -5,16 +5,14 @@ Where the store sits and its tables are described in :mod:`forestcarbon.inputs.r
 reads it; this module records new operations (``ops import``, ``ops add``), undoes changes and
 reads and checks the history.
 
-Safety
-------
-Every change is one SQLite transaction (rollback journal, ``synchronous = FULL``). A crash or a
-kill in the middle of a write leaves a *hot journal* beside the file; the next connection with write
-access (any ``forestcarbon`` command, QGIS) rolls it back, so the store is exactly its previous
-state. A new store is built in a temporary file and linked into place only when complete. Triggers
-make ``history`` and ``history_rows`` refuse UPDATE and DELETE. Writers take the SQLite write lock
-before reading what they check, so two officers recording at the same time cannot both pass the
-checks against a stale state. Edits made in QGIS directly bypass the history; ``ops history``
-reports them (:func:`verify_history`).
+Where and how
+-------------
+The store is a :class:`~forestcarbon.inputs.stores.RecordStore`: a GeoPackage
+(:mod:`forestcarbon.inputs.store_gpkg`) or, with ``[store] url``, a PostgreSQL/PostGIS schema
+(:mod:`forestcarbon.inputs.store_postgres`); this module does not know which. Every change is one
+transaction of the store (all or nothing, also when the process is killed), retried by the store
+when a concurrent edit forces it, and appended to the store's append-only history. Edits made in
+QGIS directly bypass the history; ``ops history`` reports them (:func:`verify_history`).
 
 Every new record is checked before anything is written, against the register and the records
 already kept, and all problems are reported at once: schema (:data:`~forestcarbon.inputs.schemas.
@@ -22,47 +20,39 @@ OPERATIONS_SPEC`), unknown stand and area larger than the stand (the checks ``lo
 exact duplicates, an operation before the stand's planting year, and final harvests / replantings
 that do not add up (:func:`forestcarbon.methods.fo001.build_cohorts`, the engine's own check).
 
-At about 740 lines this module is kept whole on purpose: it is one concept, the store's writes,
-and adding, importing and undoing share one transaction, one set of checks and one history
-writer; split apart, the pieces would import each other's private helpers.
+Adding, importing and undoing share one transaction, one set of checks and one history writer;
+the storage itself (SQL, files, locking) lives in the store implementations.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import logging
-import os
-import sqlite3
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyogrio
 
-from forestcarbon.core.config import load_settings
-from forestcarbon.core.exceptions import ForestCarbonError, InputError, OutputError, Problem
+from forestcarbon.core.config import Settings, load_settings
+from forestcarbon.core.exceptions import ForestCarbonError, InputError, Problem
 from forestcarbon.inputs.program import cross_check_operations, load_program
 from forestcarbon.inputs.readers import read_table
 from forestcarbon.inputs.records import (
-    HISTORY_ROWS_TABLE,
-    HISTORY_TABLE,
-    OPERATIONS_TABLE,
     RECORD_COLUMNS,
-    open_store,
+    as_store,
     operations_in,
     problem_where,
-    query_records,
     read_records,
+    record_store,
     records_as_text,
     relabel_problems,
-    store_path,
     typed_records,
 )
 from forestcarbon.inputs.schemas import MAX_PROBLEMS_PER_COLUMN, OPERATIONS_SPEC, validate
+from forestcarbon.inputs.store_gpkg import GpkgStore
+from forestcarbon.inputs.stores import RecordStore, StoreSession
 from forestcarbon.methods.fiscal import fiscal_year
 from forestcarbon.methods.fo001 import OPERATION_JA, build_cohorts
 
@@ -71,48 +61,14 @@ log = logging.getLogger("forestcarbon")
 DUPLICATE_KEY = ("stand_id", "date", "operation", "area_ha", "volume_m3")
 """Two records equal in these columns are the same record (the note does not count)."""
 
-_SCHEMAS = {
-    OPERATIONS_TABLE: {
-        "stand_id": object,
-        "date": object,
-        "operation": object,
-        "area_ha": float,
-        "volume_m3": float,
-        "note": object,
-    },
-    HISTORY_TABLE: {
-        "time": object,
-        "action": object,
-        "note": object,
-        "source": object,
-        "n_added": "int64",
-        "n_removed": "int64",
-        "undoes": "Int64",
-    },
-    HISTORY_ROWS_TABLE: {
-        "change": "int64",
-        "effect": object,
-        "record": "int64",
-        "stand_id": object,
-        "date": object,
-        "operation": object,
-        "area_ha": float,
-        "volume_m3": float,
-        "note": object,
-    },
-}
-_DESCRIPTIONS = {
-    OPERATIONS_TABLE: "silvicultural operations (施業履歴) recorded with forestcarbon ops",
-    HISTORY_TABLE: "append-only history of changes to operations (one row per change)",
-    HISTORY_ROWS_TABLE: "append-only: every operations record each change added or removed",
-}
-
 
 @dataclasses.dataclass(frozen=True)
 class ChangeResult:
     """What one change did to a store."""
 
-    store: Path
+    store: str
+    """The store's label (a path, or the database URL and schema)."""
+    store_name: str
     change: int
     action: str
     n_added: int
@@ -122,66 +78,17 @@ class ChangeResult:
 
     def __str__(self) -> str:
         return (
-            f"{self.store.name}: change {self.change} ({self.action}): {self.n_added} record(s) "
+            f"{self.store_name}: change {self.change} ({self.action}): {self.n_added} record(s) "
             f"added, {self.n_removed} removed — {self.note}"
         )
 
 
-# --- creating and locking -------------------------------------------------------------------------
+# --- time -----------------------------------------------------------------------------------------
 
 
 def _now_text(now: Callable[[], dt.datetime] | None) -> str:
     moment = (now or (lambda: dt.datetime.now(dt.UTC)))()
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@contextlib.contextmanager
-def _transaction(con: sqlite3.Connection) -> Iterator[None]:
-    """One atomic change: the write lock is taken first (BEGIN IMMEDIATE), all or nothing."""
-    con.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
-
-
-def _create(path: Path) -> None:
-    """An empty store at ``path``: GeoPackage tables made by GDAL, plus append-only triggers."""
-    for table, schema in _SCHEMAS.items():
-        empty = pd.DataFrame({c: pd.Series([], dtype=t) for c, t in schema.items()})
-        pyogrio.write_dataframe(empty, path, layer=table, driver="GPKG")
-    con = sqlite3.connect(path, isolation_level=None)
-    try:
-        with _transaction(con):
-            for table in (HISTORY_TABLE, HISTORY_ROWS_TABLE):
-                for event in ("UPDATE", "DELETE"):
-                    con.execute(
-                        f'CREATE TRIGGER "{table}_append_only_{event.lower()}" BEFORE {event} '
-                        f"ON \"{table}\" BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-                    )
-            for table, text in _DESCRIPTIONS.items():
-                con.execute(
-                    "UPDATE gpkg_contents SET description = ? WHERE table_name = ?", (text, table)
-                )
-    finally:
-        con.close()
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename/link in ``folder`` durable (POSIX; a no-op where directories cannot be
-    opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # --- checking new records -------------------------------------------------------------------------
@@ -205,7 +112,7 @@ def _key(df: pd.DataFrame) -> pd.Series:
     return key
 
 
-def _duplicates(existing: pd.DataFrame, new: pd.DataFrame, labels) -> list[Problem]:
+def _duplicates(existing: pd.DataFrame, new: pd.DataFrame, labels, store_name) -> list[Problem]:
     """New records equal to a kept one, or to an earlier new one (first ones described)."""
     new_keys = _key(new).to_numpy()
     kept = dict(zip(_key(existing), existing["source_row"], strict=True))
@@ -218,7 +125,8 @@ def _duplicates(existing: pd.DataFrame, new: pd.DataFrame, labels) -> list[Probl
         file, where = labels[row["source_row"]]
         if in_store[i]:
             store_file, store_where = labels[kept[new_keys[i]]]
-            text = f"{store_where} of {Path(store_file).name} ({_describe(row)}): already recorded"
+            name = store_name or Path(store_file).name
+            text = f"{store_where} of {name} ({_describe(row)}): already recorded"
         else:
             text = f"{labels[first_row.iloc[i]][1]} of the same input ({_describe(row)})"
         problems.append(
@@ -284,6 +192,8 @@ def check_new_records(
     existing: pd.DataFrame,
     new: pd.DataFrame,
     labels: dict[int, tuple[str, str]],
+    *,
+    store_name: str = "",
 ) -> None:
     """Refuse new records that are duplicates or conflict with the register or the records kept.
 
@@ -296,6 +206,8 @@ def check_new_records(
     existing, new : DataFrame
         Validated operations; ``source_row`` holds distinct numbers, and ``labels`` maps each to
         (file, "row N") for messages.
+    store_name : str
+        How messages name the store holding ``existing`` (default: the file name of its label).
 
     Raises
     ------
@@ -306,7 +218,7 @@ def check_new_records(
         (:func:`~forestcarbon.methods.fo001.build_cohorts`).
     """
     problems = relabel_problems(cross_check_operations(new, stands, ""), labels)
-    problems += _duplicates(existing, new, labels)
+    problems += _duplicates(existing, new, labels, store_name)
     combined = pd.concat([existing, new], ignore_index=True)
     combined = combined.sort_values(["stand_id", "date", "source_row"], kind="stable")
     known = combined[combined["stand_id"].isin(stands["stand_id"])].reset_index(drop=True)
@@ -322,80 +234,11 @@ def check_new_records(
 # --- writing --------------------------------------------------------------------------------------
 
 
-def _next_fid(con: sqlite3.Connection) -> int:
-    seq = con.execute(
-        "SELECT seq FROM sqlite_sequence WHERE name = ?", (OPERATIONS_TABLE,)
-    ).fetchone()
-    top = con.execute(f"SELECT max(fid) FROM {OPERATIONS_TABLE}").fetchone()[0]
-    return max(seq[0] if seq else 0, top or 0) + 1
-
-
-def _row_values(df: pd.DataFrame) -> list[tuple]:
-    """Records as SQL parameters: fid, stand_id, date, operation, area_ha, volume_m3, note."""
-    out = []
-    for r in df.itertuples(index=False):
-        out.append(
-            (
-                int(r.fid),
-                str(r.stand_id),
-                str(r.date),
-                str(r.operation),
-                None if pd.isna(r.area_ha) else float(r.area_ha),
-                None if pd.isna(r.volume_m3) else float(r.volume_m3),
-                "" if pd.isna(r.note) else str(r.note),
-            )
-        )
-    return out
-
-
-def _write_change(
-    con: sqlite3.Connection,
-    *,
-    action: str,
-    note: str,
-    source: str,
-    added: pd.DataFrame,
-    removed: pd.DataFrame,
-    undoes: int | None,
-    time: str,
-) -> int:
-    """Apply one change inside the caller's transaction; returns the change number.
-
-    ``added`` and ``removed`` hold whole records with their fid.
-    """
-    cur = con.execute(
-        f"INSERT INTO {HISTORY_TABLE} (time, action, note, source, n_added, n_removed, undoes) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (time, action, note, source, len(added), len(removed), undoes),
-    )
-    change = int(cur.lastrowid)
-    columns = ", ".join(RECORD_COLUMNS)
-    marks = ", ".join("?" * len(RECORD_COLUMNS))
-    for effect, frame in (("removed", removed), ("added", added)):
-        con.executemany(
-            f"INSERT INTO {HISTORY_ROWS_TABLE} (change, effect, record, {columns}) "
-            f"VALUES (?, ?, ?, {marks})",
-            ((change, effect, *row) for row in _row_values(frame)),
-        )
-    con.executemany(
-        f"DELETE FROM {OPERATIONS_TABLE} WHERE fid = ?", ((int(f),) for f in removed["fid"])
-    )
-    con.executemany(
-        f"INSERT INTO {OPERATIONS_TABLE} (fid, {columns}) VALUES (?, {marks})",
-        _row_values(added),
-    )
-    con.execute(
-        "UPDATE gpkg_contents SET last_change = ? WHERE table_name IN (?, ?, ?)",
-        (time, OPERATIONS_TABLE, HISTORY_TABLE, HISTORY_ROWS_TABLE),
-    )
-    return change
-
-
-def _store_records(new: pd.DataFrame, first_fid: int) -> pd.DataFrame:
-    """Validated operations -> store records with fids from ``first_fid``."""
+def _store_records(new: pd.DataFrame, fids: np.ndarray) -> pd.DataFrame:
+    """Validated operations -> store records numbered ``fids``."""
     return pd.DataFrame(
         {
-            "fid": np.arange(first_fid, first_fid + len(new), dtype=np.int64),
+            "fid": fids,
             "stand_id": new["stand_id"].astype(str).to_numpy(),
             "date": [d.isoformat() for d in new["date"]],
             "operation": new["operation"].astype(str).to_numpy(),
@@ -406,10 +249,15 @@ def _store_records(new: pd.DataFrame, first_fid: int) -> pd.DataFrame:
     )
 
 
-def _program_without_operations(program_dir: Path):
-    """Settings, store path and the program's stands etc. read without the operations."""
-    settings = load_settings(program_dir)
-    path = store_path(program_dir, settings)
+def program_store(program_dir: str | Path) -> RecordStore:
+    """The record store of a program (``[store] url``, else ``[inputs] operations``)."""
+    return record_store(program_dir, load_settings(program_dir))
+
+
+def _program_without_operations(program_dir: Path, settings: Settings | None = None):
+    """Settings, store and the program's stands etc. read without the operations."""
+    settings = settings or load_settings(program_dir)
+    path = record_store(program_dir, settings)
     bare = dataclasses.replace(settings, inputs=dataclasses.replace(settings.inputs, operations=""))
     return settings, path, load_program(program_dir, settings=bare)
 
@@ -424,11 +272,12 @@ def _record(
     source: str,
     row_label: Callable[[int], str],
     now: Callable[[], dt.datetime] | None,
+    settings: Settings | None = None,
 ) -> ChangeResult:
     """Validate ``raw`` (text table), check it against the program and the store, then append it
     in one transaction (creating the store when missing)."""
     program_dir = Path(program_dir)
-    settings, path, inputs = _program_without_operations(program_dir)
+    settings, path, inputs = _program_without_operations(program_dir, settings)
     new, problems = validate(raw, OPERATIONS_SPEC, file)
     if problems:
         rows = {i + 2: (file, row_label(i + 2)) for i in range(len(raw))}
@@ -438,21 +287,28 @@ def _record(
         new[col] = pd.to_numeric(new[col], errors="coerce") if col in new else np.nan
     time = _now_text(now)
 
-    def apply(con: sqlite3.Connection) -> int:
-        existing, problems = operations_in(con, path)
+    def apply(session: StoreSession) -> int:
+        existing, problems = operations_in(session, path.label)
         if problems:
             raise InputError(problems)
-        first = _next_fid(con)
-        labels = {int(f): (str(path), f"row {f}") for f in existing["source_row"]}
+        fids = session.new_fids(len(new))
+        labels = {int(f): (path.label, f"row {f}") for f in existing["source_row"]}
         file_rows = new["source_row"].to_numpy()
-        new_checked = new.assign(source_row=np.arange(first, first + len(new)))
-        labels |= {first + i: (file, row_label(int(r))) for i, r in enumerate(file_rows)}
+        new_checked = new.assign(source_row=fids)
+        labels |= {int(f): (file, row_label(int(r))) for f, r in zip(fids, file_rows, strict=True)}
         log.info("checking %d new record(s) against %d kept", len(new), len(existing))
-        check_new_records(inputs.stands, settings.periods, existing, new_checked, labels)
-        added = _store_records(new, first)
+        check_new_records(
+            inputs.stands,
+            settings.periods,
+            existing,
+            new_checked,
+            labels,
+            store_name=path.name,
+        )
+        session.seed_stands(inputs.stands, only=sorted(set(new["stand_id"].astype(str))))
+        added = _store_records(new, fids)
         removed = pd.DataFrame(columns=["fid", *RECORD_COLUMNS])
-        return _write_change(
-            con,
+        return session.write_change(
             action=action,
             note=note,
             source=source,
@@ -462,43 +318,8 @@ def _record(
             time=time,
         )
 
-    change = _change(path, apply)
-    return ChangeResult(path, change, action, len(new), 0, note, time)
-
-
-def _change(path: Path, apply: Callable[[sqlite3.Connection], int], *, create: bool = True) -> int:
-    """Run ``apply`` in one transaction on the store; a missing store is built (``create``) in a
-    temporary file and linked into place only when the change is complete."""
-    if path.exists() or not create:
-        with open_store(path) as con, _transaction(con):
-            return apply(con)
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".gpkg", dir=path.parent)
-    except OSError as e:
-        raise OutputError(f"cannot create the record store in {path.parent}: {e}") from None
-    os.close(fd)
-    tmp = Path(tmp_name)
-    tmp.unlink()
-    try:
-        try:
-            _create(tmp)
-        except Exception as e:  # GDAL and the file system raise many types
-            raise OutputError(f"cannot create the record store in {path.parent}: {e}") from None
-        with open_store(tmp) as con, _transaction(con):
-            change = apply(con)
-        try:
-            os.link(tmp, path)  # atomic, and never replaces a store created meanwhile
-        except FileExistsError:
-            raise ForestCarbonError(
-                f"{path} was created by another command meanwhile; run this one again"
-            ) from None
-        except OSError:
-            os.replace(tmp, path)  # file systems without hard links
-        _fsync_dir(path.parent)
-        return change
-    finally:
-        for leftover in (tmp, Path(f"{tmp}-journal")):
-            leftover.unlink(missing_ok=True)
+    change = path.change(apply)
+    return ChangeResult(path.label, path.name, change, action, len(new), 0, note, time)
 
 
 # --- public operations ----------------------------------------------------------------------------
@@ -510,9 +331,12 @@ def import_operations(
     *,
     note: str = "",
     now: Callable[[], dt.datetime] | None = None,
+    settings: Settings | None = None,
 ) -> ChangeResult:
     """Append every operation of a CSV/XLSX file (Japanese or English headers, UTF-8 or cp932) to
     the program's record store, after checking all of them; creates the store when missing.
+
+    ``settings`` replaces program.toml (``ops init`` imports before program.toml names the store).
 
     Raises
     ------
@@ -531,6 +355,7 @@ def import_operations(
         source=str(file),
         row_label=lambda r: f"row {r}",
         now=now,
+        settings=settings,
     )
 
 
@@ -584,22 +409,19 @@ def add_operation(
     )
 
 
-def _undo_target(con: sqlite3.Connection) -> tuple[int, str, str] | None:
-    row = con.execute(
-        f"SELECT fid, action, note FROM {HISTORY_TABLE} WHERE action != 'undo' AND fid NOT IN "
-        f"(SELECT undoes FROM {HISTORY_TABLE} WHERE undoes IS NOT NULL) ORDER BY fid DESC LIMIT 1"
-    ).fetchone()
-    return None if row is None else (int(row[0]), row[1], row[2])
+def _undo_target(history: pd.DataFrame) -> tuple[int, str, str] | None:
+    """The latest change that is not an undo and has not been undone."""
+    undone = set(history["undoes"].dropna().astype(int))
+    todo = history[(history["action"] != "undo") & ~history["change"].isin(undone)]
+    if todo.empty:
+        return None
+    last = todo.iloc[-1]
+    return int(last["change"]), str(last["action"]), str(last["note"])
 
 
-def _change_rows(con: sqlite3.Connection, change: int, effect: str) -> pd.DataFrame:
-    columns = ", ".join(RECORD_COLUMNS)
-    rows = con.execute(
-        f"SELECT record, {columns} FROM {HISTORY_ROWS_TABLE} WHERE change = ? AND effect = ? "
-        "ORDER BY record",
-        (change, effect),
-    ).fetchall()
-    return typed_records(pd.DataFrame(rows, columns=["fid", *RECORD_COLUMNS]))
+def _change_rows(session: StoreSession, change: int, effect: str) -> pd.DataFrame:
+    rows = session.history_rows(change, effect)
+    return rows.rename(columns={"record": "fid"})[["fid", *RECORD_COLUMNS]].reset_index(drop=True)
 
 
 def undo_last(
@@ -616,23 +438,22 @@ def undo_last(
     InputError
         Nothing to undo, or records the change added were altered outside forestcarbon.
     """
-    program_dir = Path(program_dir)
-    path = store_path(program_dir, load_settings(program_dir))
+    path = program_store(program_dir)
     time = _now_text(now)
     result: dict = {}
 
-    def apply(con: sqlite3.Connection) -> int:
-        target = _undo_target(con)
+    def apply(session: StoreSession) -> int:
+        target = _undo_target(session.history())
         if target is None:
-            raise InputError(Problem(str(path), "", "", "nothing to undo"))
+            raise InputError(Problem(path.label, "", "", "nothing to undo"))
         change, action, what = target
-        added_then = _change_rows(con, change, "added")
-        removed_then = _change_rows(con, change, "removed")
-        present = query_records(con, added_then["fid"].tolist())
+        added_then = _change_rows(session, change, "added")
+        removed_then = _change_rows(session, change, "removed")
+        present = session.records(added_then["fid"].tolist())
         if len(present) != len(added_then) or not _same(present, added_then):
             raise InputError(
                 Problem(
-                    str(path),
+                    path.label,
                     "",
                     "",
                     f"cannot undo change {change}: {len(added_then) - len(present)} of the "
@@ -641,8 +462,7 @@ def undo_last(
             )
         result["note"] = note or f"undo change {change} ({action}: {what})"
         result["counts"] = (len(removed_then), len(present))
-        return _write_change(
-            con,
+        return session.write_change(
             action="undo",
             note=result["note"],
             source="forestcarbon ops undo",
@@ -652,8 +472,10 @@ def undo_last(
             time=time,
         )
 
-    change = _change(path, apply, create=False)
-    return ChangeResult(path, change, "undo", *result["counts"], result["note"], time)
+    change = path.change(apply, create=False)
+    return ChangeResult(
+        path.label, path.name, change, "undo", *result["counts"], result["note"], time
+    )
 
 
 def _same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
@@ -663,42 +485,21 @@ def _same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
     return a.equals(b)
 
 
-def read_history(path: str | Path) -> pd.DataFrame:
-    """The history of a store: change, time (UTC), action, note, source, n_added, n_removed,
-    undoes, undone_by (the undo that reverted the change, if any)."""
-    with open_store(Path(path)) as con:
-        rows = con.execute(
-            f"SELECT fid, time, action, note, source, n_added, n_removed, undoes "
-            f"FROM {HISTORY_TABLE} ORDER BY fid"
-        ).fetchall()
-    df = pd.DataFrame(
-        rows,
-        columns=[
-            "change",
-            "time",
-            "action",
-            "note",
-            "source",
-            "n_added",
-            "n_removed",
-            "undoes",
-        ],
-    )
-    df["undoes"] = df["undoes"].astype("Int64")
+def read_history(store: str | Path | RecordStore) -> pd.DataFrame:
+    """The history of a store (a GeoPackage path or a :class:`RecordStore`): change, time (UTC),
+    action, note, source, n_added, n_removed, undoes, undone_by (the undo that reverted the change,
+    if any)."""
+    df = as_store(store).read(lambda s: s.history())
     undone = df.dropna(subset=["undoes"]).set_index("undoes")["change"]
     df["undone_by"] = df["change"].map(undone).astype("Int64")
     return df
 
 
-def replay_history(path: str | Path) -> pd.DataFrame:
+def replay_history(store: str | Path | RecordStore) -> pd.DataFrame:
     """The records the history alone rebuilds: every change's removals and additions applied in
     order, starting from an empty store (same columns as :func:`read_records`)."""
-    with open_store(Path(path)) as con:
-        columns = ", ".join(RECORD_COLUMNS)
-        rows = con.execute(
-            f"SELECT change, effect, record, {columns} FROM {HISTORY_ROWS_TABLE} "
-            "ORDER BY change, effect DESC, record"  # 'removed' before 'added' within a change
-        ).fetchall()
+    table = as_store(store).read(lambda s: s.history_rows())
+    rows = table[["change", "effect", "record", *RECORD_COLUMNS]].itertuples(index=False)
     state: dict[int, tuple] = {}
     for change_rows in _by_change(rows):
         for _change_no, effect, record, *values in change_rows:
@@ -724,8 +525,9 @@ def _by_change(rows):
         yield current
 
 
-def verify_history(path: str | Path) -> tuple[bool, str]:
+def verify_history(path: str | Path | RecordStore) -> tuple[bool, str]:
     """Whether replaying the history gives exactly the current records, and a sentence saying so."""
+    path = as_store(path)
     current = read_records(path)
     rebuilt = replay_history(path)
     n_changes = len(read_history(path))
@@ -748,7 +550,7 @@ def ensure_store(path: str | Path) -> None:
     path = Path(path)
     if not path.exists():
         try:
-            _change(path, lambda con: 0)
+            GpkgStore(path).change(lambda session: 0)
         except ForestCarbonError:
             if not path.exists():
                 raise

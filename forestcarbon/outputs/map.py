@@ -41,11 +41,13 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from forestcarbon.core.exceptions import InputError, Problem
 from forestcarbon.outputs.layers import fo001_layer
 from forestcarbon.outputs.map_data import (
     BUSINESS_FIELDS,
@@ -453,6 +455,7 @@ def program_map(
     tiles: str | None = "gsi_pale",
     self_contained: bool = False,
     m=None,
+    tiles_attribution: str = "",
 ):
     """One interactive map of the whole program (forest, household solar, air conditioning).
 
@@ -537,15 +540,25 @@ def program_map(
             zoom_start=12,
         )
     m.add_child(MetricScale(), name="fc_scale")
+    if tiles == "none":
+        tiles = None
     if tiles and tiles not in TILES and not all(k in tiles for k in ("{z}", "{x}", "{y}")):
-        raise ValueError(
-            f"tiles must be one of {', '.join(TILES)} or a {{z}}/{{x}}/{{y}} URL template, "
-            f"got {tiles!r}"
+        raise InputError(
+            Problem(
+                "program.toml",
+                "",
+                "[map] tiles",
+                f"must be one of {', '.join(t for t in TILES if t)}, none, or a {{z}}/{{x}}/{{y}} "
+                f"URL template, got {tiles!r}",
+            )
         )
-    tile = TILES.get(tiles, (tiles, "")) if tiles else None
-    if tile is not None:
+    tile = TILES.get(tiles) if tiles in TILES else ((tiles, "") if tiles else None)
+    if tile is not None and tile[0]:
         url, attr = tile
+        attr = attr or tiles_attribution or (urlsplit(url).netloc or "custom tiles")
         folium.TileLayer(url, attr=attr, name="basemap", control=False, max_zoom=18).add_to(m)
+    else:
+        m.options["max_zoom"] = 18  # Leaflet (and marker clustering) needs a maximum zoom
 
     assets = ["leaflet", "leaflet_css"]
     m.add_child(Helpers(), name="fc_helpers")
@@ -687,6 +700,7 @@ def result_map(
         title=inputs.settings.program.name,
         tiles=tiles if tiles is not None else settings.tiles,
         self_contained=settings.self_contained if self_contained is None else self_contained,
+        tiles_attribution=settings.tiles_attribution,
     )
 
 

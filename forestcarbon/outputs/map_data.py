@@ -85,6 +85,7 @@ STAND_FIELDS = (
     "net_tco2_ha_yr",
     "net_class",  # class of net_tco2_ha_yr: 0.. (palette), -1 net emission, -2 ineligible
     "reason",  # index into the payload's ``reasons``; -1 for an eligible stand
+    "held_tco2",  # removals held back by canopy evidence (not credited) [t-CO2]
 )
 """Fields of a stand row on the map (:func:`stands_data`), in row order."""
 
@@ -252,6 +253,11 @@ def stand_totals(stands: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             "removals_tco2": g["removals_tco2"].sum().to_numpy(float),
             "emissions_tco2": g["emissions_tco2"].sum().to_numpy(float),
             "net_tco2": g["net_tco2"].sum().to_numpy(float),
+            "held_tco2": (
+                g["held_tco2"].sum().to_numpy(float)
+                if "held_tco2" in df.columns
+                else np.zeros(len(eligible))
+            ),
         }
     )
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -400,6 +406,7 @@ def stands_data(
             _r(r.net_tco2_ha_yr),
             int(c),
             -1 if r.eligible else reason_idx[str(r.reason)],
+            _r(r.held_tco2),
         ]
         for r, c in zip(totals.itertuples(), stand_class, strict=True)
     ]

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from forestcarbon import __version__
-from forestcarbon.core.files import file_sha256
+from forestcarbon.core.files import file_sha256, sha_as_read
 from forestcarbon.core.params import table_names, table_version
 
 PACKAGES = (
@@ -69,7 +69,8 @@ def describe_inputs(files: dict[str, Path], program_dir: Path) -> dict:
             name = str(path.resolve().relative_to(program_dir.resolve()))
         except ValueError:
             name = f"<packaged>/{path.name}" if "forestcarbon" in path.parts else str(path)
-        out[role] = {"path": name, "bytes": path.stat().st_size, "sha256": file_sha256(path)}
+        sha = sha_as_read(path) or file_sha256(path)  # the bytes the run read
+        out[role] = {"path": name, "bytes": path.stat().st_size, "sha256": sha}
     return out
 
 
@@ -80,9 +81,14 @@ def build_provenance(
     program_dir: Path,
     growth_sources: list[str],
     outputs: dict[str, str],
+    warnings: list[str] | None = None,
 ) -> dict:
-    """The provenance record of a run (no timestamps: same inputs give the same record)."""
+    """The provenance record of a run (no timestamps: same inputs give the same record).
+
+    ``warnings``: what a verifier must know about the run (e.g. fiscal years valued with a
+    substitute emission factor)."""
     return {
+        "warnings": list(warnings or []),
         "program": settings.program.name,
         "program_dir": program_dir.name,
         "program_dir_path": str(program_dir.resolve()),

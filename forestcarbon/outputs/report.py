@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import html
 import importlib.util
 import io
 import math
@@ -31,6 +32,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from forestcarbon import __version__
+from forestcarbon.core.cells import text_cells_as_strings
 from forestcarbon.core.params import load_table
 from forestcarbon.methods.energy import EN_R_002, EN_S_004
 from forestcarbon.methods.fiscal import fiscal_year_of
@@ -541,6 +543,7 @@ def _write_figures(wb: Workbook, pngs: list[tuple[str, bytes]]) -> None:
 def workbook_bytes(wb: Workbook) -> bytes:
     """Save a workbook as deterministic xlsx bytes: fixed document times and zip entry times."""
     wb.properties.created = FIXED_TIME
+    text_cells_as_strings(wb)  # never a formula from a stand id or facility name
     buffer = io.BytesIO()
     wb.save(buffer)
     stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -563,12 +566,18 @@ def workbook_bytes(wb: Workbook) -> bytes:
     return out.getvalue()
 
 
+def markdown_text(text: str) -> str:
+    """Text shown literally in Markdown: HTML and Markdown syntax characters escaped, one line."""
+    text = html.escape(" ".join(str(text).split()), quote=False)
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~>])", r"\\\1", text)
+
+
 def summary_markdown(result: RunResult) -> str:
     """A short Markdown summary of the run (Japanese + English labels)."""
 
     s = result.inputs.settings
     lines = [
-        f"# {s.program.name} — 実行結果の概要 / run summary",
+        f"# {markdown_text(s.program.name)} — 実行結果の概要 / run summary",
         "",
         f"Periods 期間: {', '.join(p.label for p in s.periods)}  ",
         f"forestcarbon {__version__}; credits are whole t-CO2, truncated once per methodology and "
@@ -591,6 +600,18 @@ def summary_markdown(result: RunResult) -> str:
             f"- {period}: {len(g)} stands, {len(e)} eligible, {e['eligible_area_ha'].sum():.1f} ha "
             f"counted, net {e['net_tco2'].sum():.3f} t-CO2"
         )
+        held = g[g["held_tco2"] > 0] if "held_tco2" in g.columns else g.iloc[:0]
+        if len(held):
+            lines.append(
+                f"  - held 保留 (canopy evidence, not credited until an officer's review): "
+                f"{held['held_tco2'].sum():.3f} t-CO2 on {', '.join(held['stand_id'])}"
+            )
+        felled = g[~g["eligible"] & (g["emissions_tco2"] > 0)]
+        if len(felled):
+            lines.append(
+                f"  - fellings of ineligible stands in the project boundary: "
+                f"{felled['emissions_tco2'].sum():.3f} t-CO2 emissions ({len(felled)} stand(s))"
+            )
     if result.energy is not None:
         text = [line.strip() for line in energy_text(result.energy)]
         lines += ["", "## Energy 省エネ・再エネ", ""]

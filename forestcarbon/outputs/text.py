@@ -31,6 +31,7 @@ def summary_text(result: RunResult) -> str:
                 f"{s['area_ha'].sum():>10.1f}{s['eligible_area_ha'].sum():>11.1f}"
                 f"{s['net_tco2'].sum():>12.1f}"
             )
+        lines += _conservative_lines(g, result)
     if result.energy is not None:
         lines += energy_text(result.energy)
     if result.canopy is not None:
@@ -63,6 +64,33 @@ def summary_text(result: RunResult) -> str:
             + ", ".join(f"{k}={v!r}" for k, v in unverified)
         )
     return "\n".join(lines)
+
+
+def _conservative_lines(g: pd.DataFrame, result: RunResult) -> list[str]:
+    """Held tonnes, plan validity and the area used, for one period of FO-001 results."""
+    lines = []
+    if "held_tco2" in g.columns and (g["held_tco2"] > 0).any():
+        held = g[g["held_tco2"] > 0]
+        lines.append(
+            "  held 保留 (canopy evidence, not credited until reviewed): "
+            f"{held['held_tco2'].sum():.1f} t-CO2 on {len(held)} stand(s): "
+            + ", ".join(held["stand_id"])
+        )
+    flags = g["flags"].fillna("")
+    if flags.str.contains("plan_dates_unknown").any():
+        lines.append(
+            "  plan dates unknown 計画期間未確認: no plans table, plan validity not checked"
+        )
+    lapsed = int(g["reason"].str.contains("lapsed|not in plans", regex=True).sum())
+    if lapsed or flags.str.contains("plan_partly_in_force").any():
+        lines.append(
+            f"  plans: {int(flags.str.contains('plan_partly_in_force').sum())} stand(s) pro rata "
+            f"to their plan's days, {lapsed} without a plan in force"
+        )
+    source = result.inputs.settings.fo001.area_source
+    used = "polygon (geometry)" if source == "geometry" else "register (area_ha)"
+    lines.append(f"  area used 面積: {used} ([fo001] area_source)")
+    return lines
 
 
 def energy_text(result: EnergyResult) -> list[str]:

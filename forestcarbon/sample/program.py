@@ -28,9 +28,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from forestcarbon.core.params import table_path
 from forestcarbon.sample.credits import CREDITS_README, write_credit_sample
 from forestcarbon.sample.energy import write_energy_sample
-from forestcarbon.sample.growth import growth_table
+from forestcarbon.sample.growth import growth_table, packaged_growth_table
 from forestcarbon.sample.operations import make_operations
 from forestcarbon.sample.rasters import (
     CANOPY_FILES,
@@ -112,6 +113,12 @@ def _growth_csv_text(table: pd.DataFrame) -> str:
     table["volume_m3_ha"] = table["volume_m3_ha"].map("{:.1f}".format)
     table["height_m"] = table["height_m"].map("{:.1f}".format)
     return _csv_text(table)
+
+
+def packaged_growth_text() -> str:
+    """Text of the packaged yield table forestcarbon/data/growth.csv (every species, stand-ins
+    marked; :func:`~forestcarbon.sample.growth.packaged_growth_table`)."""
+    return _growth_csv_text(packaged_growth_table())
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -227,6 +234,17 @@ def write_canopy_sample(
     _write_atomic(out / "README.md", (readme.rstrip("\n") + "\n" + section).encode("utf-8"))
 
 
+PLANS_CSV = """計画番号,始期,終期,認定者,認定番号
+津山-2021-01,令和3年4月1日,令和8年3月31日,津山市長,SYNTHETIC-01
+津山-2021-02,令和3年4月1日,令和8年3月31日,津山市長,SYNTHETIC-02
+津山-2021-03,2021-04-01,2026-03-31,津山市長,SYNTHETIC-03
+津山-2021-04,H30.10.1,R5.9.30,岡山県知事,SYNTHETIC-04
+"""
+"""Forest management plans of the sample (SYNTHETIC): 津山-2021-04 lapses on 2023-09-30, in the
+middle of FY2023, so its stands earn removals for 183 of that year's 366 days. Dates in three
+notations (Japanese era, ISO, abbreviated era) as officers' tables mix them."""
+
+
 def write_sample(out_dir: str | Path, *, seed: int = SEED) -> Path:
     """Write the bundled sample program folder.
 
@@ -241,10 +259,10 @@ def write_sample(out_dir: str | Path, *, seed: int = SEED) -> Path:
     -------
     Path
         The folder written, holding program.toml, stands.gpkg, operations.csv, growth.csv,
-        README.md, the energy files of :func:`forestcarbon.sample.energy.write_energy_sample`
-        the canopy rasters and plots of :func:`write_canopy_sample` and the SYNTHETIC credit
-        ledger of :func:`forestcarbon.sample.credits.write_credit_sample` (buyers.csv,
-        credits.csv).
+        plans.csv, README.md, the energy files of
+        :func:`forestcarbon.sample.energy.write_energy_sample`, the canopy rasters and
+        plots of :func:`write_canopy_sample` and the SYNTHETIC credit ledger of
+        :func:`forestcarbon.sample.credits.write_credit_sample` (buyers.csv, credits.csv).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -252,6 +270,7 @@ def write_sample(out_dir: str | Path, *, seed: int = SEED) -> Path:
     _write_atomic(out / "program.toml", PROGRAM_TOML.format(seed=seed).encode("utf-8"))
     _write_atomic(out / "operations.csv", _csv_text(operations).encode("cp932"))
     _write_atomic(out / "growth.csv", _growth_csv_text(growth).encode("utf-8"))
+    _write_atomic(out / "plans.csv", PLANS_CSV.encode("utf-8"))
     _write_atomic(out / "README.md", readme_text(register, operations, seed).encode("utf-8"))
     _write_stands(out / "stands.gpkg", register)
     write_energy_sample(out, seed=seed)
@@ -270,6 +289,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("out_dir", help="folder to write")
     parser.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED})")
+    parser.add_argument(
+        "--packaged-growth",
+        action="store_true",
+        help="also rewrite the packaged yield table forestcarbon/data/growth.csv",
+    )
     args = parser.parse_args(argv)
     print(write_sample(args.out_dir, seed=args.seed))
+    if args.packaged_growth:
+        path = Path(str(table_path("growth")))
+        _write_atomic(path, packaged_growth_text().encode("utf-8"))
+        print(path)
     return 0

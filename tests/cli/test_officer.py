@@ -22,6 +22,9 @@ COMMANDS = [
     "ops",
     "register",
     "plan",
+    "store",
+    "notebooks",
+    "review",
     "credits",
 ]
 
@@ -44,7 +47,7 @@ def test_help_lists_every_command(capsys):
 @pytest.mark.parametrize(
     ("command", "actions"),
     [
-        ("ops", ["add", "import", "undo", "history"]),
+        ("ops", ["init", "add", "import", "undo", "history"]),
         ("register", ["update"]),
         ("plan", ["candidates", "forecast"]),
     ],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from forestcarbon.core.exceptions import OutputError
 from forestcarbon.core.files import write_outputs
 
 
@@ -12,6 +13,6 @@ def test_write_failure_leaves_nothing(tmp_path):
         path.write_bytes(b"half")
         raise OSError("disk full")
 
-    with pytest.raises(OSError):
+    with pytest.raises(OutputError, match="disk full"):
         write_outputs(tmp_path, {"a.csv": b"whole", "b.gpkg": broken})
     assert list(tmp_path.iterdir()) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import pandas as pd
+import pyogrio
 import pytest
 
 from forestcarbon.inputs.program import load_program
@@ -68,3 +69,123 @@ def test_other_crs_is_reprojected(program):
     st = load_program(folder).stands
     assert st.crs.to_epsg() == 6673
     assert st.loc[0, "geometry_area_ha"] == pytest.approx(2.0, rel=1e-4)
+
+
+# --- inputs found by name, whatever the format (issue 13 item 7) -------------------------------
+
+
+def _as_shapefile(folder, name="stands.shp", encoding="UTF-8", columns=None):
+    """Replace stands.gpkg by a Shapefile whose field names are cut to 10 bytes in ``encoding``,
+    as GDAL cuts them (ASCII placeholders are written, then the DBF header is patched: GDAL's own
+    cutting warns through a handler that cannot be silenced)."""
+    gdf = gpd.read_file(folder / "stands.gpkg")
+    (folder / "stands.gpkg").unlink()
+    if columns:
+        gdf = gdf.rename(columns=columns)
+    names = [c for c in gdf.columns if c != "geometry"]
+    gdf.columns = [f"f{i}" for i in range(len(names))] + ["geometry"]
+    gdf.to_file(folder / name, encoding=encoding, engine="pyogrio")
+    dbf = bytearray((folder / name).with_suffix(".dbf").read_bytes())
+    for i, header in enumerate(names):
+        cut = header.encode(encoding)[:10]
+        dbf[32 + 32 * i : 32 + 32 * i + 11] = cut.ljust(11, b"\0")
+    (folder / name).with_suffix(".dbf").write_bytes(bytes(dbf))
+    return gdf
+
+
+def test_stands_shapefile_and_operations_xlsx_found_by_name(program, caplog):
+    folder = program([stand("1-1-1"), stand("1-1-2")], ops_for("1-1-1"))
+    _as_shapefile(folder)
+    ops = pd.read_csv(folder / "operations.csv", dtype=str, keep_default_na=False)
+    (folder / "operations.csv").unlink()
+    ops.to_excel(folder / "operations.xlsx", index=False)
+    with caplog.at_level("INFO", logger="forestcarbon"):
+        inputs = load_program(folder)
+    assert inputs.files["stands"].name == "stands.shp"
+    assert inputs.files["operations"].name == "operations.xlsx"
+    assert sorted(inputs.stands["stand_id"]) == ["1-1-1", "1-1-2"]
+    assert list(inputs.operations["stand_id"]) == ["1-1-1"]
+    assert "stands: using stands.shp (stands.gpkg is absent)" in caplog.text
+    assert "operations: using operations.xlsx (operations.csv is absent)" in caplog.text
+
+
+def test_two_candidate_stand_files_are_refused(program, tmp_path, capsys):
+    folder = program([stand("1-1-1")], ops_for("1-1-1"))
+    gdf = _as_shapefile(folder)
+    gdf.to_file(folder / "stands.geojson", engine="pyogrio")
+    assert_refused(
+        folder, tmp_path, capsys, "[inputs] stands", "stands.geojson, stands.shp", "several"
+    )
+
+
+def test_default_file_wins_and_explicit_names_are_not_replaced(program, tmp_path, capsys):
+    folder = program([stand("1-1-1")], ops_for("1-1-1"))
+    gpd.read_file(folder / "stands.gpkg").to_file(folder / "stands.geojson", engine="pyogrio")
+    assert load_program(folder).files["stands"].name == "stands.gpkg"
+    toml = (folder / "program.toml").read_text() + '\n[inputs]\nstands = "mine.gpkg"\n'
+    (folder / "program.toml").write_text(toml)
+    assert_refused(folder, tmp_path, capsys, "mine.gpkg", "file not found")
+
+
+# --- Shapefile field names cut to 10 bytes (issue 13 item 8) ------------------------------------
+
+JAPANESE_HEADERS = {
+    "stand_id": "小班ID",
+    "species": "樹種",
+    "planted_year": "植栽年度",
+    "site_class": "地位",
+    "forest_type": "林種",
+    "protected": "保安林",
+    "plan_id": "森林経営計画",
+    "area_ha": "面積",
+}
+
+
+@pytest.mark.parametrize("encoding", ["cp932", "UTF-8"])
+def test_shapefile_cut_japanese_field_names(program, encoding):
+    """森林経営計画 (cp932: 12 bytes) becomes 森林経営計; in UTF-8 (18 bytes) 森林経 plus a stray
+    byte; age and its base year (林齢, 林齢基準年度 -> 林齢基準年 / 林齢基) give planted_year."""
+    rows = [stand("1-1-1", planted_year=None), stand("1-1-2", planted_year=None)]
+    for r, age in zip(rows, (31, 12), strict=True):
+        del r["planted_year"]
+        r.update(林齢=age, 林齢基準年度=2023)
+    folder = program(rows, ops_for("1-1-1"))
+    headers = {k: v for k, v in JAPANESE_HEADERS.items() if k != "planted_year"}
+    _as_shapefile(folder, encoding=encoding, columns=headers)
+    dbf = (folder / "stands.dbf").read_bytes()
+    names = [dbf[i : i + 11].split(b"\0")[0] for i in range(32, dbf.index(b"\r", 32), 32)]
+    cut = {"cp932": "森林経営計", "UTF-8": "森林経"}[encoding].encode(encoding)
+    assert any(n.startswith(cut) for n in names) and max(map(len, names)) == 10
+    inputs = load_program(folder)
+    stands = inputs.stands.set_index("stand_id")
+    # planted = base year - age + 1: 2023 - 31 + 1 = 1993, 2023 - 12 + 1 = 2012
+    assert stands.loc["1-1-1", "planted_year"] == 1993
+    assert stands.loc["1-1-2", "planted_year"] == 2012
+    assert set(stands["plan_id"]) == {"P1"}
+
+
+def test_shapefile_cut_english_field_names(program):
+    folder = program([stand("1-1-1", forest_type="natural", protected=True)], ops_for("1-1-1"))
+    gdf = _as_shapefile(folder)
+    fields = pyogrio.read_info(folder / "stands.shp")["fields"]
+    assert "forest_typ" in fields and "planted_ye" in fields
+    assert len(gdf) == 1
+    stands = load_program(folder).stands
+    assert stands.loc[0, "forest_type"] == "natural" and stands.loc[0, "planted_year"] == 1993
+
+
+def test_errors_name_the_officers_header_and_the_accepted_spellings(program, tmp_path, capsys):
+    rows = [stand("1-1-1", site_class=7)]
+    del rows[0]["planted_year"]
+    rows[0].update(林齢=30)  # the base year is missing
+    folder = program(rows, ops_for("1-1-1"))
+    _as_shapefile(folder, encoding="cp932", columns={"site_class": "地位級", "stand_id": "小班ID"})
+    err = assert_refused(
+        folder,
+        tmp_path,
+        capsys,
+        "column '地位級': expected site class (地位) 1, 2 or 3",
+        "林齢基準年度/基準年度/調査年度/age_year",
+        "植栽年度/植栽年/植栽年度(年度)/planted_year",
+    )
+    assert "rinpan" not in err and "'site_class'" not in err and "age_year'" not in err

@@ -11,9 +11,12 @@ from forestcarbon.cli.main import main
 from forestcarbon.core.config import load_settings
 from forestcarbon.core.exceptions import InputError
 from forestcarbon.inputs.records import (
+    default_schema,
     is_store,
     load_operations,
+    postgres_url_problem,
     read_records,
+    record_store,
     store_path,
 )
 from forestcarbon.officer import store
@@ -62,17 +65,17 @@ def test_ops_commands_need_a_store_setting(program, tmp_path, capsys):
     assert code == 1
     assert "Traceback" not in err
     assert 'operations = "records.gpkg"' in err
-    assert "forestcarbon ops import" in err
+    assert "forestcarbon ops init" in err
 
 
-def test_run_with_the_store_matches_the_csv_and_is_deterministic(program, tmp_path):
+def test_run_with_the_store_matches_the_csv_and_is_deterministic(program, store_kind, tmp_path):
     ops = [
         {"stand_id": "1-1-1", "date": "2010-06-01", "operation": "thinning", "area_ha": 1.0},
         {"stand_id": "1-2-1", "date": "2015-11-20", "operation": "thinning", "area_ha": 1.5},
     ]
     stands = [stand("1-1-1", 1.0), stand("1-2-1", 2.0)]
     csv_program = program([dict(s) for s in stands], ops)
-    store_program = program([dict(s) for s in stands], ops, extra_toml=STORE_TOML)
+    store_program = program([dict(s) for s in stands], ops, extra_toml=store_kind)
     store.import_operations(store_program, store_program / "operations.csv")
     outputs = {}
     for name, folder in (
@@ -83,3 +86,32 @@ def test_run_with_the_store_matches_the_csv_and_is_deterministic(program, tmp_pa
         assert main(["-q", "run", str(folder), "--out", str(tmp_path / name)]) == 0
         outputs[name] = (tmp_path / name / "fo001_stands.csv").read_bytes()
     assert outputs["csv"] == outputs["store1"] == outputs["store2"]
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("postgresql://officer@gis.city.local/forestry", ""),
+        ("postgres://gis:5433/forestry", ""),
+        ("postgresql://officer:secret@gis/forestry", "contains a password"),
+        ("postgresql://officer@gis/forestry?password=secret", "contains a password"),
+        ("mysql://officer@gis/forestry", "expected a URL like postgresql://"),
+    ],
+)
+def test_store_url_problems(url, problem):
+    found = postgres_url_problem(url)
+    assert (problem in found) if problem else found == ""
+
+
+def test_record_store_picks_the_implementation(program, tmp_path):
+    folder = program([stand("1-1-1")], [], extra_toml=STORE_TOML)
+    gpkg = record_store(folder, load_settings(folder))
+    assert (gpkg.kind, gpkg.name) == ("gpkg", "records.gpkg")
+    folder = program(
+        [stand("1-1-1")], [], extra_toml='[store]\nurl = "postgresql://officer@gis/forestry"\n'
+    )
+    pg = record_store(folder, load_settings(folder))
+    assert pg.kind == "postgresql"
+    assert pg.schema == default_schema(folder) == f"fc_{folder.name}"
+    assert pg.label == f"postgresql://gis/forestry (schema fc_{folder.name})"
+    assert default_schema(tmp_path / "津山 Program-2024") == "fc____program_2024"

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from forestcarbon.methods.emission_factors import resolve_emission_factors
+from forestcarbon.methods.emission_factors import factor_text, resolve_emission_factors
 from forestcarbon.methods.fiscal import fiscal_year_days
 from tests.energy_fixtures import READINGS, SITES, compute, csv, energy_program, reading, site
 
@@ -46,3 +46,21 @@ def test_period_crossing_fiscal_years_uses_each_years_factor(tmp_path):
     assert row["reduction_tco2"] == pytest.approx(1.0374 + 1.01382, abs=1e-9)
     assert row["ef_t_per_kwh"] == pytest.approx(2.05122 / 3650, rel=1e-12)
     assert "fiscal_year_split" in row["flags"]
+
+
+def test_years_without_a_sourced_factor_are_named_with_the_substitute():
+    # national_average has FY2013 and FY2014 rows only: FY2013 is sourced, a constant kind is not
+    sourced, _ = resolve_emission_factors("national_average", [2013, 2014])
+    assert sourced.substitutes() == []
+    constant, _ = resolve_emission_factors("legacy_default", [2013])
+    assert constant.substitutes() == [
+        "FY2013: no sourced emission factor of that fiscal year; substitute 0.000555 t-CO2/kWh "
+        "(kind 'legacy_default' of emission_factors.csv) used"
+    ]
+    number, _ = resolve_emission_factors(0.000434, [2023])
+    assert "0.000434 t-CO2/kWh (the number in [energy] emission_factor)" in number.substitutes()[0]
+
+
+def test_factor_text_is_a_plain_decimal():
+    assert factor_text(0.1 * 0.00434) == "0.000434"  # 0.00043400000000000003 as a float
+    assert factor_text(0.000719) == "0.000719"

@@ -133,6 +133,11 @@ def test_blocked_and_full_purchase_sites_are_excluded_with_a_reason(tmp_path):
     assert "県の補助金" in rows.loc["S2", "reason"]
     assert rows.loc["S2", "reduction_tco2"] == 0
     assert rows.loc["S2", "gross_reduction_tco2"] == pytest.approx(0.69006, abs=1e-12)
+    # a blocked site counts no electricity; the eligible one 5300 - 3710 = 1590 kWh at the
+    # factor 0.69006 / 1590 = 0.000434 t-CO2/kWh, printed as that decimal
+    assert rows.loc["S2", "counted_kwh"] == 0
+    assert rows.loc["S1", "counted_kwh"] == pytest.approx(1590)
+    assert repr(float(rows.loc["S1", "ef_t_per_kwh"])) == "0.000434"
     assert not rows.loc["S3", "eligible"] and "全量買取" in rows.loc["S3", "reason"]
     s = summary(result).loc[("EN-R-002", "2023-04-01/2024-03-31")]
     assert s["n_activities"] == 1 and Decimal(s["total_tco2"]) == Decimal("0.69006")

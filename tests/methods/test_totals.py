@@ -20,13 +20,11 @@ from forestcarbon.methods.totals import (
     ("baseline", "project", "credits"), [(92.4, 56.9, 35), (94.6, 54.6, 40), (21.5, 0.0, 21)]
 )
 def test_rounding_vectors_from_published_plans(baseline, project, credits):
-    assert 94.6 - 54.6 < 40  # binary floats would give 39
     assert credited_tonnes(exact_sum([baseline]) - exact_sum([project])) == credits
 
 
 def test_exact_sum_of_many_small_values():
     assert exact_sum([0.1] * 10) == Decimal(1)
-    assert sum([0.1] * 10) != 1.0
     assert exact_sum([90.278925, -0.278925]) == Decimal(90)
 
 

@@ -42,8 +42,8 @@ def candidate_program(program, **kw):
     return program(stands, ops, **kw)
 
 
-def test_candidates_by_hand(program):
-    inputs = load_program(candidate_program(program))
+def test_candidates_by_hand(stored_program):
+    inputs = load_program(candidate_program(stored_program))
     c = thinning_candidates(inputs, 2025)
     assert c["stand_id"].tolist() == ["a", "d"]
     a = c.iloc[0]
@@ -62,8 +62,8 @@ def test_candidates_by_hand(program):
     assert "last thinning FY2010 (15 >= 10 years)" in d["rule"]
 
 
-def test_candidates_with_program_rules(program):
-    folder = candidate_program(program, extra_toml='[plan]\nthinning_rules = "rules.csv"\n')
+def test_candidates_with_program_rules(stored_program):
+    folder = candidate_program(stored_program, extra_toml='[plan]\nthinning_rules = "rules.csv"\n')
     (folder / "rules.csv").write_text(
         "樹種,最小林齢,最大林齢,間伐間隔\nスギ,23,40,5\n", encoding="cp932"
     )
@@ -75,8 +75,8 @@ def test_candidates_with_program_rules(program):
         thinning_candidates(load_program(folder), 2025)
 
 
-def test_candidates_cli_writes_a_layer_for_the_map(program, tmp_path, capsys):
-    folder = candidate_program(program)
+def test_candidates_cli_writes_a_layer_for_the_map(stored_program, tmp_path, capsys):
+    folder = candidate_program(stored_program)
     out = tmp_path / "plan"
     assert main(["-q", "plan", "candidates", str(folder), "--fy", "2025", "--out", str(out)]) == 0
     assert "Thinning candidates FY2025: 2 stands" in capsys.readouterr().out

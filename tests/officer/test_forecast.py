@@ -51,8 +51,8 @@ def forecast_program(program):
         ("greedy", [("A", 2025), ("B", 2026), ("C", 2026)], [27.0836775, 63.1952475]),
     ],
 )
-def test_forecast_small_case_by_hand(program, method, schedule, added):
-    inputs = load_program(forecast_program(program))
+def test_forecast_small_case_by_hand(stored_program, method, schedule, added):
+    inputs = load_program(forecast_program(stored_program))
     f = forecast(inputs, start_fy=2025, years=2, budget_ha=4.0, method=method, band=None)
     got = list(zip(f.schedule["stand_id"], f.schedule["fiscal_year"], strict=True))
     assert sorted(got) == schedule
@@ -67,8 +67,8 @@ def test_forecast_small_case_by_hand(program, method, schedule, added):
     assert years["total_low_tco2"].isna().all()
 
 
-def test_forecast_band_hook_and_monte_carlo(program):
-    inputs = load_program(forecast_program(program))
+def test_forecast_band_hook_and_monte_carlo(stored_program):
+    inputs = load_program(forecast_program(stored_program))
 
     def band(per_stand):
         # the hook gets the forecast net per stand and year; a +-10% band around the total
@@ -85,8 +85,8 @@ def test_forecast_band_hook_and_monte_carlo(program):
     assert "Monte Carlo 4000 draws" in mc.text
 
 
-def test_forecast_cli_outputs_are_deterministic(program, tmp_path, capsys):
-    folder = forecast_program(program)
+def test_forecast_cli_outputs_are_deterministic(stored_program, tmp_path, capsys):
+    folder = forecast_program(stored_program)
     runs = []
     for k in range(2):
         out = tmp_path / f"run{k}"

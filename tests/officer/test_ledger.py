@@ -16,7 +16,7 @@ import pytest
 
 from forestcarbon.cli.main import main
 from forestcarbon.core.exceptions import InputError
-from forestcarbon.inputs import records
+from forestcarbon.inputs import store_gpkg
 from forestcarbon.officer import ledger
 from forestcarbon.officer.ledger_state import replay
 from forestcarbon.officer.ledger_tables import program_ledger
@@ -413,10 +413,10 @@ def test_two_writers_one_waits_or_is_refused(prog, monkeypatch):
     path = program / "records.gpkg"
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock
-    monkeypatch.setattr(records, "BUSY_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(store_gpkg, "BUSY_TIMEOUT_S", 0.2)
     with pytest.raises(InputError, match="another program is writing the record store"):
         ledger.sell(program, buyer=FOOD, tonnes=1, price_yen=1, date="2025-01-01", now=clock)
-    monkeypatch.setattr(records, "BUSY_TIMEOUT_S", 30.0)
+    monkeypatch.setattr(store_gpkg, "BUSY_TIMEOUT_S", 30.0)
     done = []
     writer = threading.Thread(
         target=lambda: done.append(

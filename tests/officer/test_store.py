@@ -1,5 +1,8 @@
 """Record store (forestcarbon.officer.store, ``forestcarbon ops``): round-trips, history, undo,
-refusals, and a write killed mid-way. Reading a store: tests/inputs/test_records.py."""
+refusals, and a write killed mid-way. Every test that does not open the GeoPackage file itself
+runs on both stores (``store_kind``: GeoPackage, PostgreSQL/PostGIS). Reading a store:
+tests/inputs/test_records.py; PostgreSQL only (constraints, concurrency, privileges):
+tests/inputs/test_store_postgres.py."""
 
 from __future__ import annotations
 
@@ -34,14 +37,28 @@ def clock(*stamps):
 
 
 @pytest.fixture
-def officer_program(program):
-    """Three sugi stands (1 ha, 2 ha, 1 ha; planted FY1993) whose operations live in records.gpkg
-    (not created yet)."""
+def officer_program(program, store_kind):
+    """Three sugi stands (1 ha, 2 ha, 1 ha; planted FY1993) whose operations live in the record
+    store (not created yet): records.gpkg, or a PostgreSQL schema."""
+    return program(
+        [stand("1-1-1", 1.0), stand("1-2-1", 2.0), stand("1-3-1", 1.0)],
+        [],
+        extra_toml=store_kind,
+    )
+
+
+@pytest.fixture
+def gpkg_program(program):
+    """``officer_program`` on the GeoPackage store only (tests that open the file)."""
     return program(
         [stand("1-1-1", 1.0), stand("1-2-1", 2.0), stand("1-3-1", 1.0)],
         [],
         extra_toml=STORE_TOML,
     )
+
+
+def records_of(folder):
+    return read_records(store.program_store(folder))
 
 
 def write_ja_csv(path, rows):
@@ -64,7 +81,7 @@ def seed(folder, tmp_path, now=None):
 
 
 def snapshot(folder):
-    path = folder / "records.gpkg"
+    path = store.program_store(folder)
     return read_records(path), store.read_history(path)
 
 
@@ -80,7 +97,7 @@ def assert_unchanged(folder, before):
 def test_import_cp932_japanese_headers_round_trip(officer_program, tmp_path):
     result = seed(officer_program, tmp_path)
     assert (result.change, result.action, result.n_added, result.n_removed) == (1, "import", 3, 0)
-    records = read_records(officer_program / "records.gpkg")
+    records = records_of(officer_program)
     assert records["stand_id"].tolist() == ["1-1-1", "1-2-1", "1-2-1"]
     assert records["operation"].tolist() == ["thinning", "weeding", "thinning"]
     assert records["date"].tolist() == ["2010-06-01", "1995-07-10", "2015-11-20"]
@@ -102,9 +119,9 @@ def test_import_cp932_japanese_headers_round_trip(officer_program, tmp_path):
     ]
 
 
-def test_store_is_a_plain_geopackage(officer_program, tmp_path):
-    seed(officer_program, tmp_path)
-    path = officer_program / "records.gpkg"
+def test_store_is_a_plain_geopackage(gpkg_program, tmp_path):
+    seed(gpkg_program, tmp_path)
+    path = gpkg_program / "records.gpkg"
     layers = {name for name, _ in pyogrio.list_layers(path)}
     assert {"operations", "history", "history_rows"} <= layers
     table = pyogrio.read_dataframe(path, layer="operations")
@@ -117,7 +134,7 @@ def test_store_is_a_plain_geopackage(officer_program, tmp_path):
 
 def test_add_then_undo_restores_the_previous_state(officer_program, tmp_path):
     seed(officer_program, tmp_path)
-    before_records = read_records(officer_program / "records.gpkg")
+    before_records = records_of(officer_program)
     added = store.add_operation(
         officer_program,
         stand_id="1-3-1",
@@ -129,7 +146,7 @@ def test_add_then_undo_restores_the_previous_state(officer_program, tmp_path):
         now=clock((2025, 4, 2, 10)),
     )
     assert (added.change, added.n_added) == (2, 1)
-    records = read_records(officer_program / "records.gpkg")
+    records = records_of(officer_program)
     assert len(records) == 4
     new = records.iloc[-1]
     assert (new["fid"], new["stand_id"], new["date"], new["operation"]) == (
@@ -141,7 +158,7 @@ def test_add_then_undo_restores_the_previous_state(officer_program, tmp_path):
     assert (new["area_ha"], new["volume_m3"], new["note"]) == (0.8, 20.0, "試験")
     undone = store.undo_last(officer_program, now=clock((2025, 4, 3, 11)))
     assert (undone.change, undone.action, undone.n_added, undone.n_removed) == (3, "undo", 0, 1)
-    pd.testing.assert_frame_equal(read_records(officer_program / "records.gpkg"), before_records)
+    pd.testing.assert_frame_equal(records_of(officer_program), before_records)
 
 
 def test_repeated_undo_walks_back_then_stops(officer_program, tmp_path):
@@ -149,10 +166,10 @@ def test_repeated_undo_walks_back_then_stops(officer_program, tmp_path):
     store.add_operation(officer_program, stand_id="1-3-1", date="2020-05-01", operation="除伐")
     store.undo_last(officer_program)  # undoes the add
     store.undo_last(officer_program)  # undoes the import
-    assert read_records(officer_program / "records.gpkg").empty
+    assert records_of(officer_program).empty
     with pytest.raises(InputError, match="nothing to undo"):
         store.undo_last(officer_program)
-    history = store.read_history(officer_program / "records.gpkg")
+    history = store.read_history(store.program_store(officer_program))
     assert history["action"].tolist() == ["import", "add", "undo", "undo"]
     assert history["undoes"].tolist()[2:] == [2, 1]
     assert history["undone_by"].tolist()[:2] == [4, 3]
@@ -176,7 +193,7 @@ def test_history_is_complete_and_replays_to_the_records(officer_program, tmp_pat
         operation="weeding",
         now=clock((2025, 4, 1, 10, 5, 0)),
     )
-    path = officer_program / "records.gpkg"
+    path = store.program_store(officer_program)
     history = store.read_history(path)
     assert history["time"].tolist() == [
         "2025-04-01T09:00:00Z",
@@ -191,11 +208,9 @@ def test_history_is_complete_and_replays_to_the_records(officer_program, tmp_pat
     ]
     assert history["n_added"].tolist() == [3, 1, 0, 1]
     assert history["n_removed"].tolist() == [0, 0, 1, 0]
-    with sqlite3.connect(path) as con:
-        rows = con.execute(
-            "SELECT change, effect, record, date FROM history_rows WHERE change > 1 ORDER BY fid"
-        ).fetchall()
-    assert rows == [
+    table = path.read(lambda session: session.history_rows())
+    later = table[table["change"] > 1][["change", "effect", "record", "date"]]
+    assert list(later.itertuples(index=False, name=None)) == [
         (2, "added", 4, "2024-06-01"),
         (3, "removed", 4, "2024-06-01"),
         (4, "added", 5, "2024-06-02"),
@@ -205,17 +220,17 @@ def test_history_is_complete_and_replays_to_the_records(officer_program, tmp_pat
     assert ok, text
 
 
-def test_history_tables_are_append_only(officer_program, tmp_path):
-    seed(officer_program, tmp_path)
-    with sqlite3.connect(officer_program / "records.gpkg") as con:
+def test_history_tables_are_append_only(gpkg_program, tmp_path):
+    seed(gpkg_program, tmp_path)
+    with sqlite3.connect(gpkg_program / "records.gpkg") as con:
         for sql in ("UPDATE history SET note = 'x'", "DELETE FROM history_rows"):
             with pytest.raises(sqlite3.IntegrityError, match="append-only"):
                 con.execute(sql)
 
 
-def test_edits_outside_forestcarbon_are_reported(officer_program, tmp_path):
-    seed(officer_program, tmp_path)
-    path = officer_program / "records.gpkg"
+def test_edits_outside_forestcarbon_are_reported(gpkg_program, tmp_path):
+    seed(gpkg_program, tmp_path)
+    path = gpkg_program / "records.gpkg"
     with sqlite3.connect(path) as con:
         con.execute("UPDATE operations SET area_ha = 0.5 WHERE fid = 1")  # e.g. edited in QGIS
     ok, text = store.verify_history(path)
@@ -238,9 +253,10 @@ def refused(folder, match, **op):
 
 def test_refuses_exact_duplicate(officer_program, tmp_path):
     seed(officer_program, tmp_path)
+    name = store.program_store(officer_program).name  # records.gpkg, or "schema t_..."
     refused(
         officer_program,
-        ["ops add, stand 1-1-1", "exact duplicate of row 1 of records.gpkg", "already recorded"],
+        ["ops add, stand 1-1-1", f"exact duplicate of row 1 of {name}", "already recorded"],
         stand_id="1-1-1",
         date="2010-06-01",
         operation="間伐",
@@ -264,7 +280,7 @@ def test_refuses_second_final_harvest_without_replanting(officer_program, tmp_pa
     )
     # after a replanting the next harvest is fine
     store.add_operation(officer_program, stand_id="1-2-1", date="2024-04-20", operation="再造林")
-    store.add_operation(officer_program, stand_id="1-2-1", date="2090-11-01", operation="主伐")
+    store.add_operation(officer_program, stand_id="1-2-1", date="2026-11-01", operation="主伐")
 
 
 def test_refuses_operation_before_planting(officer_program, tmp_path):
@@ -278,10 +294,10 @@ def test_refuses_operation_before_planting(officer_program, tmp_path):
     )
 
 
-def test_operation_of_an_earlier_crop_is_accepted_with_its_harvest(program, tmp_path):
+def test_operation_of_an_earlier_crop_is_accepted_with_its_harvest(program, store_kind, tmp_path):
     # register crop planted FY2012 after a final harvest in FY2011; a 2005 thinning belongs to
     # the felled crop and is accepted because the harvest is recorded after it
-    folder = program([stand("2-1-1", 1.0, planted_year=2012)], [], extra_toml=STORE_TOML)
+    folder = program([stand("2-1-1", 1.0, planted_year=2012)], [], extra_toml=store_kind)
     csv = write_ja_csv(
         tmp_path / "history.csv",
         [
@@ -309,8 +325,8 @@ def test_refuses_area_larger_than_the_stand_and_unknown_stand_at_once(officer_pr
         store.import_operations(officer_program, csv)
     text = str(err.value)
     assert "3 problems" in text
-    assert "bad.csv, row 2 (1-1-1), column 'area_ha': treated area 1.5 ha is larger than" in text
-    assert "bad.csv, row 3, column 'stand_id': operation for unknown stand '9-9-1'" in text
+    assert "bad.csv, row 2 (1-1-1), column '面積': treated area 1.5 ha is larger than" in text
+    assert "bad.csv, row 3, column '林班+小班+枝番': operation for unknown stand '9-9-1'" in text
     assert "bad.csv, row 5 (1-3-1): exact duplicate of row 4 of the same input" in text
     assert_unchanged(officer_program, before)
 
@@ -319,7 +335,11 @@ def test_refuses_bad_values_with_the_column(officer_program, tmp_path):
     seed(officer_program, tmp_path)
     text = refused(
         officer_program,
-        ["ops add", "column 'date': expected a date like 2024-10-15, got '2024-13-40'"],
+        [
+            "ops add",
+            "column 'date': expected a date like 2024-10-15 (this day does not exist), "
+            "got '2024-13-40'",
+        ],
         stand_id="1-1-1",
         date="2024-13-40",
         operation="thinning",

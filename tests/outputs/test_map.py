@@ -11,6 +11,7 @@ import subprocess
 import pandas as pd
 import pytest
 
+from forestcarbon.core.exceptions import InputError
 from forestcarbon.officer.ledger_tables import USER_COLUMNS
 from forestcarbon.outputs.map import (
     LAYER_NAMES,
@@ -133,7 +134,7 @@ def test_map_name_is_the_folder_slug(tmp_path):
 def test_unknown_edition_is_refused(program):
     with pytest.raises(ValueError, match="edition"):
         program_map(program["stands"], edition="secret")
-    with pytest.raises(ValueError, match="tiles"):
+    with pytest.raises(InputError, match="tiles"):  # a clean message from the CLI, exit 1
         program_map(program["stands"], tiles="googlemaps")
 
 

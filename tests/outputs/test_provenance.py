@@ -30,6 +30,7 @@ def test_provenance_records_inputs_settings_and_tables(sample_run):
         "stands",
         "operations",
         "growth",
+        "plans",
         "solar",
         "solar_readings",
         "aircon",
@@ -43,6 +44,13 @@ def test_provenance_records_inputs_settings_and_tables(sample_run):
     assert prov["settings"]["fo001"]["bef_convention"] == "increment"
     assert prov["settings"]["fo001"]["operations_since"] == "1990-04-01"
     assert "fo001.bef_convention" in prov["unverified_settings"]
+    # the sample values energy with the yearless 'substitute' kind: each fiscal year is named
+    assert prov["warnings"] == [
+        "emission factor: FY2022: no sourced emission factor of that fiscal year; substitute "
+        "0.000434 t-CO2/kWh (kind 'substitute' of emission_factors.csv) used",
+        "emission factor: FY2023: no sourced emission factor of that fiscal year; substitute "
+        "0.000434 t-CO2/kWh (kind 'substitute' of emission_factors.csv) used",
+    ]
     assert {t["table"] for t in prov["parameter_tables"]} >= {"fo001_parameters", "species"}
     assert any("SYNTHETIC" in s for s in prov["growth_table_sources"])
     assert prov["outputs_sha256"]["fo001_stands.csv"]

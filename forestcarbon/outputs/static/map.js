@@ -48,6 +48,7 @@ var fc = (function () {
       ['純吸収量 Net [t-CO2]', N(r[F.net_tco2], 2)],
       ['純吸収量 Net [t-CO2/ha/yr]', N(r[F.net_tco2_ha_yr], 2)],
     ];
+    if (r[F.held_tco2] > 0) rows.push(['保留 Held, not credited [t-CO2]', N(r[F.held_tco2], 2)]);
     const title = '小班 Stand ' + r[F.stand_id] + (r[F.name] ? ' ' + r[F.name] : '');
     const note = r[F.reason] < 0 ? '対象 Eligible (FO-001)'
                                  : '対象外 Ineligible: ' + d.reasons[r[F.reason]];

@@ -1,0 +1,414 @@
+"""The GeoPackage (SQLite) record store: one file, one officer at a time (the default).
+
+Tables: see :mod:`forestcarbon.inputs.records`.
+
+Safety
+------
+Every change is one SQLite transaction (rollback journal, ``synchronous = FULL``). A crash or a
+kill in the middle of a write leaves a *hot journal* beside the file; the next connection with write
+access (any ``forestcarbon`` command, QGIS) rolls it back, so the store is exactly its previous
+state. A new store is built in a temporary file and linked into place only when complete. Triggers
+make ``history`` and ``history_rows`` refuse UPDATE and DELETE. Writers take the SQLite write lock
+before reading what they check (``BEGIN IMMEDIATE``), so two officers recording at the same time
+cannot both pass the checks against a stale state. SQLite's locking is not reliable on network
+file systems: several officers sharing one register use the PostgreSQL store
+(:mod:`forestcarbon.inputs.store_postgres`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+
+from forestcarbon.core.exceptions import ForestCarbonError, InputError, OutputError, Problem
+from forestcarbon.inputs.stores import (
+    HISTORY_COLUMNS,
+    HISTORY_ROWS_TABLE,
+    HISTORY_TABLE,
+    OPERATIONS_TABLE,
+    RECORD_COLUMNS,
+    STANDS_TABLE,
+    RecordStore,
+    StoreSession,
+    T,
+    typed_history,
+    typed_history_rows,
+    typed_records,
+)
+
+BUSY_TIMEOUT_S = 30.0
+"""How long a writer waits for another writer (or a QGIS edit session) to finish [s]."""
+
+_SCHEMAS = {
+    OPERATIONS_TABLE: {
+        "stand_id": object,
+        "date": object,
+        "operation": object,
+        "area_ha": float,
+        "volume_m3": float,
+        "note": object,
+    },
+    HISTORY_TABLE: {
+        "time": object,
+        "action": object,
+        "note": object,
+        "source": object,
+        "n_added": "int64",
+        "n_removed": "int64",
+        "undoes": "Int64",
+    },
+    HISTORY_ROWS_TABLE: {
+        "change": "int64",
+        "effect": object,
+        "record": "int64",
+        "stand_id": object,
+        "date": object,
+        "operation": object,
+        "area_ha": float,
+        "volume_m3": float,
+        "note": object,
+    },
+}
+_DESCRIPTIONS = {
+    OPERATIONS_TABLE: "silvicultural operations (施業履歴) recorded with forestcarbon ops",
+    HISTORY_TABLE: "append-only history of changes to operations (one row per change)",
+    HISTORY_ROWS_TABLE: "append-only: every operations record each change added or removed",
+}
+
+
+# --- opening and reading --------------------------------------------------------------------------
+
+
+def _store_error(path: Path, error: sqlite3.Error) -> InputError:
+    text = str(error)
+    if "locked" in text or "busy" in text:
+        message = (
+            "another program is writing the record store (another forestcarbon command, or a "
+            "QGIS edit session): try again when it has finished"
+        )
+    elif "not a database" in text or "malformed" in text:
+        message = f"not a readable GeoPackage/SQLite file ({text})"
+    elif "readonly" in text:
+        message = (
+            f"cannot write the record store ({text}); it needs write permission, also to roll "
+            "back an interrupted write"
+        )
+    else:
+        message = f"record store error: {text}"
+    return InputError(Problem(str(path), "", "", message))
+
+
+@contextlib.contextmanager
+def open_store(path: Path, *, history: bool = True) -> Iterator[sqlite3.Connection]:
+    """Connection to an existing store; SQLite errors become :class:`InputError`.
+
+    Opened read-write when the file allows it, so that an interrupted write (hot journal) is
+    rolled back on first access.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(
+            Problem(
+                str(path),
+                "",
+                "",
+                "record store not found; create it from the operations file with "
+                "forestcarbon ops init PROGRAM_DIR (or ops import / ops add)",
+            )
+        )
+    try:
+        con = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+    except sqlite3.Error as e:
+        raise _store_error(path, e) from None
+    try:
+        con.execute("PRAGMA synchronous = FULL")
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        needed = [OPERATIONS_TABLE] + ([HISTORY_TABLE, HISTORY_ROWS_TABLE] if history else [])
+        missing = [t for t in needed if t not in tables]
+        if missing:
+            raise InputError(
+                Problem(
+                    str(path),
+                    "",
+                    "",
+                    f"not a forestcarbon record store: no table {', '.join(missing)}",
+                )
+            )
+        yield con
+    except sqlite3.Error as e:
+        raise _store_error(path, e) from None
+    finally:
+        con.close()
+
+
+def query_records(con: sqlite3.Connection, fids: list[int] | None = None) -> pd.DataFrame:
+    """Records of an open store (all, or those whose fid is in ``fids``), ordered by fid, with
+    the columns of :func:`~forestcarbon.inputs.records.read_records`."""
+    columns = ", ".join(RECORD_COLUMNS)
+    if fids is None:
+        rows = con.execute(f"SELECT fid, {columns} FROM {OPERATIONS_TABLE} ORDER BY fid").fetchall()
+    else:
+        rows = []
+        for start in range(0, len(fids), 500):
+            chunk = fids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows += con.execute(
+                f"SELECT fid, {columns} FROM {OPERATIONS_TABLE} WHERE fid IN ({marks})", chunk
+            ).fetchall()
+        rows.sort()
+    return typed_records(pd.DataFrame(rows, columns=["fid", *RECORD_COLUMNS]))
+
+
+# --- creating and writing -------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _transaction(con: sqlite3.Connection) -> Iterator[None]:
+    """One atomic change: the write lock is taken first (BEGIN IMMEDIATE), all or nothing."""
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def _create(path: Path) -> None:
+    """An empty store at ``path``: GeoPackage tables made by GDAL, plus append-only triggers."""
+    for table, schema in _SCHEMAS.items():
+        empty = pd.DataFrame({c: pd.Series([], dtype=t) for c, t in schema.items()})
+        pyogrio.write_dataframe(empty, path, layer=table, driver="GPKG")
+    con = sqlite3.connect(path, isolation_level=None)
+    try:
+        with _transaction(con):
+            for table in (HISTORY_TABLE, HISTORY_ROWS_TABLE):
+                for event in ("UPDATE", "DELETE"):
+                    con.execute(
+                        f'CREATE TRIGGER "{table}_append_only_{event.lower()}" BEFORE {event} '
+                        f"ON \"{table}\" BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+                    )
+            for table, text in _DESCRIPTIONS.items():
+                con.execute(
+                    "UPDATE gpkg_contents SET description = ? WHERE table_name = ?", (text, table)
+                )
+    finally:
+        con.close()
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename/link in ``folder`` durable (POSIX; a no-op where directories cannot be
+    opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _row_values(df: pd.DataFrame) -> list[tuple]:
+    """Records as SQL parameters: fid, stand_id, date, operation, area_ha, volume_m3, note."""
+    out = []
+    for r in df.itertuples(index=False):
+        out.append(
+            (
+                int(r.fid),
+                str(r.stand_id),
+                str(r.date),
+                str(r.operation),
+                None if pd.isna(r.area_ha) else float(r.area_ha),
+                None if pd.isna(r.volume_m3) else float(r.volume_m3),
+                "" if pd.isna(r.note) else str(r.note),
+            )
+        )
+    return out
+
+
+class GpkgSession(StoreSession):
+    """One SQLite transaction on a GeoPackage store."""
+
+    def __init__(self, con: sqlite3.Connection):
+        self.con = con
+
+    def records(self, fids=None) -> pd.DataFrame:
+        return query_records(self.con, fids)
+
+    def new_fids(self, n: int) -> np.ndarray:
+        seq = self.con.execute(
+            "SELECT seq FROM sqlite_sequence WHERE name = ?", (OPERATIONS_TABLE,)
+        ).fetchone()
+        top = self.con.execute(f"SELECT max(fid) FROM {OPERATIONS_TABLE}").fetchone()[0]
+        first = max(seq[0] if seq else 0, top or 0) + 1
+        return np.arange(first, first + n, dtype=np.int64)
+
+    def write_change(self, *, action, note, source, added, removed, undoes, time) -> int:
+        con = self.con
+        cur = con.execute(
+            f"INSERT INTO {HISTORY_TABLE} (time, action, note, source, n_added, n_removed, undoes) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (time, action, note, source, len(added), len(removed), undoes),
+        )
+        change = int(cur.lastrowid)
+        self._history_rows(change, removed, added)
+        con.executemany(
+            f"DELETE FROM {OPERATIONS_TABLE} WHERE fid = ?", ((int(f),) for f in removed["fid"])
+        )
+        self._insert_records(added)
+        con.execute(
+            "UPDATE gpkg_contents SET last_change = ? WHERE table_name IN (?, ?, ?)",
+            (time, OPERATIONS_TABLE, HISTORY_TABLE, HISTORY_ROWS_TABLE),
+        )
+        return change
+
+    def _history_rows(self, change: int, removed: pd.DataFrame, added: pd.DataFrame) -> None:
+        columns = ", ".join(RECORD_COLUMNS)
+        marks = ", ".join("?" * len(RECORD_COLUMNS))
+        for effect, frame in (("removed", removed), ("added", added)):
+            self.con.executemany(
+                f"INSERT INTO {HISTORY_ROWS_TABLE} (change, effect, record, {columns}) "
+                f"VALUES (?, ?, ?, {marks})",
+                ((change, effect, *row) for row in _row_values(frame)),
+            )
+
+    def _insert_records(self, records: pd.DataFrame) -> None:
+        columns = ", ".join(RECORD_COLUMNS)
+        marks = ", ".join("?" * len(RECORD_COLUMNS))
+        self.con.executemany(
+            f"INSERT INTO {OPERATIONS_TABLE} (fid, {columns}) VALUES (?, {marks})",
+            _row_values(records),
+        )
+
+    def history(self) -> pd.DataFrame:
+        rows = self.con.execute(
+            f"SELECT fid, time, action, note, source, n_added, n_removed, undoes "
+            f"FROM {HISTORY_TABLE} ORDER BY fid"
+        ).fetchall()
+        return typed_history(rows, HISTORY_COLUMNS)
+
+    def history_rows(self, change=None, effect=None) -> pd.DataFrame:
+        columns = ", ".join(RECORD_COLUMNS)
+        rows = self.con.execute(
+            f"SELECT change, effect, record, {columns} FROM {HISTORY_ROWS_TABLE} "
+            "WHERE (? IS NULL OR change = ?) AND (? IS NULL OR effect = ?) "
+            "ORDER BY change, effect DESC, record",  # 'removed' before 'added' within a change
+            (change, change, effect, effect),
+        ).fetchall()
+        return typed_history_rows(rows)
+
+    def restore(self, history, history_rows, records) -> None:
+        self.con.executemany(
+            f"INSERT INTO {HISTORY_TABLE} "
+            "(fid, time, action, note, source, n_added, n_removed, undoes) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                (
+                    int(h.change),
+                    h.time,
+                    h.action,
+                    h.note,
+                    h.source,
+                    int(h.n_added),
+                    int(h.n_removed),
+                    None if pd.isna(h.undoes) else int(h.undoes),
+                )
+                for h in history.itertuples(index=False)
+            ),
+        )
+        for change, rows in history_rows.groupby("change", sort=True):
+            frame = rows.rename(columns={"record": "fid"})
+            self._history_rows(
+                int(change),
+                frame[frame["effect"] == "removed"],
+                frame[frame["effect"] == "added"],
+            )
+        self._insert_records(records)
+        top = max(
+            int(records["fid"].max()) if len(records) else 0,
+            int(history_rows["record"].max()) if len(history_rows) else 0,
+        )
+        self.con.execute(
+            "INSERT OR REPLACE INTO sqlite_sequence (name, seq) VALUES (?, ?)",
+            (OPERATIONS_TABLE, top),
+        )
+
+
+class GpkgStore(RecordStore):
+    """A record store in a GeoPackage file."""
+
+    kind = "gpkg"
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.label = str(self.path)
+        self.name = self.path.name
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def read(self, apply: Callable[[StoreSession], T], *, history: bool = True) -> T:
+        with open_store(self.path, history=history) as con:
+            return apply(GpkgSession(con))
+
+    def change(self, apply: Callable[[StoreSession], T], *, create: bool = True) -> T:
+        """Run ``apply`` in one transaction; a missing store is built (``create``) in a temporary
+        file and linked into place only when the change is complete."""
+        path = self.path
+        if path.exists() or not create:
+            with open_store(path) as con, _transaction(con):
+                return apply(GpkgSession(con))
+        try:
+            fd, tmp_name = tempfile.mkstemp(
+                prefix=f".{path.stem}-", suffix=".gpkg", dir=path.parent
+            )
+        except OSError as e:
+            raise OutputError(f"cannot create the record store in {path.parent}: {e}") from None
+        os.close(fd)
+        tmp = Path(tmp_name)
+        tmp.unlink()
+        try:
+            try:
+                _create(tmp)
+            except Exception as e:  # GDAL and the file system raise many types
+                raise OutputError(f"cannot create the record store in {path.parent}: {e}") from None
+            with open_store(tmp) as con, _transaction(con):
+                result = apply(GpkgSession(con))
+            try:
+                os.link(tmp, path)  # atomic, and never replaces a store created meanwhile
+            except FileExistsError:
+                raise ForestCarbonError(
+                    f"{path} was created by another command meanwhile; run this one again"
+                ) from None
+            except OSError:
+                os.replace(tmp, path)  # file systems without hard links
+            _fsync_dir(path.parent)
+            return result
+        finally:
+            for leftover in (tmp, Path(f"{tmp}-journal")):
+                leftover.unlink(missing_ok=True)
+
+    def read_stands(self) -> gpd.GeoDataFrame | None:
+        if not self.path.exists():
+            return None
+        layers = {name for name, _ in pyogrio.list_layers(self.path)}
+        if STANDS_TABLE not in layers:
+            return None
+        return pyogrio.read_dataframe(self.path, layer=STANDS_TABLE)
+
+    def write_stands(self, stands: gpd.GeoDataFrame) -> None:
+        """Add ``stands`` as a ``stands`` layer (a copy back from PostgreSQL keeps the register
+        beside the operations; point ``[inputs] stands`` at it to use it)."""
+        pyogrio.write_dataframe(stands, self.path, layer=STANDS_TABLE, driver="GPKG")
