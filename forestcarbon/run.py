@@ -36,10 +36,12 @@ from forestcarbon.methods.totals import (
     program_summary,
 )
 from forestcarbon.methods.uncertainty import simulate_program, summary_intervals
+from forestcarbon.officer.ledger_tables import program_ledger
 from forestcarbon.outputs.layers import fo001_layer
-from forestcarbon.outputs.map import map_files, result_map
+from forestcarbon.outputs.map import map_files, map_name, result_map
 from forestcarbon.outputs.provenance import build_provenance
 from forestcarbon.outputs.report import REPORT_FILE, SUMMARY_FILE, report_files
+from forestcarbon.outputs.sticker_page import sticker_page_files
 from forestcarbon.outputs.text import summary_text
 
 log = logging.getLogger("forestcarbon")
@@ -62,6 +64,10 @@ class RunResult:
         Other output tables by file name (energy, canopy, report bytes).
     energy, canopy
         The EN-R-002/EN-S-004 and canopy results when the program has those inputs.
+    credits : dict, optional
+        The program's credit ledger as tables (:func:`forestcarbon.officer.ledger_tables.
+        ledger_tables`) when it keeps one: the report's 活用 sheet, the map's businesses and the
+        sticker look-up page.
     """
 
     inputs: ProgramInputs
@@ -70,6 +76,7 @@ class RunResult:
     extra: dict = field(default_factory=dict)
     energy: EnergyResult | None = None
     canopy: CanopyResult | None = None
+    credits: dict | None = None
 
     @property
     def stands(self) -> pd.DataFrame:
@@ -139,6 +146,7 @@ def compute(inputs: ProgramInputs, *, fo001_only: bool = False) -> RunResult:
     if canopy is not None:
         result.extra.update(canopy.tables())
     if not fo001_only:
+        result.credits = program_ledger(inputs.program_dir, s) if inputs.program_dir else None
         log.info("report: monitoring_report.xlsx (tables, figures)", extra={"progress": 0.6})
         result.extra.update(report_files(result))
     return result
@@ -201,11 +209,12 @@ def output_files(result: RunResult, *, maps: bool = True) -> dict:
 
 
 def _map_files(result: RunResult) -> dict:
-    """maps/<name>.html and maps/<name>_internal.html; none (with a warning) without folium."""
+    """maps/<name>.html, maps/<name>_internal.html and, with a credit ledger that has stickers,
+    the sticker look-up page maps/<name>_stickers.html; none (with a warning) without folium."""
 
     log.info("maps: public and internal editions", extra={"progress": 0.8})
     try:
-        return map_files(result)
+        return map_files(result) | sticker_page_files(result, map_name(result.inputs.program_dir))
     except ImportError as e:
         log.warning("maps not written: %s", e)
         return {}
@@ -423,9 +432,11 @@ def run_map(
     self_contained: bool | None = None,
     tiles: str | None = None,
 ) -> list[Path]:
-    """``forestcarbon map``: compute the program and write only its two maps (``maps/``)."""
+    """``forestcarbon map``: compute the program and write only its two maps (``maps/``) and,
+    with a credit ledger that has stickers, the sticker look-up page."""
     result = compute(load_for_run(program_dir))
     files = map_files(result, self_contained=self_contained, tiles=tiles)
+    files |= sticker_page_files(result, map_name(result.inputs.program_dir))
     return write_outputs(
         out_dir, files, overwrite=overwrite, protected=input_paths(result.inputs.files)
     )

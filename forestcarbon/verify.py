@@ -10,6 +10,10 @@ A run folder is verified only when it is complete (its ``run_complete.json`` exi
   and column, geometry included); ``provenance.json`` key by key, so edited ``settings``,
   ``code_revision`` or ``outputs_sha256`` are reported against those re-derived from
   ``program.toml`` and the code; files only in the recorded run or only in the re-run are listed.
+
+When the program keeps a credit ledger, its hash chain is recomputed and its balances are
+recomputed from the entries and compared with the stored ones
+(:func:`forestcarbon.officer.ledger.check_ledger`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from forestcarbon.core.files import COMPLETION_FILE, file_sha256
 from forestcarbon.core.params import table_path
 from forestcarbon.core.runfolder import files_in, read_kind, require_complete, verify_completion
 from forestcarbon.inputs.program import load_program
+from forestcarbon.officer.ledger import check_ledger
 from forestcarbon.run import compute, energy_outputs, output_files
 
 KEY_COLUMNS = ("methodology", "stand_id", "site_id", "unit_id", "period")
@@ -46,10 +51,11 @@ class Verification:
     outputs: list[str] = field(default_factory=list)
     values: dict[str, list[str]] = field(default_factory=dict)
     n_values: int = 0
+    ledger: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.inputs or self.outputs or self.n_values)
+        return not (self.inputs or self.outputs or self.n_values or self.ledger)
 
     @property
     def n_outputs(self) -> int:
@@ -58,6 +64,7 @@ class Verification:
 
     def text(self) -> str:
         lines = [f"inputs: {m}" for m in self.inputs] + [f"outputs: {m}" for m in self.outputs]
+        lines += [f"credit ledger: {m}" for m in self.ledger]
         for name, changes in self.values.items():
             lines.append(f"{name}: {len(changes)} value(s) differ")
             lines += [f"  {c}" for c in changes[:MAX_LISTED]]
@@ -68,6 +75,7 @@ class Verification:
             if self.ok
             else f"{len(self.inputs)} input(s) changed, {self.n_values} number(s) differ, "
             f"{self.n_outputs} output problem(s)"
+            + (f", {len(self.ledger)} credit ledger problem(s)" if self.ledger else "")
         )
         return "\n".join([*lines, f"verify: {verdict}"])
 
@@ -277,6 +285,7 @@ def verify_run(run_dir: str | Path, *, program_dir: str | Path | None = None) ->
     program_dir = Path(program_dir)
     v = Verification(inputs=check_inputs(provenance, program_dir))
     v.outputs += verify_completion(run_dir, record)
+    v.ledger = check_ledger(program_dir)
     try:
         if kind == "energy":
             files = energy_outputs(program_dir)[2]

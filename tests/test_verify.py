@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,10 +20,12 @@ from forestcarbon.cli.main import main
 from forestcarbon.core.exceptions import InputError
 from forestcarbon.core.files import COMPLETION_FILE, csv_bytes, file_sha256, json_bytes
 from forestcarbon.inputs.program import load_program
+from forestcarbon.officer import ledger
 from forestcarbon.outputs.provenance import describe_inputs
 from tests import energy_fixtures as ef
-from tests.conftest import THIN, stand, write_program
+from tests.conftest import THIN, ops_for, stand, write_program
 from tests.energy_fixtures import energy_program
+from tests.officer.ledger_fixtures import BANK_ROW, clock
 
 
 @pytest.fixture
@@ -272,3 +275,39 @@ def test_energy_run_folder_is_verified(tmp_path, capsys):
     assert main(["-q", "verify", str(out)]) == 1
     text = capsys.readouterr().out
     assert "site_id H9" in text and "site_id H2" in text, text
+
+
+def test_tampered_credit_ledger_fails_verify(program, tmp_path, capsys):
+    folder = program([stand("1-1-1", 10.0)], ops_for("1-1-1"))
+    (folder / "buyers.csv").write_text("名称,種別,住所,経度,緯度,公開\n" + BANK_ROW, "utf-8")
+    out = tmp_path / "run"
+    assert main(["-q", "run", str(folder), "--out", str(out)]) == 0
+    period = "2023-04-01/2024-03-31"
+    ledger.issue(
+        folder,
+        methodology="FO-001",
+        period=period,
+        tonnes=10,
+        certified="2024-10-15",
+        run_dir=out,
+        now=clock,
+    )
+    ledger.sell(
+        folder, buyer="つやま信金", tonnes=4, price_yen=40_000, date="2024-11-01", now=clock
+    )
+    # the run's report and maps show the ledger as it was: verify the run made after the sale
+    out = tmp_path / "run2"
+    assert main(["-q", "run", str(folder), "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["-q", "verify", str(out)]) == 0
+    con = sqlite3.connect(folder / "records.gpkg")
+    con.execute("DROP TRIGGER credit_entries_append_only_update")
+    con.execute("UPDATE credit_entries SET tonnes = 1 WHERE action = 'sell'")  # one row
+    con.commit()
+    con.close()
+    assert main(["-q", "verify", str(out)]) == 1
+    text = capsys.readouterr().out
+    assert "credit ledger: records.gpkg: entry 2: contents do not match its hash" in text
+    assert (
+        "credit_balances differ from the entries" in text and "1 credit ledger problem" not in text
+    )

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from forestcarbon import SAMPLE_PROGRAM, notebooks, run, verify
+from forestcarbon.cli import credits_commands
 from forestcarbon.core.files import write_outputs
 from forestcarbon.inputs.program import load_program
 from forestcarbon.officer import store, store_init
@@ -250,6 +251,7 @@ COMMANDS = {
     "ops": dispatch,
     "register": dispatch,
     "plan": dispatch,
+    "credits": credits_commands.run,
     "verify": cmd_verify,
     "demo": cmd_demo,
     "validate": cmd_validate,

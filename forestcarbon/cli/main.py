@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from forestcarbon import __version__
-from forestcarbon.cli import notebooks, officer, review, store
+from forestcarbon.cli import credits, notebooks, officer, review, store
 from forestcarbon.cli.options import out_args, program_arg
 from forestcarbon.cli.progress import Reporter
 from forestcarbon.core.exceptions import ForestCarbonError
@@ -108,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     store.add_parsers(sub)  # store migrate | grants (the record store itself)
     notebooks.add_parser(sub)  # notebooks (verification notebooks as HTML)
     review.add_parsers(sub)  # review (a stand held by canopy evidence)
+    credits.add_parsers(sub)  # credits (the credit ledger)
     return parser
 
 

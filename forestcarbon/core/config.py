@@ -457,6 +457,23 @@ class StoreSettings:
 
 
 @dataclass(frozen=True)
+class CreditSettings:
+    """The credit ledger (``forestcarbon credits``, :mod:`forestcarbon.officer.ledger`)."""
+
+    buyers: str = _setting(
+        "buyers.csv",
+        "Buyers table (CSV/XLSX) in the program folder: name, kind (business, household or "
+        "public_body), address, lon, lat [degrees], public (yes/no); Japanese headers 名称, 種別, "
+        "住所, 経度, 緯度, 公開.",
+    )
+    stickers_per_tonne: int = _setting(
+        10_000,
+        "Certification stickers (認証シール) per retired tonne (e.g. 50,000 passbooks on 5 t).",
+        bounds=(1, 10_000_000),
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings of one program, defaults filled in."""
 
@@ -470,6 +487,7 @@ class Settings:
     canopy: CanopySettings = field(default_factory=CanopySettings)
     uncertainty: UncertaintySettings = field(default_factory=UncertaintySettings)
     store: StoreSettings = field(default_factory=StoreSettings)
+    credits: CreditSettings = field(default_factory=CreditSettings)
 
     def to_dict(self) -> dict:
         """Plain JSON-able dict (dates as ISO strings), for provenance."""
@@ -503,6 +521,7 @@ SECTIONS = {
     "canopy": CanopySettings,
     "uncertainty": UncertaintySettings,
     "store": StoreSettings,
+    "credits": CreditSettings,
 }
 
 

@@ -50,6 +50,7 @@ import pandas as pd
 from forestcarbon.core.exceptions import InputError, Problem
 from forestcarbon.outputs.layers import fo001_layer
 from forestcarbon.outputs.map_data import (
+    BUSINESS_FIELDS,
     DEFAULT_MESH_LEVEL,
     DEFAULT_SIMPLIFY_M,
     FACILITY_FIELDS,
@@ -59,6 +60,7 @@ from forestcarbon.outputs.map_data import (
     NET_EMISSION_COLOR,
     SITE_FIELDS,
     STAND_FIELDS,
+    business_rows,
     candidate_rows,
     facility_totals,
     latest_candidates,
@@ -148,6 +150,7 @@ LAYER_NAMES = {
     "sites": "家庭用太陽光 各戸 (内部用) · Household solar sites (internal)",
     "facilities": "公共施設の空調 · Public air conditioning",
     "candidates": "間伐候補 (内部用) · Thinning candidates (internal)",
+    "businesses": "クレジット活用事業者 · Businesses using the credits",
 }
 
 METHODOLOGY_LABELS = {
@@ -162,6 +165,7 @@ BASEMAP_UNAVAILABLE = "地図タイルを読み込めません · basemap unavai
 
 MESH_COLOR = "#e6550d"
 FACILITY_COLOR = "#08519c"
+BUSINESS_COLOR = "#238b45"
 
 
 def _folium():
@@ -427,6 +431,11 @@ def legend_html(bounds: list[float], palette: list[str], *, has_negative: bool, 
             f'<div><span class="fc-sw" style="background:{FACILITY_COLOR};border-radius:50%;'
             'width:10px"></span>空調施設 Air-conditioned facility</div>'
         )
+    if "businesses" in layers:
+        rows.append(
+            f'<div><span class="fc-sw" style="background:{BUSINESS_COLOR};border-radius:50%;'
+            'width:10px"></span>クレジット活用事業者 Business using the credits</div>'
+        )
     return (
         "<details open><summary>凡例 Legend</summary>"
         "<div>純吸収量 Net removals [t-CO2/ha/yr]</div>" + "".join(rows) + "</details>"
@@ -454,6 +463,7 @@ def program_map(
     solar: gpd.GeoDataFrame | None = None,
     aircon: gpd.GeoDataFrame | None = None,
     candidates: pd.DataFrame | None = None,
+    businesses: pd.DataFrame | None = None,
     edition: str = "public",
     privacy_k: int = 5,
     mesh_level: int = DEFAULT_MESH_LEVEL,
@@ -488,6 +498,10 @@ def program_map(
         Thinning candidates of ``forestcarbon plan candidates`` (stand_id, fiscal_year, species,
         age, thinning_area_ha [ha], added_tco2 [t-CO2], crediting_years, rule), outlined on the
         internal edition only.
+    businesses : DataFrame, optional
+        Buyers of the credit ledger (``users`` of :mod:`forestcarbon.officer.ledger_tables`):
+        drawn as points with what they bought, retired and offset; the public edition shows only
+        those marked public, and households are never drawn.
     edition : {"public", "internal"}
         ``public`` shows households only as mesh aggregates; ``internal`` adds each site,
         clustered, and marks the page as internal.
@@ -603,6 +617,12 @@ def program_map(
         m.add_child(DataLayer(LAYER_NAMES["facilities"], "facilities", facilities, FACILITY_COLOR))
         layers.add("facilities")
 
+    business = business_rows(businesses, edition=edition)
+    if business:
+        points = script_json(payload(BUSINESS_FIELDS, business))
+        m.add_child(DataLayer(LAYER_NAMES["businesses"], "businesses", points, BUSINESS_COLOR))
+        layers.add("businesses")
+
     if candidates is not None and len(candidates) and edition == "internal":
         m.add_child(
             DataLayer(LAYER_NAMES["candidates"], "candidates", data, candidate_rows(candidates))
@@ -711,12 +731,14 @@ def result_map(
     if layer is None:
         layer = stand_layer(result)
     solar, aircon = energy_layers(result)
+    credits = getattr(result, "credits", None)
     return program_map(
         layer,
         result.summary,
         solar=solar,
         aircon=aircon,
         candidates=latest_candidates(inputs.program_dir),
+        businesses=None if credits is None else credits["users"],
         edition=edition,
         privacy_k=settings.privacy_k,
         mesh_level=settings.mesh_level,

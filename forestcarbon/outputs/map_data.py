@@ -145,6 +145,48 @@ CANDIDATE_FIELDS = (
 """Fields of a thinning candidate row (:func:`candidate_rows`), in row order."""
 
 
+BUSINESS_FIELDS = ("name", "lat", "lon", "bought_t", "retired_t", "stickers", "purposes")
+"""Fields of a business using the credits (:func:`business_rows`), in row order."""
+
+
+def business_rows(users: pd.DataFrame | None, *, edition: str) -> list:
+    """Businesses that bought or retired the program's credits, as map rows.
+
+    Parameters
+    ----------
+    users : DataFrame or None
+        ``users`` table of the credit ledger (:mod:`forestcarbon.officer.ledger_tables`): name,
+        kind, lon, lat [degrees], public, bought_t, retired_t [t-CO2], stickers, purposes.
+    edition : {"public", "internal"}
+        ``public`` keeps only the businesses marked public; households are never drawn, nor
+        anyone without a location.
+
+    Returns
+    -------
+    list
+        ``[name, lat, lon, bought_t, retired_t, stickers, purposes]`` per business, by name.
+    """
+    if users is None or not len(users):
+        return []
+    keep = (users["kind"] == "business") & users["lon"].notna() & users["lat"].notna()
+    if edition == "public":
+        keep &= users["public"].astype(bool)
+    rows = []
+    for r in users[keep].sort_values("name").to_dict("records"):
+        rows.append(
+            [
+                str(r["name"]),
+                round(float(r["lat"]), 5),
+                round(float(r["lon"]), 5),
+                int(r["bought_t"]),
+                int(r["retired_t"]),
+                int(r["stickers"]),
+                str(r["purposes"]),
+            ]
+        )
+    return rows
+
+
 def payload(fields: Iterable[str], rows, **extra) -> dict:
     """Rows with their field list, as the map's JavaScript reads them (``r[F.net_tco2]``).
 

@@ -3,10 +3,11 @@
 ``monitoring_report.xlsx`` has bilingual sheets (:data:`SHEETS`): the summary (the rows of
 ``program_summary.csv``), the monitoring results in the shape of the monitoring report (記号,
 モニタリング項目, 定義, 単位, 実績値, 計測対象期間, 備考), the activity list (排出削減活動リスト) of
-each energy methodology, the FO-001 stand table, and the parameters and factors with their sources
-and verified status. Numbers are stored as numbers, units are in the headers, header rows are frozen
-and columns sized to their content. The file is byte-identical for the same inputs (fixed document
-times and zip entry times).
+each energy methodology, the FO-001 stand table, the parameters and factors with their sources
+and verified status, and, when the program keeps a credit ledger, what became of each vintage's
+credits (活用: issued, held, sold, retired, stickers, revenue). Numbers are stored as numbers,
+units are in the headers, header rows are frozen and columns sized to their content. The file is
+byte-identical for the same inputs (fixed document times and zip entry times).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ SHEETS = {
     "stands": "FO-001 小班 Stands",
     "parameters": "パラメータ Parameters",
     "figures": "図 Figures",
+    "credit_use": "活用 Credit use",
 }
 """Sheet key -> sheet name (Japanese + English; Excel allows at most 31 characters)."""
 
@@ -181,6 +183,21 @@ PARAMETER_COLS = (
 
 
 # --- cell values and sheet layout ----------------------------------------------------------------
+
+
+YEN = "#,##0"
+CREDIT_USE_COLS = (
+    Col("methodology", "方法論 Methodology"),
+    Col("period", "期間 Period (vintage)"),
+    Col("issued_t", "認証 Issued [t-CO2]", YEN),
+    Col("city_held_t", "市保有 Held by the city [t-CO2]", YEN),
+    Col("sold_t", "移転 Sold [t-CO2]", YEN),
+    Col("retired_t", "無効化 Retired [t-CO2]", YEN),
+    Col("stickers", "認証シール Stickers", YEN),
+    Col("revenue_yen", "売上 Revenue [JPY]", YEN),
+)
+"""The 活用 sheet: what became of each vintage's credits (``credits["use"]`` of a run whose
+program keeps a credit ledger, :mod:`forestcarbon.officer.ledger_tables`)."""
 
 
 def _cell(value):
@@ -459,6 +476,9 @@ def workbook(result: RunResult) -> Workbook:
         _write_sheet(wb, SHEETS["aircon"], AIRCON_COLS, _records(energy.aircon), freeze="B2")
     _write_sheet(wb, SHEETS["stands"], STAND_COLS, _records(result.fo001), freeze="B2")
     _write_sheet(wb, SHEETS["parameters"], PARAMETER_COLS, _parameter_records(result))
+    credits = getattr(result, "credits", None)
+    if credits is not None:
+        _write_sheet(wb, SHEETS["credit_use"], CREDIT_USE_COLS, _records(credits["use"]))
     _write_figures(wb, figures(result))
     return wb
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from forestcarbon.core.params import table_path
+from forestcarbon.sample.credits import CREDITS_README, write_credit_sample
 from forestcarbon.sample.energy import write_energy_sample
 from forestcarbon.sample.growth import growth_table, packaged_growth_table
 from forestcarbon.sample.operations import make_operations
@@ -259,8 +260,9 @@ def write_sample(out_dir: str | Path, *, seed: int = SEED) -> Path:
     Path
         The folder written, holding program.toml, stands.gpkg, operations.csv, growth.csv,
         plans.csv, README.md, the energy files of
-        :func:`forestcarbon.sample.energy.write_energy_sample` and the canopy rasters and
-        plots of :func:`write_canopy_sample`.
+        :func:`forestcarbon.sample.energy.write_energy_sample`, the canopy rasters and
+        plots of :func:`write_canopy_sample` and the SYNTHETIC credit ledger of
+        :func:`forestcarbon.sample.credits.write_credit_sample` (buyers.csv, credits.csv).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -273,6 +275,9 @@ def write_sample(out_dir: str | Path, *, seed: int = SEED) -> Path:
     _write_stands(out / "stands.gpkg", register)
     write_energy_sample(out, seed=seed)
     write_canopy_sample(out, register, operations, seed=seed)
+    write_credit_sample(out)
+    readme = (out / "README.md").read_text(encoding="utf-8")
+    _write_atomic(out / "README.md", (readme.rstrip("\n") + "\n" + CREDITS_README).encode("utf-8"))
     return out
 
 

@@ -25,6 +25,7 @@ COMMANDS = [
     "store",
     "notebooks",
     "review",
+    "credits",
 ]
 
 

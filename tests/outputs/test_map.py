@@ -13,13 +13,23 @@ import pytest
 
 from forestcarbon.core.config import MapSettings
 from forestcarbon.core.exceptions import InputError
-from forestcarbon.outputs.map import STATIC, map_html, map_name, program_map, vendored_file
+from forestcarbon.officer.ledger_tables import USER_COLUMNS
+from forestcarbon.outputs.map import (
+    LAYER_NAMES,
+    STATIC,
+    map_html,
+    map_name,
+    program_map,
+    vendored_file,
+)
 from forestcarbon.outputs.map_data import (
+    BUSINESS_FIELDS,
     CANDIDATE_FIELDS,
     FACILITY_FIELDS,
     MESH_FIELDS,
     SITE_FIELDS,
     STAND_FIELDS,
+    business_rows,
     candidate_rows,
 )
 
@@ -40,6 +50,7 @@ FIELD_INDEXES = {
     "M": MESH_FIELDS,
     "A": FACILITY_FIELDS,
     "H": SITE_FIELDS,
+    "B": BUSINESS_FIELDS,
 }
 """The field index names of map.js (see its header) and the field list Python sends to each."""
 
@@ -248,6 +259,30 @@ def _unknown_fields(js: str, sent: dict[str, tuple]) -> list[str]:
     return problems
 
 
+def credit_users() -> pd.DataFrame:
+    """The ledger's users table: a public bank, a business not public and a household."""
+    rows = [
+        ("つやま信金", "business", "津山市", 134.0035, 35.0685, True, 110, 5, 50_000, "通帳の印刷"),
+        ("非公開商店", "business", "津山市", 134.02, 35.06, False, 3, 0, 0, ""),
+        ("山田太郎", "household", "津山市", 134.01, 35.07, True, 1, 1, 0, "自宅"),
+    ]
+    return pd.DataFrame(rows, columns=list(USER_COLUMNS))
+
+
+def test_businesses_using_credits_public_only_never_households(program):
+    kw = {"solar": program["solar"], "aircon": program["aircon"], "businesses": credit_users()}
+    public = map_html(program_map(program["stands"], program["summary"], **kw)).decode("utf-8")
+    assert json.dumps(LAYER_NAMES["businesses"])[1:-1] in public  # in the layer control
+    assert "つやま信金" in public and "通帳の印刷" in public
+    assert "非公開商店" not in public and "山田太郎" not in public and "自宅" not in public
+    internal = map_html(
+        program_map(program["stands"], program["summary"], edition="internal", **kw)
+    ).decode("utf-8")
+    assert "非公開商店" in internal and "山田太郎" not in internal
+    rows = business_rows(credit_users(), edition="public")
+    assert rows == [["つやま信金", 35.0685, 134.0035, 110, 5, 50_000, "通帳の印刷"]]
+
+
 def test_every_field_the_js_reads_is_sent_by_python(program):
     js = MAP_JS.read_text(encoding="utf-8")
     # the Python side: the field lists as they are written into a page with every layer
@@ -258,6 +293,7 @@ def test_every_field_the_js_reads_is_sent_by_python(program):
             solar=program["solar"],
             aircon=program["aircon"],
             candidates=_candidates(),
+            businesses=credit_users(),
             edition="internal",
             privacy_k=1,
         )

@@ -14,11 +14,18 @@ import pandas as pd
 import pytest
 import shapely
 
-from forestcarbon.outputs.map import BASEMAP_UNAVAILABLE, LAYER_NAMES, map_html, program_map
+from forestcarbon.outputs.map import (
+    BASEMAP_UNAVAILABLE,
+    BUSINESS_COLOR,
+    LAYER_NAMES,
+    map_html,
+    program_map,
+)
 from forestcarbon.outputs.map_data import CANDIDATE_COLOR
 
 from .map_browser import MAP_JS, chromium_path, in_ci, launch, open_page
 from .map_fixtures import ATTR, FACILITIES, IMG, SCRIPT, household_points, small_program
+from .test_map import credit_users
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
@@ -409,3 +416,26 @@ def test_phone_layout_panels_fold_never_cover_each_other_and_cut_no_text(
         assert log.page_errors == []
     finally:
         page.close()
+
+
+def test_businesses_using_the_credits_on_the_public_map(browser, tmp_path):
+    program = small_program()
+    m = program_map(
+        program["stands"],
+        program["summary"],
+        businesses=credit_users(),
+        self_contained=True,
+        tiles="none",
+    )
+    path = tmp_path / "public.html"
+    path.write_bytes(map_html(m))
+    page, log = open_page(browser, path, serve=False)
+    names = page.evaluate(
+        f"Object.values({MAP_JS}._layers).filter(l => l.options && l.options.fillColor === "
+        f"'{BUSINESS_COLOR}').map(l => (l.openPopup(), "
+        "document.querySelector('.leaflet-popup-content').innerText))"
+    )
+    # only the public bank: the business not public and the household are not on the page
+    assert len(names) == 1 and "つやま信金" in names[0] and "通帳の印刷" in names[0]
+    assert "50,000" in names[0]  # stickers
+    assert log.page_errors == [] and log.console_errors == [] and log.blocked == []

@@ -74,7 +74,7 @@ def sheet_rows(ws) -> list[dict]:
 def test_sheets_headers_and_layout(run_out):
     _, out = run_out
     wb = openpyxl.load_workbook(out / "monitoring_report.xlsx")
-    assert wb.sheetnames == list(SHEETS.values())
+    assert wb.sheetnames == [s for k, s in SHEETS.items() if k != "credit_use"]  # no ledger
     assert all(len(name) <= 31 for name in wb.sheetnames)
     expected = {
         "summary": SUMMARY_COLS,
@@ -199,7 +199,7 @@ def test_demo_prints_every_total_and_writes_the_report(tmp_path, capsys):
     for label in ("FO-001 森林経営活動", "EN-R-002 太陽光発電", "EN-S-004 空調設備", "program"):
         assert label in printed, label
     wb = openpyxl.load_workbook(out / "monitoring_report.xlsx")
-    assert wb.sheetnames == list(SHEETS.values())
+    assert wb.sheetnames == [s for k, s in SHEETS.items() if k != "credit_use"]  # no ledger
     table = pd.read_csv(out / "program_summary.csv", dtype={"total_tco2": str})
     rows = sheet_rows(wb[SHEETS["summary"]])
     h = {c.key: c.header for c in SUMMARY_COLS}

@@ -5,7 +5,7 @@
 // Every table comes with its field list ({fields: [...], rows: [...]}, see
 // forestcarbon.outputs.map_data.payload) and rows are read by name through an index built once
 // per table: F forest stands, T thinning candidates, M mesh cells, A air-conditioned facilities,
-// H household sites (r[F.net_tco2], never r[8]). tests/outputs/test_map.py checks that every
+// H household sites, B businesses using the credits (r[F.net_tco2], never r[8]). tests/outputs/test_map.py checks that every
 // name read here is in the field list Python sends.
 /* exported fc */
 var fc = (function () {
@@ -17,6 +17,20 @@ var fc = (function () {
     rows.map(r => '<tr><th>' + E(r[0]) + '</th><td>' + E(r[1]) + '</td></tr>').join('') +
     '</table>' + (note ? '<div class="fc-reason">' + E(note) + '</div>' : '') + '</div>';
   const popOpts = {maxWidth: 280, autoPanPadding: [10, 10]};
+  // #blocks=12,13 or #mesh=51340000,... in the page address (links from the sticker look-up
+  // page): those forest blocks (林班) or mesh cells are outlined and the map zooms to them
+  const focus = (() => {
+    const q = new URLSearchParams(window.location.hash.slice(1));
+    const list = k => new Set((q.get(k) || '').split(',').filter(Boolean));
+    return {blocks: list('blocks'), mesh: list('mesh')};
+  })();
+  const FOCUS = {color: '#ffd700', weight: 3.5, opacity: 1};
+  function zoomTo(map, shapes) {
+    if (!shapes.length) return;
+    const bounds = L.latLngBounds([]);
+    shapes.forEach(s => bounds.extend(s.getBounds()));
+    setTimeout(() => map.fitBounds(bounds, {maxZoom: 15}), 0);  // after the page's own view
+  }
   // field name -> position in a row
   const fieldIndex = fields => Object.freeze(Object.fromEntries(fields.map((f, i) => [f, i])));
   // the stands' index, shared (like their decoded arcs) by the stand layers and the candidates
@@ -80,12 +94,18 @@ var fc = (function () {
       : () => ({color: '#616161', weight: 0.8, dashArray: '3 3', fillOpacity: 0.35,
                 fillColor: d.ineligible});
     const layer = L.featureGroup();
+    const focused = [];
     d.topo.objects[key].geometries.forEach((g, i) => {
       const feature = {properties: {kind: 'stand', row: rows[i]}};
       const polygon = L.polygon(shape(g, arcs), style(feature));
       polygon.feature = feature;
+      if (focus.blocks.has(String(rows[i][F.stand_id]).split('-')[0])) {
+        polygon.setStyle(FOCUS);
+        focused.push(polygon);
+      }
       layer.addLayer(polygon);
     });
+    zoomTo(map, focused);
     layer.bindPopup(l => standPopup(l.feature.properties.row, d), popOpts);
     layer.bindTooltip(l => {
       const r = l.feature.properties.row;
@@ -123,11 +143,16 @@ var fc = (function () {
   function mesh(map, cells, color) {
     const M = fieldIndex(cells.fields);
     const layer = L.featureGroup();
+    const focused = [];
     cells.rows.forEach(c => {
       const merged = c[M.merged] === 1;
-      L.rectangle([[c[M.south], c[M.west]], [c[M.north], c[M.east]]],
-        {color: color, weight: 1, fillColor: color, fillOpacity: merged ? 0.1 : 0.25,
-         dashArray: merged ? '5 4' : null})
+      const hit = focus.mesh.has(String(c[M.meshcode]));
+      const cell = L.rectangle([[c[M.south], c[M.west]], [c[M.north], c[M.east]]],
+        Object.assign({color: color, weight: 1, fillColor: color, fillOpacity: merged ? 0.1 : 0.25,
+                       dashArray: merged ? '5 4' : null, cells: c},
+                      hit ? FOCUS : {}));
+      if (hit) focused.push(cell);
+      cell
         .bindPopup(() => table('地域メッシュ Mesh cell ' + c[M.meshcode] + ' (' + c[M.size] + ')', [
           ['世帯数 Households', N(c[M.households], 0)],
           ['設備容量 Capacity [kW]', N(c[M.capacity_kw], 1)],
@@ -136,6 +161,7 @@ var fc = (function () {
                : ''), popOpts)
         .addTo(layer);
     });
+    zoomTo(map, focused);
     return layer;
   }
 
@@ -151,6 +177,24 @@ var fc = (function () {
           ['実績 Project [kWh]', N(r[A.project_kwh], 0)],
           ['削減量 Reduction [t-CO2]', N(r[A.reduction_tco2], 3)]]), popOpts)
         .bindTooltip(E(r[A.facility]))
+        .addTo(layer);
+    });
+    return layer;
+  }
+
+  // businesses that bought or retired the credits (public ones only on the public edition)
+  function businesses(map, d, color) {
+    const B = fieldIndex(d.fields);
+    const layer = L.featureGroup();
+    d.rows.forEach(r => {
+      L.circleMarker([r[B.lat], r[B.lon]], {radius: 7, color: '#fff', weight: 1.5,
+                                             fillColor: color, fillOpacity: 0.95})
+        .bindPopup(() => table('クレジット活用 Credit user: ' + r[B.name], [
+          ['購入 Bought [t-CO2]', N(r[B.bought_t], 0)],
+          ['無効化 Offset [t-CO2]', N(r[B.retired_t], 0)],
+          ['認証シール Stickers', N(r[B.stickers], 0)]],
+        r[B.purposes] ? '用途 Offsets: ' + r[B.purposes] : ''), popOpts)
+        .bindTooltip(E(r[B.name]))
         .addTo(layer);
     });
     return layer;
@@ -211,5 +255,5 @@ var fc = (function () {
   }
 
   return {stands: stands, mesh: mesh, facilities: facilities, sites: sites, panel: panel,
-          candidates: candidates, basemapNote: basemapNote};
+          candidates: candidates, basemapNote: basemapNote, businesses: businesses};
 })();
