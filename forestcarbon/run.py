@@ -106,12 +106,13 @@ def fo001_files(inputs: ProgramInputs) -> dict:
     }
 
 
-def compute(inputs: ProgramInputs, *, fo001_only: bool = False) -> RunResult:
+def compute(inputs: ProgramInputs, *, fo001_only: bool = False, report: bool = True) -> RunResult:
     """Compute every step the program has (pure: writes nothing).
 
     FO-001 (refined by the canopy rasters when they exist), EN-R-002/EN-S-004 when the program has
     solar or air-conditioning inputs, the Monte Carlo intervals, the summary and the report tables.
-    ``fo001_only`` leaves out energy and the report (``forestcarbon fo001``).
+    ``fo001_only`` leaves out energy and the report (``forestcarbon fo001``); ``report=False``
+    leaves out only the report's workbook and figures (``validate``: they check nothing).
     """
     s = inputs.settings
     log.info(
@@ -147,8 +148,9 @@ def compute(inputs: ProgramInputs, *, fo001_only: bool = False) -> RunResult:
         result.extra.update(canopy.tables())
     if not fo001_only:
         result.credits = program_ledger(inputs.program_dir, s) if inputs.program_dir else None
-        log.info("report: monitoring_report.xlsx (tables, figures)", extra={"progress": 0.6})
-        result.extra.update(report_files(result))
+        if report:
+            log.info("report: monitoring_report.xlsx (tables, figures)", extra={"progress": 0.6})
+            result.extra.update(report_files(result))
     return result
 
 
@@ -409,7 +411,8 @@ def validate_program(program_dir: str | Path) -> str:
     """
     inputs = load_for_run(program_dir)
     canopy = load_canopy_inputs(inputs)
-    compute(inputs)  # every check a run makes (harvest sequences, settings vs records, ...)
+    # every check a run makes (harvest sequences, settings vs records, ...); not the report
+    compute(inputs, report=False)
     energy = inputs.energy
     counts = "".join(
         f", {len(table)} {label}"

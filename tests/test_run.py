@@ -8,7 +8,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from forestcarbon import SAMPLE_PROGRAM
+from forestcarbon import SAMPLE_PROGRAM, run
 from forestcarbon.run import run_program
 from tests.conftest import stand
 
@@ -122,3 +122,13 @@ def test_sample_plan_lapsing_in_fy2023(sample_run):
     assert (lapsing["counted_to"] == "2023-09-30").all()
     fy2022 = fo[(fo["period"] == "2022-04-01/2023-03-31") & (fo["plan_id"] == "津山-2021-04")]
     assert not fy2022["flags"].str.contains("plan_partly_in_force").any()
+
+
+def test_validate_checks_everything_but_builds_no_report(monkeypatch):
+    def no_report(result):
+        raise AssertionError("validate built the monitoring report")
+
+    monkeypatch.setattr(run, "report_files", no_report)
+    text = run.validate_program(SAMPLE_PROGRAM)
+    # 410 stands of the sample, its two fiscal-year periods
+    assert ": ok (410 stands," in text and text.endswith("2 period(s))")
