@@ -29,7 +29,7 @@ import pandas as pd
 import pyogrio
 
 from forestcarbon.core.exceptions import InputError, Problem
-from forestcarbon.core.files import COMPLETION_FILE, file_sha256
+from forestcarbon.core.files import COMPLETION_FILE, file_sha256, write_file
 from forestcarbon.core.params import table_path
 from forestcarbon.core.runfolder import files_in, read_kind, require_complete, verify_completion
 from forestcarbon.inputs.program import load_program
@@ -160,12 +160,7 @@ def _read_provenance(run_dir: Path) -> dict:
 
 def _write_rerun(files: dict, folder: Path) -> None:
     for name, content in files.items():
-        target = folder / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            target.write_bytes(content)
-        else:
-            content(target)
+        write_file(folder / name, content)
 
 
 def diff_xlsx(recorded: Path, recomputed: Path) -> list[str]:

@@ -118,6 +118,15 @@ def _check_target(out: Path, name: str, protected: set[Path]) -> Path:
     return final
 
 
+def write_file(target: Path, content: bytes | Writer) -> None:
+    """Write one output at ``target`` (its folder created): bytes, or a function that writes it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        target.write_bytes(content)
+    else:
+        content(target)
+
+
 def write_outputs(
     out_dir: str | Path,
     outputs: dict[str, bytes | Writer],
@@ -160,12 +169,7 @@ def write_outputs(
         raise OutputError(f"cannot create output folder {out}: {e.strerror or e}") from None
     try:
         for name, content in outputs.items():
-            target = staging / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, bytes):
-                target.write_bytes(content)
-            else:
-                content(target)
+            write_file(staging / name, content)
         written = []
         for name, final in finals.items():
             final.parent.mkdir(parents=True, exist_ok=True)

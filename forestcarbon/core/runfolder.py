@@ -30,7 +30,7 @@ from pathlib import Path
 import pyogrio
 
 from forestcarbon.core.exceptions import OutputError
-from forestcarbon.core.files import COMPLETION_FILE, Writer, file_sha256, json_bytes
+from forestcarbon.core.files import COMPLETION_FILE, Writer, file_sha256, json_bytes, write_file
 
 COMPLETION_FORMAT = "forestcarbon run folder 1"
 
@@ -219,12 +219,7 @@ def _write_all(staging: Path, outputs: dict[str, bytes | Writer], kind: str) -> 
     for name, content in outputs.items():
         if name == COMPLETION_FILE or Path(name).is_absolute() or ".." in Path(name).parts:
             raise OutputError(f"invalid output name {name!r}")
-        target = staging / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            target.write_bytes(content)
-        else:
-            content(target)
+        write_file(staging / name, content)
     hashes = {name: file_sha256(staging / name) for name in files_in(staging)}
     record = {"format": COMPLETION_FORMAT, "kind": kind, "files": hashes}
     tmp = staging / (COMPLETION_FILE + ".tmp")

@@ -172,7 +172,7 @@ def query_records(con: sqlite3.Connection, fids: list[int] | None = None) -> pd.
 
 
 @contextlib.contextmanager
-def _transaction(con: sqlite3.Connection) -> Iterator[None]:
+def transaction(con: sqlite3.Connection) -> Iterator[None]:
     """One atomic change: the write lock is taken first (BEGIN IMMEDIATE), all or nothing."""
     con.execute("BEGIN IMMEDIATE")
     try:
@@ -190,7 +190,7 @@ def _create(path: Path) -> None:
         pyogrio.write_dataframe(empty, path, layer=table, driver="GPKG")
     con = sqlite3.connect(path, isolation_level=None)
     try:
-        with _transaction(con):
+        with transaction(con):
             for table in (HISTORY_TABLE, HISTORY_ROWS_TABLE):
                 for event in ("UPDATE", "DELETE"):
                     con.execute(
@@ -368,7 +368,7 @@ class GpkgStore(RecordStore):
         file and linked into place only when the change is complete."""
         path = self.path
         if path.exists() or not create:
-            with open_store(path) as con, _transaction(con):
+            with open_store(path) as con, transaction(con):
                 return apply(GpkgSession(con))
         try:
             fd, tmp_name = tempfile.mkstemp(
@@ -384,7 +384,7 @@ class GpkgStore(RecordStore):
                 _create(tmp)
             except Exception as e:  # GDAL and the file system raise many types
                 raise OutputError(f"cannot create the record store in {path.parent}: {e}") from None
-            with open_store(tmp) as con, _transaction(con):
+            with open_store(tmp) as con, transaction(con):
                 result = apply(GpkgSession(con))
             try:
                 os.link(tmp, path)  # atomic, and never replaces a store created meanwhile

@@ -54,6 +54,7 @@ import pandas as pd
 from forestcarbon.core.config import Settings, load_settings
 from forestcarbon.core.exceptions import InputError, Problem
 from forestcarbon.inputs.records import is_store, open_store
+from forestcarbon.inputs.store_gpkg import transaction
 from forestcarbon.officer import ledger_sql as sql
 from forestcarbon.officer.ledger_inputs import (
     KINDS,
@@ -134,7 +135,7 @@ def _write(
     moment = _now(now)
     time = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     ensure_store(path)
-    with open_store(path, history=False) as con, sql.transaction(con):
+    with open_store(path, history=False) as con, transaction(con):
         sql.create_tables(con, time)
         state = replay(sql.read_entries(con))
         writer = LedgerWriter(program_dir, settings, state, time=time, source=source)

@@ -27,9 +27,7 @@ Tables
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
-from collections.abc import Iterator
 
 ENTRIES_TABLE = "credit_entries"
 BALANCES_TABLE = "credit_balances"
@@ -146,18 +144,6 @@ def create_tables(con: sqlite3.Connection, time: str) -> None:
                 "last_change) VALUES (?, 'attributes', ?, ?, ?)",
                 (table, table, text, time),
             )
-
-
-@contextlib.contextmanager
-def transaction(con: sqlite3.Connection) -> Iterator[None]:
-    """One atomic write: the write lock first (BEGIN IMMEDIATE), then all or nothing."""
-    con.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
 
 
 def read_entries(con: sqlite3.Connection) -> list[dict]:
