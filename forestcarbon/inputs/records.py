@@ -105,14 +105,23 @@ def read_records(store: str | Path | RecordStore) -> pd.DataFrame:
 _ROW = re.compile(r"^row (\d+)(.*)$", re.S)
 
 
-def relabel_problems(problems: list[Problem], labels: dict[int, tuple[str, str]]) -> list[Problem]:
-    """Point problems that say "row N" (N a provisional number) at their real file and row."""
+def relabel_problems(
+    problems: list[Problem],
+    labels: dict[int, tuple[str, str]],
+    stand_ids: dict[int, str] | None = None,
+) -> list[Problem]:
+    """Point problems that say "row N" (N a provisional number) at their real file and row;
+    with ``stand_ids``, a bare "row N" also names the stand of row N."""
     out = []
     for p in problems:
         m = _ROW.match(p.where)
         if m and int(m.group(1)) in labels:
             file, where = labels[int(m.group(1))]
-            out.append(Problem(file, problem_where(where + m.group(2)), p.column, p.message))
+            rest = m.group(2)
+            sid = (stand_ids or {}).get(int(m.group(1)), "")
+            if sid and not rest:
+                rest = f" ({sid})"
+            out.append(Problem(file, problem_where(where + rest), p.column, p.message))
         else:
             out.append(p)
     return out
