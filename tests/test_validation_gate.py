@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from shapely.geometry import Polygon
 
+from forestcarbon.cli.main import main
 from forestcarbon.inputs.geometry import FAR_KM
 from tests.conftest import ORIGIN, assert_refused, square, stand
 
@@ -141,3 +143,26 @@ def test_bad_input_is_refused_by_run_and_validate_alike(name, program, tmp_path,
     folder = program(stands, ops)
     apply(folder)
     assert_refused(folder, tmp_path, capsys, *needles)
+
+
+def test_full_width_digits_and_era_dates_are_read_by_hand(program, tmp_path, capsys):
+    # 1-1-1: thinned ２０１５－０６－０１ on ０．５ ha -> 0.5 ha counted all FY2023 (sugi age 31,
+    # 10 m3/ha/yr x 0.90278925 t-CO2/m3): 0.5 x 9.0278925 = 4.51394625 t-CO2.
+    # 1-2-1: first thinned R5.10.1 (2023-10-01) on １ ha -> eligible 2023-10-01..2024-03-31,
+    # 183 of the period's 366 days: 1 x 9.0278925 x 183 / 366 = 4.51394625 t-CO2
+    folder = program([stand("1-1-1"), stand("1-2-1")])
+    (folder / "operations.csv").write_text(
+        "stand_id,date,operation,area_ha\n"
+        "1-1-1,２０１５－０６－０１,間伐,０．５\n"
+        "1-2-1,R5.10.1,間伐,１\n",
+        encoding="cp932",
+    )
+    assert main(["-q", "validate", str(folder)]) == 0
+    out = tmp_path / "out"
+    assert main(["-q", "fo001", str(folder), "--out", str(out)]) == 0
+    fo = pd.read_csv(out / "fo001_stands.csv", encoding="utf-8-sig").set_index("stand_id")
+    per_ha = 0.314 * 1.23 * 1.25 * 0.51 * 44 / 12 * 10  # 9.0278925 t-CO2/ha in FY2023
+    assert fo.loc["1-1-1", "eligible_area_ha"] == pytest.approx(0.5, abs=1e-12)
+    assert fo.loc["1-1-1", "net_tco2"] == pytest.approx(0.5 * per_ha, abs=1e-9)
+    assert fo.loc["1-2-1", "counted_days"] == 183
+    assert fo.loc["1-2-1", "net_tco2"] == pytest.approx(per_ha * 183 / 366, abs=1e-9)
