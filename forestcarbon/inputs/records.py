@@ -55,6 +55,7 @@ from forestcarbon.inputs.stores import (
     StoreSession,
     typed_records,
 )
+from forestcarbon.inputs.treated import is_record_store_file
 
 __all__ = [
     "BUSY_TIMEOUT_S",
@@ -88,7 +89,21 @@ def store_path(program_dir: str | Path, settings: Settings) -> Path:
                 'records and sets operations = "records.gpkg" under [inputs]',
             )
         )
-    return program_file(program_dir, name, settings, "[inputs] operations")
+    path = program_file(program_dir, name, settings, "[inputs] operations")
+    if path.is_file() and not is_record_store_file(path):
+        raise InputError(
+            Problem(
+                str(path),
+                "",
+                "[inputs] operations",
+                "is a GeoPackage layer of operations (with treated-area polygons), not a record "
+                "store of forestcarbon ops: the record store does not keep treated-area polygons "
+                "yet, so keep recording in this layer (QGIS; run and validate read it), or create "
+                'a store with another name (e.g. operations = "records.gpkg" and forestcarbon '
+                "ops import PROGRAM_DIR FILE.csv) for records without polygons",
+            )
+        )
+    return path
 
 
 def as_store(store: str | Path | RecordStore) -> RecordStore:

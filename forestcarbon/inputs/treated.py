@@ -38,16 +38,17 @@ STORE_TABLES = ("history", "history_rows")
 
 
 def is_record_store_file(path: str | Path) -> bool:
-    """True when the GeoPackage ``path`` is a record store (it keeps the ``history`` tables);
-    False for a plain GeoPackage layer of operations."""
+    """True when the GeoPackage ``path`` is a record store (it keeps the ``history`` tables), or
+    cannot be read here (busy, broken: the store's own reader reports it); False only for a
+    readable GeoPackage without them (a plain layer of operations)."""
     try:
-        con = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True)
+        con = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True, timeout=30.0)
     except sqlite3.Error:
-        return False
+        return True
     try:
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     except sqlite3.Error:
-        return False
+        return True
     finally:
         con.close()
     return set(STORE_TABLES) <= tables

@@ -163,3 +163,16 @@ def test_wkt_overlap_union_and_explain(program):
     inputs, fo, row = counted(folder)
     assert row["eligible_area_ha"] == pytest.approx(1.05, abs=1e-9)
     assert explain_stand(inputs, fo.reset_index(), "1-1-1", row["period"]).matches
+
+
+def test_ops_commands_on_a_layer_say_the_store_keeps_no_polygons(program, capsys):
+    folder = program(
+        [stand("1-1-1", ha=1.0)], extra_toml='[inputs]\noperations = "operations.gpkg"\n'
+    )
+    write_layer(folder, [thin()], [rect(0, 0, 100, 50)])
+    args = ["--stand", "1-1-1", "--date", "2016-06-01", "--operation", "間伐", "--area-ha", "0.2"]
+    assert main(["ops", "add", str(folder), *args]) == 1
+    err = capsys.readouterr().err
+    assert "operations.gpkg" in err and "is a GeoPackage layer of operations" in err, err
+    assert "Traceback" not in err
+    assert main(["-q", "validate", str(folder)]) == 0  # the layer itself is read
