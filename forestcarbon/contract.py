@@ -55,10 +55,13 @@ TABLES: tuple[tuple[str, str, TableSpec], ...] = (
     ),
     (
         "operations.csv",
-        "Silvicultural records, one row per operation (CSV/XLSX; or the record store of "
-        "`forestcarbon ops`, created by `forestcarbon ops init`). When `operations.csv` is "
-        f"absent, the one `operations` file with a suffix of {', '.join(TABLE_SUFFIXES)} is "
-        "used.",
+        "Silvicultural records, one row per operation (CSV/XLSX; a GeoPackage layer "
+        "`operations` whose feature polygons are the treated areas, in any CRS, rows named by "
+        "fid; or the record store of `forestcarbon ops`, created by `forestcarbon ops init`). "
+        "With treated-area polygons (the layer's, or a WKT column `geometry`) a stand counts "
+        "the union of its polygons clipped to the stand, at most the hectares recorded with "
+        "them. When `operations.csv` is absent, the one `operations` file with a suffix of "
+        f"{', '.join((*TABLE_SUFFIXES, '.gpkg'))} is used.",
         OPERATIONS_SPEC,
     ),
     (

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from forestcarbon.core.params import CO2_PER_C, load_table
+from forestcarbon.methods.eligibility import QUALIFYING_OPERATIONS
 from forestcarbon.methods.energy_common import DAYS_PER_YEAR
 from forestcarbon.methods.fiscal import fiscal_year_fractions
 from forestcarbon.methods.fo001 import BEF_SWITCH_AGE, build_cohorts
@@ -124,6 +126,14 @@ def explain_stand(inputs, fo001: pd.DataFrame, stand_id: str, period_label: str)
         )
         return ex
     counted = float(toolkit["eligible_area_ha"]) if eligible else 0.0
+    if eligible:
+        by_hand, area_lines = counted_area_by_hand(inputs, stand_id, period)
+        ex.lines += area_lines
+        if abs(by_hand - counted) > 1e-9:
+            ex.lines.append(
+                f"  the toolkit counted {counted:.6f} ha: it DIFFERS; the hand area is used below"
+            )
+        counted = by_hand
     share = counted / float(stand["stand_area_ha"])
     ex.lines.append(
         f"counted area {counted:.4f} ha = {share:.6f} of the stand (removals); final harvests "
@@ -237,6 +247,65 @@ def explain_stand(inputs, fo001: pd.DataFrame, stand_id: str, period_label: str)
             total -= value
     ex.recomputed_tco2 = total
     return ex
+
+
+def counted_area_by_hand(inputs, stand_id: str, period) -> tuple[float, list[str]]:
+    """Counted area [ha] of an eligible stand re-derived from its operations (FO-001.md §3,
+    treated area): natural forest, or ``eligible_area = "stand"``: the stand area; planted
+    forest: the qualifying operations since ``operations_since`` up to the period end, each the
+    hectares recorded (none recorded: the whole stand), the largest one (``treated_area_sum =
+    "max"``) or their sum; operations with treated-area polygons count the area of the union of
+    their polygons clipped to the stand (at most the hectares recorded with them); never more
+    than the stand."""
+    s = inputs.settings.fo001
+    stand = inputs.stands[inputs.stands["stand_id"] == stand_id].iloc[0]
+    area = float(stand["stand_area_ha"])
+    if s.eligible_area != "treated" or stand["forest_type"] != "planted":
+        return area, [f"counted area: the whole stand, {area:.4f} ha"]
+    ops = inputs.operations
+    ops = ops[
+        (ops["stand_id"] == stand_id)
+        & ops["operation"].isin(QUALIFYING_OPERATIONS)
+        & (ops["date"] >= s.operations_since)
+        & (ops["date"] <= period.end)
+    ]
+    lines = []
+    recorded, polygons, polygon_ha = [], [], []
+    for op in ops.itertuples():
+        geom = getattr(op, "geometry", None)
+        drawn = geom is not None and not isinstance(geom, float)
+        ha = float(op.area_ha) if pd.notna(op.area_ha) else None
+        if drawn:
+            polygons.append(geom)
+            polygon_ha.append(ha)
+            what = f"treated-area polygon {geom.area / 10_000:.4f} ha"
+        else:
+            recorded.append(area if ha is None else ha)
+            what = f"{ha:.4f} ha recorded" if ha is not None else "no area: the whole stand"
+        lines.append(f"  {op.operation} {op.date}: {what}")
+    parts = []
+    if polygons:
+        union = shapely.union_all(polygons)
+        clipped = shapely.intersection(union, stand["geometry"]).area / 10_000
+        cap = sum(polygon_ha) if all(h is not None for h in polygon_ha) else np.inf
+        drawn_ha = min(clipped, cap)
+        lines.append(
+            f"  union of the {len(polygons)} polygon(s) {union.area / 10_000:.4f} ha, clipped "
+            f"to the stand {clipped:.4f} ha"
+            + (f", at most the {cap:.4f} ha recorded with them" if np.isfinite(cap) else "")
+            + f": {drawn_ha:.4f} ha"
+        )
+        parts.append(drawn_ha)
+    if recorded:
+        parts.append(max(recorded) if s.treated_area_sum == "max" else sum(recorded))
+    treated = (max(parts) if s.treated_area_sum == "max" else sum(parts)) if parts else 0.0
+    counted = min(area, treated)
+    lines.insert(
+        0,
+        f"counted area: min(stand {area:.4f} ha, {s.treated_area_sum} of the treated areas "
+        f"{treated:.4f} ha) = {counted:.4f} ha, from:",
+    )
+    return counted, lines
 
 
 def _window(row) -> tuple[str, str]:

@@ -21,7 +21,7 @@ from forestcarbon import SAMPLE_PROGRAM
 from forestcarbon.cli.main import main
 from forestcarbon.core.runfolder import require_complete
 from tests.canopy.conftest import tiny_canopy_program, write_raster
-from tests.conftest import ORIGIN, THIN, stand
+from tests.conftest import ORIGIN, THIN, _problem_lines, stand
 
 X0, Y0 = ORIGIN
 
@@ -150,6 +150,10 @@ def test_attack_is_refused_and_nothing_is_written(name, program, tmp_path, capsy
     assert "root:" not in err  # the content of /etc/passwd is never printed
     assert not (tmp_path / "out").exists()
     assert elapsed < 30
+    # validate is the gate: it reports exactly the problems run reports
+    assert main(["validate", str(folder)]) == 1
+    checked = capsys.readouterr().err
+    assert _problem_lines(checked) == _problem_lines(err), checked
 
 
 def test_wide_header_is_refused_in_well_under_a_second(program, capsys):
@@ -183,6 +187,8 @@ def test_raster_values_outside_physics_are_refused(name, program, tmp_path, caps
     assert code == 1, err
     assert "Traceback" not in err and file in err and where in err and needle in err, err
     assert not (tmp_path / "out").exists()
+    assert main(["validate", str(folder)]) == 1  # validate reports the same problems
+    assert _problem_lines(capsys.readouterr().err) == _problem_lines(err)
 
 
 def test_heights_within_the_tolerance_are_accepted(program, tmp_path):

@@ -46,6 +46,7 @@ def engine(inputs, **fo001):
         {},
         {"bef_convention": "stock_difference"},
         {"carbon_fraction": "simple", "eligible_area": "stand"},
+        {"treated_area_sum": "sum"},
     ],
 )
 def test_every_sample_stand_is_reproduced_by_hand(sample, options):

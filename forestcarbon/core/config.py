@@ -79,8 +79,9 @@ class InputSettings:
     register: str = _setting("", "Optional register table (森林簿 CSV/XLSX) joined on stand_id.")
     operations: str = _setting(
         "operations.csv",
-        "Silvicultural records (CSV/XLSX, or the record store of forestcarbon ops); when the "
-        "default operations.csv is absent, the one operations.xlsx/.xlsm/.txt present is used.",
+        "Silvicultural records (CSV/XLSX, a GeoPackage layer 'operations' whose polygons are "
+        "the treated areas, or the record store of forestcarbon ops); when the default "
+        "operations.csv is absent, the one operations.xlsx/.xlsm/.txt/.gpkg present is used.",
     )
     solar: str = _setting(
         "",

@@ -41,7 +41,12 @@ from forestcarbon.inputs.readers import (
     read_layer,
     read_table,
 )
-from forestcarbon.inputs.records import load_operations, record_store, uses_database
+from forestcarbon.inputs.records import (
+    load_operations,
+    record_store,
+    relabel_problems,
+    uses_database,
+)
 from forestcarbon.inputs.reviews import read_reviews, review_path
 from forestcarbon.inputs.schemas import (
     OPERATIONS_SPEC,
@@ -51,7 +56,13 @@ from forestcarbon.inputs.schemas import (
     TableSpec,
     empty_operations,
     header_of,
+    normalize_header,
     validate,
+)
+from forestcarbon.inputs.treated import (
+    is_record_store_file,
+    outside_stand_problems,
+    read_operations_layer,
 )
 from forestcarbon.methods.growth import YieldTable, build_yield_table, missing_curves
 
@@ -405,11 +416,15 @@ def _read_operations(program_dir: Path, settings: Settings):
             program_dir,
             settings.inputs.operations,
             InputSettings.operations,
-            TABLE_SUFFIXES,
+            (*TABLE_SUFFIXES, ".gpkg"),
             "operations",
         )
-        if file.suffix.lower() == ".gpkg":  # the record store of `forestcarbon ops` (records.py)
+        if file.suffix.lower() == ".gpkg" and (
+            not file.is_file() or is_record_store_file(file)
+        ):  # the record store of `forestcarbon ops` (records.py)
             ops, problems = load_operations(file)
+        elif file.suffix.lower() == ".gpkg":  # a layer of operations with treated polygons
+            ops, problems = _read_operations_layer(file, settings)
         else:
             ops, problems = validate(read_table(file), OPERATIONS_SPEC, str(file), allow_empty=True)
     for col in ("area_ha", "volume_m3"):
@@ -419,6 +434,38 @@ def _read_operations(program_dir: Path, settings: Settings):
     if not problems and len(ops):
         problems += _duplicate_operations(ops, str(file))
     return ops, problems, file
+
+
+def _read_operations_layer(file: Path, settings: Settings) -> tuple[pd.DataFrame, list[Problem]]:
+    """Operations from a GeoPackage layer (:func:`read_operations_layer`): attributes checked as
+    an operations table, the feature polygons as treated areas; rows are the features' fids."""
+    attrs, geoms, fids, geometry_problems = read_operations_layer(file, settings.program.crs)
+    if attrs.empty and geometry_problems:  # the layer itself could not be read
+        return empty_operations(), geometry_problems
+    wkt = [c for c in attrs.columns if normalize_header(c) in ("geometry", "wkt", "施業区域")]
+    if wkt and any(g is not None for g in geoms):
+        return empty_operations(), [
+            Problem(
+                str(file),
+                "",
+                wkt[0],
+                "the layer has feature polygons and a WKT column: keep one treated area",
+            )
+        ]
+    ops, problems = validate(attrs, OPERATIONS_SPEC, str(file), allow_empty=True)
+    labels = {i + 2: (str(file), f"row {fid}") for i, fid in enumerate(fids)}
+    problems = relabel_problems(problems, labels)
+    if "stand_id" in ops.columns:  # "row 3" -> "row 3 (12-3-1)"
+        ids = dict(zip(fids, ops["stand_id"].fillna(""), strict=True))
+        geometry_problems = relabel_problems(
+            geometry_problems, {f: (str(file), f"row {f}") for f in fids}, ids
+        )
+    problems = geometry_problems + problems
+    ops["source_row"] = fids
+    if not wkt:
+        ops["geometry"] = geoms
+        ops.attrs.setdefault("headers", {})["geometry"] = "geometry"
+    return ops, problems
 
 
 DUPLICATE_OPERATION_KEY = ["stand_id", "date", "operation", "area_ha", "volume_m3"]
@@ -607,6 +654,7 @@ def load_program(program_dir: str | Path, *, settings: Settings | None = None) -
         )
         if ops is not None and not p:
             problems += cross_check_operations(ops, stands, str(files.get("operations", "")))
+            problems += outside_stand_problems(ops, stands, str(files.get("operations", "")))
     plans = None
     try:
         plans, plan_problems, plans_file = _read_plans(program_dir, settings)

@@ -21,7 +21,40 @@ MAX_COLUMNS = 1000
 """Most columns an input table may have: a wider header is refused before parsing (a header of
 100,000 columns would otherwise take minutes and gigabytes)."""
 
+MAX_TABLE_BYTES = 2_000_000_000
+"""Largest CSV/XLSX input [bytes] (2 GB; a city's records are megabytes): a larger file is
+refused before it is read, so it cannot exhaust memory."""
+
+HEADER_PEEK_BYTES = 1 << 20
+"""The first line of a CSV is checked within this many bytes [bytes] before the file is read
+(1,000 columns of up to 1,000 bytes each)."""
+
 log = logging.getLogger("forestcarbon")
+
+
+def _peek_header(path: Path) -> None:
+    """Refuse a CSV whose header is wider than :data:`MAX_COLUMNS` (or longer than
+    :data:`HEADER_PEEK_BYTES`) from its first bytes only, before the whole file is read.
+
+    A comma is the byte 0x2C in UTF-8 and in Shift_JIS (never part of a double-byte
+    character), so it is counted in the raw bytes."""
+    with path.open("rb") as f:
+        head = f.read(HEADER_PEEK_BYTES)
+    end = head.find(b"\n")
+    line = head if end < 0 else head[:end]
+    if line.count(b",") >= MAX_COLUMNS or (end < 0 and len(head) == HEADER_PEEK_BYTES):
+        commas = line.count(b",")
+        raise InputError(
+            Problem(
+                str(path),
+                "row 1",
+                "",
+                f"the header has more than {MAX_COLUMNS} columns ("
+                + (f"{commas + 1}" if end >= 0 else f"at least {commas + 1} in its first MB")
+                + "); is this the right file?",
+            )
+        )
+
 
 TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm")
 LAYER_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".parquet", ".gml", ".kml")
@@ -110,6 +143,19 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise InputError(Problem(str(path), "", "", "file not found"))
+    size = path.stat().st_size
+    if size > MAX_TABLE_BYTES:
+        raise InputError(
+            Problem(
+                str(path),
+                "",
+                "",
+                f"the file is {size / 1e9:.1f} GB, larger than the {MAX_TABLE_BYTES / 1e9:g} GB a "
+                "table may be; is this the right file?",
+            )
+        )
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        _peek_header(path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         data = read_input(path)
         try:

@@ -55,6 +55,7 @@ from forestcarbon.inputs.stores import (
     StoreSession,
     typed_records,
 )
+from forestcarbon.inputs.treated import is_record_store_file
 
 __all__ = [
     "BUSY_TIMEOUT_S",
@@ -88,7 +89,21 @@ def store_path(program_dir: str | Path, settings: Settings) -> Path:
                 'records and sets operations = "records.gpkg" under [inputs]',
             )
         )
-    return program_file(program_dir, name, settings, "[inputs] operations")
+    path = program_file(program_dir, name, settings, "[inputs] operations")
+    if path.is_file() and not is_record_store_file(path):
+        raise InputError(
+            Problem(
+                str(path),
+                "",
+                "[inputs] operations",
+                "is a GeoPackage layer of operations (with treated-area polygons), not a record "
+                "store of forestcarbon ops: the record store does not keep treated-area polygons "
+                "yet, so keep recording in this layer (QGIS; run and validate read it), or create "
+                'a store with another name (e.g. operations = "records.gpkg" and forestcarbon '
+                "ops import PROGRAM_DIR FILE.csv) for records without polygons",
+            )
+        )
+    return path
 
 
 def as_store(store: str | Path | RecordStore) -> RecordStore:
@@ -105,14 +120,23 @@ def read_records(store: str | Path | RecordStore) -> pd.DataFrame:
 _ROW = re.compile(r"^row (\d+)(.*)$", re.S)
 
 
-def relabel_problems(problems: list[Problem], labels: dict[int, tuple[str, str]]) -> list[Problem]:
-    """Point problems that say "row N" (N a provisional number) at their real file and row."""
+def relabel_problems(
+    problems: list[Problem],
+    labels: dict[int, tuple[str, str]],
+    stand_ids: dict[int, str] | None = None,
+) -> list[Problem]:
+    """Point problems that say "row N" (N a provisional number) at their real file and row;
+    with ``stand_ids``, a bare "row N" also names the stand of row N."""
     out = []
     for p in problems:
         m = _ROW.match(p.where)
         if m and int(m.group(1)) in labels:
             file, where = labels[int(m.group(1))]
-            out.append(Problem(file, problem_where(where + m.group(2)), p.column, p.message))
+            rest = m.group(2)
+            sid = (stand_ids or {}).get(int(m.group(1)), "")
+            if sid and not rest:
+                rest = f" ({sid})"
+            out.append(Problem(file, problem_where(where + rest), p.column, p.message))
         else:
             out.append(p)
     return out

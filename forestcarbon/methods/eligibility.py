@@ -138,7 +138,8 @@ def qualifying_work(
 
 def treated_polygon_area(stands: pd.DataFrame, ops: pd.DataFrame) -> pd.Series:
     """Per stand id: area [ha] of the union of its operations' treated-area polygons, clipped to
-    the stand polygon when the stands carry one (overlapping treatments count once)."""
+    the stand polygon when the stands carry one (overlapping treatments count once), and never
+    more than the hectares recorded with those operations when each of them records some."""
     outline = (
         dict(zip(stands["stand_id"], stands["geometry"], strict=True))
         if "geometry" in stands.columns
@@ -150,7 +151,9 @@ def treated_polygon_area(stands: pd.DataFrame, ops: pd.DataFrame) -> pd.Series:
         stand = outline.get(sid)
         if stand is not None:
             union = shapely.intersection(union, stand)
-        out[sid] = shapely.area(union) / 10_000
+        recorded = group["area_ha"].to_numpy(dtype=float)
+        cap = recorded.sum() if np.isfinite(recorded).all() else np.inf
+        out[sid] = min(shapely.area(union) / 10_000, cap)
     return pd.Series(out, dtype=float)
 
 

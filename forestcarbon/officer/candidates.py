@@ -18,12 +18,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from forestcarbon.canopy.step import compute_canopy
 from forestcarbon.core.config import program_file
 from forestcarbon.core.exceptions import InputError, Problem
 from forestcarbon.core.files import csv_bytes, write_gpkg
 from forestcarbon.core.params import load_table
 from forestcarbon.inputs.program import ProgramInputs
 from forestcarbon.inputs.readers import read_table
+from forestcarbon.inputs.reviews import latest_decisions, read_reviews
 from forestcarbon.inputs.schemas import Column, TableSpec, parse_int, parse_species, validate
 from forestcarbon.methods.fiscal import fiscal_year, fiscal_year_end, fiscal_year_period
 from forestcarbon.methods.fo001 import (
@@ -32,6 +34,7 @@ from forestcarbon.methods.fo001 import (
     natural_key_rank,
     reference_area,
 )
+from forestcarbon.methods.holds import hold_flagged
 from forestcarbon.officer.register import crop_state, program_cohorts
 
 THINNING_RULES = TableSpec(
@@ -192,13 +195,56 @@ def planned_thinning(inputs: ProgramInputs, idx: np.ndarray, fy: int, cohorts) -
     )
 
 
-def net_by_year(
-    inputs: ProgramInputs, idx: np.ndarray, years: list[int], extra: pd.DataFrame | None = None
-) -> np.ndarray:
-    """Credited net removals [t-CO2] of stands ``idx`` per fiscal year (engine run), shape
-    (len(idx), len(years)); ``extra`` operations are added to the recorded ones."""
+HELD_LABEL = "保留（要確認） held — awaiting review"
+"""How plans name a stand whose removals are held by canopy evidence."""
+
+
+def held_stands(inputs: ProgramInputs, canopy_flags: pd.Series | None = None) -> np.ndarray:
+    """Which stands (register order) have their removals held, as a monitoring run holds them
+    (:func:`forestcarbon.methods.holds.hold_flagged`): flagged ``canopy_below_expected`` by the
+    canopy step, with neither a final harvest nor a review that the stand is standing recorded.
+    Plans do not count a held stand's removals as creditable until the officer decides.
+
+    ``canopy_flags`` (flags text per stand id) replaces the canopy step (computed from the
+    program's rasters; none without a canopy height raster).
+    """
+    n = len(inputs.stands)
+    if not inputs.settings.fo001.hold_canopy_flagged:
+        return np.zeros(n, dtype=bool)
+    if canopy_flags is None:
+        canopy = compute_canopy(inputs)
+        if canopy is None:
+            return np.zeros(n, dtype=bool)
+        canopy_flags = canopy.table.set_index("stand_id")["flags"]
+    ids = inputs.stands["stand_id"]
+    probe = pd.DataFrame(
+        {
+            "stand_id": ids.to_numpy(),
+            "flags": canopy_flags.reindex(ids).fillna("").astype(str).to_numpy(),
+            "removals_tco2": 1.0,
+            "net_tco2": 1.0,
+            "reason": "",
+        }
+    )
+    reviews = inputs.reviews if inputs.reviews is not None else read_reviews("")
+    held = hold_flagged(probe, inputs.operations, latest_decisions(reviews), inputs.settings.fo001)
+    return held["held_tco2"].to_numpy() > 0
+
+
+def engine_by_year(
+    inputs: ProgramInputs,
+    idx: np.ndarray,
+    years: list[int],
+    extra: pd.DataFrame | None = None,
+    held: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Credited net removals and held removals [t-CO2] of stands ``idx`` per fiscal year
+    (engine run), each of shape (len(idx), len(years)); ``extra`` operations are added to the
+    recorded ones; ``held`` (one per ``idx``) marks stands whose removals are held (moved from
+    the net to the held t-CO2 as a monitoring run does; their emissions stay)."""
+    shape = (len(idx), len(years))
     if len(idx) == 0 or not years:
-        return np.zeros((len(idx), len(years)))
+        return np.zeros(shape), np.zeros(shape)
     stands = inputs.stands.iloc[idx].reset_index(drop=True)
     ops = inputs.operations[inputs.operations["stand_id"].isin(stands["stand_id"])]
     if extra is not None:
@@ -208,19 +254,53 @@ def net_by_year(
     fo = compute_fo001(
         stands, ops, inputs.yields, periods, inputs.settings.fo001, plans=inputs.plans
     )
-    table = fo.pivot(index="stand_id", columns="period", values="net_tco2")
-    return table.reindex(index=stands["stand_id"], columns=[p.label for p in periods]).to_numpy()
+    removals = fo["removals_tco2"].to_numpy()
+    on_hold = np.zeros(len(fo), dtype=bool)
+    if held is not None and held.any():
+        on_hold = fo["stand_id"].isin(stands["stand_id"][held]).to_numpy() & (removals > 0)
+    fo = fo.assign(
+        net_tco2=fo["net_tco2"] - np.where(on_hold, removals, 0.0),
+        held_tco2=np.where(on_hold, removals, 0.0),
+    )
+    labels = [p.label for p in periods]
+    out = []
+    for column in ("net_tco2", "held_tco2"):
+        table = fo.pivot(index="stand_id", columns="period", values=column)
+        out.append(table.reindex(index=stands["stand_id"], columns=labels).to_numpy())
+    return out[0], out[1]
 
 
-def added_credits(inputs: ProgramInputs, idx: np.ndarray, fy: int, years: list[int]) -> np.ndarray:
+def net_by_year(
+    inputs: ProgramInputs,
+    idx: np.ndarray,
+    years: list[int],
+    extra: pd.DataFrame | None = None,
+    held: np.ndarray | None = None,
+) -> np.ndarray:
+    """Credited net removals [t-CO2] of stands ``idx`` per fiscal year (engine run), shape
+    (len(idx), len(years)); see :func:`engine_by_year`."""
+    return engine_by_year(inputs, idx, years, extra, held)[0]
+
+
+def added_credits(
+    inputs: ProgramInputs,
+    idx: np.ndarray,
+    fy: int,
+    years: list[int],
+    held: np.ndarray | None = None,
+) -> np.ndarray:
     """Creditable net removals [t-CO2] a whole-stand thinning in ``fy`` adds, per stand ``idx``
-    and fiscal year of ``years``: engine run with the thinning minus engine run without."""
+    and fiscal year of ``years``: engine run with the thinning minus engine run without (0 for
+    a stand whose removals are ``held``)."""
     years = [y for y in years if y >= fy]
-    with_thinning = net_by_year(inputs, idx, years, planned_thinning(inputs, idx, fy, None))
-    return with_thinning - net_by_year(inputs, idx, years)
+    extra = planned_thinning(inputs, idx, fy, None)
+    with_thinning = net_by_year(inputs, idx, years, extra, held)
+    return with_thinning - net_by_year(inputs, idx, years, held=held)
 
 
-def thinning_candidates(inputs: ProgramInputs, fy: int) -> gpd.GeoDataFrame:
+def thinning_candidates(
+    inputs: ProgramInputs, fy: int, *, held: np.ndarray | None = None
+) -> gpd.GeoDataFrame:
     """Stands the thinning rules allow to thin in fiscal year ``fy``, with the credits a
     whole-stand thinning would make eligible over the rest of the crediting period.
 
@@ -229,8 +309,13 @@ def thinning_candidates(inputs: ProgramInputs, fy: int) -> gpd.GeoDataFrame:
     GeoDataFrame (working CRS), sorted by added_tco2_per_ha (descending) then stand id:
         stand_id, fiscal_year, species, forest_type, site_class, plan_id, age [years],
         last_thinning_fy, years_since_thinning, thinning_area_ha [ha] (register area, else
-        geometry), eligible_now (credited in ``fy`` without thinning), added_tco2 [t-CO2] over
-        FY ``fy`` .. end of the crediting period, added_tco2_per_ha, crediting_years, rule.
+        geometry), eligible_now (credited in ``fy`` without thinning), held (removals held by
+        canopy evidence: :func:`held_stands`), net_now_tco2 [t-CO2] (credited in ``fy``, held
+        removals left out), held_now_tco2 [t-CO2] (removals held in ``fy``), added_tco2
+        [t-CO2] over FY ``fy`` .. end of the crediting period (0 for a held stand),
+        added_tco2_per_ha, crediting_years, rule.
+
+    ``held`` (one per stand, register order) replaces :func:`held_stands`.
 
     Notes
     -----
@@ -243,10 +328,17 @@ def thinning_candidates(inputs: ProgramInputs, fy: int) -> gpd.GeoDataFrame:
     rules = thinning_rules(inputs)
     mask, detail = candidate_mask(inputs, fy, rules, cohorts=cohorts)
     idx = np.flatnonzero(mask)
+    on_hold = (held_stands(inputs) if held is None else np.asarray(held, dtype=bool))[idx]
     first, last = crediting_years(inputs)
     years = list(range(max(fy, first), last + 1))
-    gains = added_credits(inputs, idx, fy, years) if years else np.zeros((len(idx), 0))
-    base_now = net_by_year(inputs, idx, [fy]) if len(idx) else np.zeros((0, 1))
+    gains = added_credits(inputs, idx, fy, years, on_hold) if years else np.zeros((len(idx), 0))
+    base_now, held_now = engine_by_year(inputs, idx, [fy], held=on_hold)
+    rule = detail["rule"].to_numpy()[idx].copy()
+    for i in np.flatnonzero(on_hold):
+        rule[i] = (
+            f"{HELD_LABEL}: canopy far below the yield table (felled without a record?); "
+            "record the final harvest or a review (forestcarbon review) first; " + rule[i]
+        )
     eligible_now = _eligible(inputs, idx, fy)
     stands = inputs.stands.iloc[idx]
     area = reference_area(stands)
@@ -264,11 +356,13 @@ def thinning_candidates(inputs: ProgramInputs, fy: int) -> gpd.GeoDataFrame:
             "years_since_thinning": detail["years_since_thinning"].to_numpy()[idx],
             "thinning_area_ha": area,
             "eligible_now": eligible_now,
+            "held": on_hold,
             "net_now_tco2": base_now[:, 0],
+            "held_now_tco2": held_now[:, 0],
             "added_tco2": added,
             "added_tco2_per_ha": np.divide(added, area, out=np.zeros(len(idx)), where=area > 0),
             "crediting_years": f"FY{years[0]}-FY{years[-1]}" if years else "",
-            "rule": detail["rule"].to_numpy()[idx],
+            "rule": rule,
         }
     )
     order = np.lexsort(
@@ -321,7 +415,16 @@ def candidates_text(candidates: pd.DataFrame, fy: int, *, top: int = 20) -> str:
         lines.append(
             f"  {r.stand_id:<10}{r.species:<10}{r.age:>5}{r.thinning_area_ha:>8.2f}"
             f"{r.added_tco2:>11.1f}{r.added_tco2_per_ha:>8.1f}"
+            + ("  held 保留" if getattr(r, "held", False) else "")
         )
     if len(candidates) > top:
         lines.append(f"  ... {len(candidates) - top} more in the CSV")
+    if "held" in candidates.columns and candidates["held"].any():
+        held = candidates[candidates["held"]]
+        lines.append(
+            f"  {HELD_LABEL}: {len(held)} stand(s), not counted as creditable until the officer "
+            f"records the harvest or a review (forestcarbon review): "
+            f"{', '.join(held['stand_id'].astype(str))}; "
+            f"{held['held_now_tco2'].sum():,.1f} t-CO2 held in FY{fy}"
+        )
     return "\n".join(lines) + "\n"

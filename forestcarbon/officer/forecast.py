@@ -28,8 +28,11 @@ from forestcarbon.methods.fo001 import natural_key_rank, reference_area
 from forestcarbon.methods.totals import credit_lower_bound, credited_tonnes, decimal_text, exact_sum
 from forestcarbon.methods.uncertainty import interval, simulate_program
 from forestcarbon.officer.candidates import (
+    HELD_LABEL,
     candidate_mask,
     crediting_years,
+    engine_by_year,
+    held_stands,
     net_by_year,
     planned_thinning,
     thinning_rules,
@@ -94,6 +97,11 @@ class ThinningOptions:
         thinning in year k; NaN where the rules do not allow it.
     area : ndarray
         Thinning area of each candidate [ha] (register area, else the stand area).
+    held : ndarray of bool, shape (n_stands,)
+        Stands whose removals are held by canopy evidence (:func:`held_stands`): never
+        candidates, their removals never in ``base``.
+    held_base : ndarray, shape (n_stands, n_years)
+        Removals [t-CO2] of the held stands without new thinning (not creditable).
     """
 
     horizon: list
@@ -104,25 +112,32 @@ class ThinningOptions:
     gains: np.ndarray
     value: np.ndarray
     area: np.ndarray
+    held: np.ndarray
+    held_base: np.ndarray
 
 
-def thinning_options(inputs: ProgramInputs, *, start_fy: int, years: int) -> ThinningOptions:
+def thinning_options(
+    inputs: ProgramInputs, *, start_fy: int, years: int, held: np.ndarray | None = None
+) -> ThinningOptions:
     """Engine runs for the forecast: each year's candidates (:func:`candidate_mask`) and what
-    a whole-stand thinning of each would add (with-minus-without, as :func:`added_credits`)."""
+    a whole-stand thinning of each would add (with-minus-without, as :func:`added_credits`).
+    Stands whose removals are held (``held``, default :func:`held_stands`) are not candidates
+    and their removals are not creditable (reported as held)."""
     horizon = list(range(start_fy, start_fy + years))
     first, last = crediting_years(inputs)
     credited = np.array([first <= y <= last for y in horizon])
     cohorts = program_cohorts(inputs)
     rules = thinning_rules(inputs)
     n = len(inputs.stands)
+    held = held_stands(inputs) if held is None else np.asarray(held, dtype=bool)
     allowed = np.zeros((n, len(horizon)), dtype=bool)
     ages = np.zeros((n, len(horizon)), dtype=np.int64)
     for k, fy in enumerate(horizon):
         mask, detail = candidate_mask(inputs, fy, rules, cohorts=cohorts)
-        allowed[:, k], ages[:, k] = mask, detail["age"].to_numpy()
+        allowed[:, k], ages[:, k] = mask & ~held, detail["age"].to_numpy()
     cand = np.flatnonzero(allowed.any(axis=1))
     log.info("forecast FY%d-FY%d: %d candidate stands", horizon[0], horizon[-1], len(cand))
-    base = net_by_year(inputs, np.arange(n), horizon)
+    base, held_base = engine_by_year(inputs, np.arange(n), horizon, held=held)
     gains = np.zeros((len(cand), len(horizon), len(horizon)))
     value = np.full((len(cand), len(horizon)), np.nan)
     for k, fy in enumerate(horizon):
@@ -135,7 +150,7 @@ def thinning_options(inputs: ProgramInputs, *, start_fy: int, years: int) -> Thi
         gains[rows, k, k:] = gain
         value[rows, k] = (gain * credited[k:]).sum(axis=1)
     area = reference_area(inputs.stands.iloc[cand]) if len(cand) else np.zeros(0)
-    return ThinningOptions(horizon, credited, cand, ages, base, gains, value, area)
+    return ThinningOptions(horizon, credited, cand, ages, base, gains, value, area, held, held_base)
 
 
 @dataclasses.dataclass
@@ -152,6 +167,7 @@ class Forecast:
     bound_tco2: float | None
     optimal: bool | None
     text: str = ""
+    held_stands: list = dataclasses.field(default_factory=list)
 
 
 def forecast(
@@ -163,6 +179,7 @@ def forecast(
     method: str = "greedy",
     band: UncertaintyBand | str | None = "settings",
     compare: bool = True,
+    held: np.ndarray | None = None,
 ) -> Forecast:
     """Forecast creditable removals per fiscal year with a thinning plan chosen within a budget.
 
@@ -184,6 +201,9 @@ def forecast(
     compare : bool
         With the greedy method, also solve the integer program (:func:`solve_milp`, when scipy
         is available), so the text reports both plans and the proven bound.
+    held : ndarray of bool, optional
+        Stands whose removals are held (one per stand); default :func:`held_stands` (the
+        canopy step's ``canopy_below_expected`` without a recorded harvest or review).
 
     Returns
     -------
@@ -192,7 +212,9 @@ def forecast(
         thinning), added_tco2 (from the planned thinnings), total_tco2, credits_t (whole
         t-CO2, truncated once per year, buffer applied, from the lower bound of the band when
         ``[uncertainty] credit_basis = "lower_bound"``; 0 outside the crediting period),
-        thinned_ha, n_thinned, total_low_tco2, total_high_tco2. ``schedule``: stand_id,
+        thinned_ha, n_thinned, held_tco2 (removals of stands held by canopy evidence, in no
+        other column: not creditable until reviewed), n_held, total_low_tco2,
+        total_high_tco2. ``schedule``: stand_id,
         fiscal_year, species, age, thinning_area_ha, added_tco2, added_tco2_per_ha.
     """
     problems = []
@@ -220,7 +242,7 @@ def forecast(
         )
     if problems:
         raise InputError(problems)
-    o = thinning_options(inputs, start_fy=start_fy, years=years)
+    o = thinning_options(inputs, start_fy=start_fy, years=years, held=held)
     horizon, credited, stands, n = o.horizon, o.credited, inputs.stands, len(inputs.stands)
     cand, base, gains, value, area, ages = o.candidates, o.base, o.gains, o.value, o.area, o.ages
     first, last = crediting_years(inputs)
@@ -256,6 +278,8 @@ def forecast(
                 "buffer_rate": buffer,
                 "thinned_ha": round(float(area[in_year].sum()), 4),
                 "n_thinned": len(in_year),
+                "held_tco2": decimal_text(exact_sum(o.held_base[:, j])),
+                "n_held": int(((o.held_base[:, j] > 0) & o.held).sum()),
             }
         )
     table = pd.DataFrame(rows).drop(columns="buffer_rate")
@@ -313,6 +337,7 @@ def forecast(
         milp.bound_tco2 if milp else None,
         milp.optimal if milp else None,
     )
+    result.held_stands = stands["stand_id"][o.held].tolist()
     result.text = forecast_text(result, inputs, (first, last))
     return result
 
@@ -351,6 +376,14 @@ def forecast_text(result: Forecast, inputs: ProgramInputs, crediting: tuple[int,
         lines.append(
             f"  {r.fiscal_year:<6}{float(r.baseline_tco2):>13,.1f}{float(r.added_tco2):>11,.1f}"
             f"{float(r.total_tco2):>13,.1f}{r.credits_t:>9,}{r.thinned_ha:>12.2f}{mark}"
+        )
+    if result.held_stands:
+        held = t["held_tco2"].astype(float)
+        lines.append(
+            f"  {HELD_LABEL}: {len(result.held_stands)} stand(s) held by canopy evidence "
+            f"({', '.join(map(str, result.held_stands))}): not planned and their removals "
+            f"({held.sum():,.1f} t-CO2 over the forecast) not counted until the officer records "
+            "the harvest or a review (forestcarbon review)"
         )
     if t["total_low_tco2"].isna().all():
         lines.append(

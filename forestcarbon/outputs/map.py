@@ -54,6 +54,8 @@ from forestcarbon.outputs.map_data import (
     DEFAULT_MESH_LEVEL,
     DEFAULT_SIMPLIFY_M,
     FACILITY_FIELDS,
+    HELD_CLASS,
+    HELD_COLOR,
     INELIGIBLE_COLOR,
     MESH_FIELDS,
     MESH_LEVELS,
@@ -409,8 +411,16 @@ def totals_html(
     return "".join(parts)
 
 
-def legend_html(bounds: list[float], palette: list[str], *, has_negative: bool, layers: set) -> str:
-    """Legend: the mapclassify classes with their colours, then the other symbols."""
+def legend_html(
+    bounds: list[float],
+    palette: list[str],
+    *,
+    has_negative: bool,
+    layers: set,
+    has_held: bool = False,
+) -> str:
+    """Legend: the mapclassify classes with their colours, then the other symbols (held stands
+    when ``has_held``)."""
     sw = '<span class="fc-sw" style="background:{}"></span>'.format
     rows = []
     lower = 0.0
@@ -419,6 +429,10 @@ def legend_html(bounds: list[float], palette: list[str], *, has_negative: bool, 
         lower = bound
     if has_negative:
         rows.append(f"<div>{sw(NET_EMISSION_COLOR)}&lt; 0 純排出 net emission</div>")
+    if has_held:
+        rows.append(
+            f'<div class="fc-held">{sw(HELD_COLOR)}保留（要確認） held — awaiting review</div>'
+        )
     if "ineligible" in layers:
         rows.append(
             f'<div><span class="fc-sw" style="background:{INELIGIBLE_COLOR};border-style:dashed">'
@@ -652,6 +666,7 @@ def program_map(
                 stand_data["palette"],
                 has_negative=any(c == -1 for c in eligible_classes),
                 layers=layers,
+                has_held=any(c == HELD_CLASS for c in eligible_classes),
             ),
         )
     )

@@ -78,6 +78,11 @@ AIRCON_COLUMNS = ("unit_id", "facility", "baseline_kwh", "project_kwh", "reducti
 INELIGIBLE_COLOR = "#9e9e9e"
 NET_EMISSION_COLOR = "#d7301f"
 CANDIDATE_COLOR = "#7b3294"
+HELD_COLOR = "#fdae61"
+"""Fill of a stand whose removals are held by canopy evidence (保留（要確認）): not credited until
+the officer reviews it, so never shown in the credited palette."""
+HELD_CLASS = -3
+"""``net_class`` of a held stand (see :data:`STAND_FIELDS`)."""
 
 STAND_FIELDS = (
     "stand_id",
@@ -90,7 +95,8 @@ STAND_FIELDS = (
     "emissions_tco2",
     "net_tco2",
     "net_tco2_ha_yr",
-    "net_class",  # class of net_tco2_ha_yr: 0.. (palette), -1 net emission, -2 ineligible
+    "net_class",  # class of net_tco2_ha_yr: 0.. (palette), -1 net emission, -2 ineligible,
+    # -3 held (HELD_CLASS: removals held by canopy evidence, awaiting the officer's review)
     "reason",  # index into the payload's ``reasons``; -1 for an eligible stand
     "held_tco2",  # removals held back by canopy evidence (not credited) [t-CO2]
 )
@@ -393,11 +399,13 @@ def stands_data(
     from branca.utilities import color_brewer
 
     eligible = totals["eligible"].to_numpy(bool)
+    held = eligible & (totals["held_tco2"].to_numpy(float) > 0)
     classes, bounds = classify_rates(
-        totals["net_tco2_ha_yr"].to_numpy()[eligible], scheme=scheme, k=k
+        totals["net_tco2_ha_yr"].to_numpy()[eligible & ~held], scheme=scheme, k=k
     )
     stand_class = np.full(len(totals), -2)
-    stand_class[eligible] = classes
+    stand_class[eligible & ~held] = classes
+    stand_class[held] = HELD_CLASS
     labels = _species_labels()
     species, species_idx = _lookup(labels.get(s, s) for s in totals["species"])
     reasons, reason_idx = _lookup(totals.loc[~eligible, "reason"].astype(str))
@@ -432,6 +440,8 @@ def stands_data(
         palette=palette,
         negative=NET_EMISSION_COLOR,
         ineligible=INELIGIBLE_COLOR,
+        held=HELD_COLOR,
+        held_class=HELD_CLASS,
     )
     return data, bounds
 

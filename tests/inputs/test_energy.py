@@ -11,7 +11,7 @@ from shapely.geometry import LineString, Point
 from forestcarbon.cli.main import main
 from forestcarbon.core.exceptions import InputError
 from forestcarbon.inputs.energy import load_energy
-from tests.conftest import stand, write_program
+from tests.conftest import _problem_lines, stand, write_program
 from tests.energy_fixtures import (
     AC_READINGS,
     CITY_HALL,
@@ -227,6 +227,12 @@ def test_bad_energy_input_is_refused(tmp_path, capsys, case):
     for needle in needles:
         assert needle in err, (needle, err)
     assert not out.exists() or not any(out.iterdir())
+    # validate is the gate: it reports every problem the energy step reports (and here that
+    # this energy-only folder has no stands layer, which run needs)
+    assert main(["validate", str(folder)]) == 1
+    checked = capsys.readouterr().err
+    for line in _problem_lines(err):
+        assert line.removeprefix("error: ").removeprefix("  - ") in checked, (line, checked)
 
 
 def test_every_problem_of_every_energy_file_is_listed_at_once(tmp_path, capsys):

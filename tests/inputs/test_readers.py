@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
+import tracemalloc
+
 import geopandas as gpd
 import pandas as pd
 import pyogrio
 import pytest
 
+from forestcarbon.cli.main import main
 from forestcarbon.inputs.program import load_program
 from tests.conftest import assert_refused, ops_for, stand
 
@@ -189,3 +193,36 @@ def test_errors_name_the_officers_header_and_the_accepted_spellings(program, tmp
         "植栽年度/植栽年/植栽年度(年度)/planted_year",
     )
     assert "rinpan" not in err and "'site_class'" not in err and "age_year'" not in err
+
+
+def test_wide_header_is_refused_from_its_first_bytes_with_bounded_memory(program, capsys):
+    # 100,000 columns and 300 rows of 99,999 commas: a 30 MB file. Only its first MB is read:
+    # validate refuses it in well under a second, allocating a few MB (reading and decoding the
+    # whole file first peaked at about 3 x 30 MB)
+    folder = program([stand("1-1-1")])
+    header = ",".join(f"c{i}" for i in range(100_000))
+    with (folder / "operations.csv").open("w", encoding="utf-8") as f:
+        f.write(header + "\n")
+        f.writelines("," * 99_999 + "\n" for _ in range(300))
+    assert (folder / "operations.csv").stat().st_size > 30_000_000
+    start = time.perf_counter()
+    assert main(["validate", str(folder)]) == 1
+    elapsed = time.perf_counter() - start
+    err = capsys.readouterr().err
+    assert "operations.csv, row 1" in err and "more than 1000 columns (100000)" in err, err
+    assert elapsed < 1.0
+    tracemalloc.start()
+    try:
+        assert main(["validate", str(folder)]) == 1
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8_000_000, peak  # bytes
+
+
+def test_a_header_line_longer_than_the_peek_is_refused(program, tmp_path, capsys):
+    # one 2 MB header line of 999 columns (fewer than 1000 commas in its first MB, no newline)
+    folder = program([stand("1-1-1")])
+    names = ",".join("x" * 2_100 + str(i) for i in range(999))
+    (folder / "operations.csv").write_text(names + "\n", encoding="utf-8")
+    assert_refused(folder, tmp_path, capsys, "operations.csv", "row 1", "in its first MB")

@@ -11,7 +11,7 @@ import pytest
 from forestcarbon.cli.main import main
 from forestcarbon.core.exceptions import InputError
 from forestcarbon.inputs.program import load_program
-from forestcarbon.officer.candidates import thinning_candidates
+from forestcarbon.officer.candidates import candidates_text, held_stands, thinning_candidates
 from tests.conftest import stand
 
 C = 44 / 12
@@ -85,3 +85,31 @@ def test_candidates_cli_writes_a_layer_for_the_map(stored_program, tmp_path, cap
     assert layer["stand_id"].tolist() == ["a", "d"]
     csv = pd.read_csv(out / "thinning_candidates_fy2025.csv", encoding="utf-8-sig")
     assert csv["added_tco2"].iloc[0] == pytest.approx(252.78099, abs=1e-5)
+
+
+def test_held_stands_are_not_creditable_candidates_by_hand(stored_program):
+    inputs = load_program(candidate_program(stored_program))
+    flags = pd.Series(
+        {
+            "a": "canopy_below_expected",
+            "d": "canopy_below_expected;site_class_disagrees",
+            "f": "canopy_below_expected",  # released: its final harvest is recorded
+            "c": "site_class_disagrees",  # another flag: not held
+        }
+    )
+    held = held_stands(inputs, flags)
+    assert inputs.stands["stand_id"][held].tolist() == ["a", "d"]
+    c = thinning_candidates(inputs, 2025, held=held).set_index("stand_id")
+    # a: thinning it would add 252.78 t-CO2 (see test_candidates_by_hand); held, it adds none
+    assert bool(c.loc["a", "held"]) and c.loc["a", "added_tco2"] == 0
+    assert c.loc["a", "rule"].startswith("保留（要確認） held — awaiting review")
+    # d: eligible, age 33 in FY2025 growing 10 m3/ha on 1 ha: 9.0278925 t-CO2 held, 0 credited
+    assert c.loc["d", "held_now_tco2"] == pytest.approx(PER_HA_YEAR, abs=1e-9)
+    assert c.loc["d", "net_now_tco2"] == pytest.approx(0.0, abs=1e-12)
+    free = thinning_candidates(inputs, 2025, held=np.zeros(len(inputs.stands), bool))
+    free = free.set_index("stand_id")
+    assert free.loc["d", "net_now_tco2"] == pytest.approx(PER_HA_YEAR, abs=1e-9)
+    assert free.loc["a", "added_tco2"] == pytest.approx(14 * PER_HA_YEAR * 2, abs=1e-6)
+    text = candidates_text(c.reset_index(), 2025)
+    assert "保留（要確認） held — awaiting review: 2 stand(s)" in text
+    assert "a, d; 9.0 t-CO2 held in FY2025" in text

@@ -122,3 +122,42 @@ def test_forecast_sample_runs_within_the_budget(sample):
     assert (per_year <= 5.0 + 1e-9).all()
     assert f.value_tco2 <= f.bound_tco2 + 1e-6
     assert (f.schedule["added_tco2"] > 0).all()
+
+
+def test_forecast_leaves_held_stands_out_by_hand(stored_program):
+    # A (3 ha) and D (1 ha, thinned FY2010: eligible, age 33-34 growing 10 m3/ha/yr) are held by
+    # canopy evidence; B (2 ha) is free. Budget 4 ha: only B may be thinned (FY2025), adding
+    # 2 ha x 9.0278925 = 18.055785 t-CO2 in each of FY2025 and FY2026; D's removals,
+    # 1 ha x 9.0278925 = 9.0278925 t-CO2 a year, are held, not baseline (A earns none yet)
+    folder = stored_program(
+        [
+            stand("A", 3.0, planted_year=2004),
+            stand("B", 2.0, planted_year=2004),
+            stand("D", 1.0),
+        ],
+        [{"stand_id": "D", "date": "2010-06-01", "operation": "thinning", "area_ha": 1.0}],
+    )
+    inputs = load_program(folder)
+    held = np.array([True, False, True])
+    f = forecast(inputs, start_fy=2025, years=2, budget_ha=4.0, method="milp", band=None, held=held)
+    assert list(zip(f.schedule["stand_id"], f.schedule["fiscal_year"], strict=True)) == [
+        ("B", 2025)
+    ]
+    y = f.years
+    assert y["baseline_tco2"].astype(float).tolist() == [0.0, 0.0]
+    np.testing.assert_allclose(y["added_tco2"].astype(float), [2 * PER_HA_YEAR] * 2, atol=1e-9)
+    np.testing.assert_allclose(y["held_tco2"].astype(float), [PER_HA_YEAR] * 2, atol=1e-9)
+    assert y["n_held"].tolist() == [1, 1]
+    assert y["credits_t"].tolist() == [18, 18]  # 18.055785 truncated, not 27.08 with D
+    assert f.held_stands == ["A", "D"]
+    assert "保留（要確認） held — awaiting review: 2 stand(s)" in f.text
+    assert "(A, D)" in f.text and "18.1 t-CO2 over the forecast" in f.text
+    # not held: D is baseline (9.0278925 a year) and A (3 ha, 27.08 t/yr) is planned first
+    free = forecast(
+        inputs, start_fy=2025, years=2, budget_ha=4.0, method="milp", band=None,
+        held=np.zeros(3, dtype=bool),
+    )  # fmt: skip
+    np.testing.assert_allclose(free.years["baseline_tco2"].astype(float), [PER_HA_YEAR] * 2)
+    assert free.years["held_tco2"].astype(float).tolist() == [0.0, 0.0]
+    pairs = zip(free.schedule["stand_id"], free.schedule["fiscal_year"], strict=True)
+    assert ("A", 2025) in set(pairs)

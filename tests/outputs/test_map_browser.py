@@ -21,7 +21,7 @@ from forestcarbon.outputs.map import (
     map_html,
     program_map,
 )
-from forestcarbon.outputs.map_data import CANDIDATE_COLOR
+from forestcarbon.outputs.map_data import CANDIDATE_COLOR, HELD_COLOR
 
 from .map_browser import MAP_JS, chromium_path, in_ci, launch, open_page
 from .map_fixtures import ATTR, FACILITIES, IMG, SCRIPT, household_points, small_program
@@ -439,3 +439,51 @@ def test_businesses_using_the_credits_on_the_public_map(browser, tmp_path):
     assert len(names) == 1 and "つやま信金" in names[0] and "通帳の印刷" in names[0]
     assert "50,000" in names[0]  # stickers
     assert log.page_errors == [] and log.console_errors == [] and log.blocked == []
+
+
+def test_held_stand_is_drawn_in_the_held_colour_with_a_legend_entry(browser, tmp_path):
+    # 1-2-1's removals (4.0 + 4.5 t) are held by canopy evidence: not credited, so not in the
+    # credited palette; the offline page (no network at all) draws it in HELD_COLOR
+    program = small_program()
+    stands = program["stands"].copy()
+    held = stands["stand_id"] == "1-2-1"
+    stands["held_tco2"] = 0.0
+    stands.loc[held, "held_tco2"] = stands.loc[held, "removals_tco2"]
+    stands.loc[held, "net_tco2"] -= stands.loc[held, "removals_tco2"]
+    stands.loc[held, "removals_tco2"] = 0.0
+    path = tmp_path / "held.html"
+    path.write_bytes(
+        map_html(program_map(stands, program["summary"], edition="public", self_contained=True))
+    )
+    page, log = open_page(browser, path, serve=False, tiles=False)
+    try:
+        fills = page.evaluate(
+            f"Object.fromEntries(Object.values({MAP_JS}._layers)"
+            ".filter(l => l.feature && l.feature.properties.kind === 'stand')"
+            ".map(l => [l.feature.properties.row[0], l.options.fillColor]))"
+        )
+        assert fills["1-2-1"] == HELD_COLOR
+        assert [s for s, c in fills.items() if c == HELD_COLOR] == ["1-2-1"]
+        entry = page.locator(".fc-held")
+        assert entry.inner_text().strip() == "保留（要確認） held — awaiting review"
+        swatch = entry.locator(".fc-sw").evaluate("e => getComputedStyle(e).backgroundColor")
+        assert swatch == "rgb(253, 174, 97)"  # HELD_COLOR #fdae61
+        _frames(page, 4)  # the canvas shows the held colour where the stand is
+        x, y = _point_of(page, *_stand_point(stands, "1-2-1"), 17)
+        _frames(page, 4)
+        pixel = page.evaluate(
+            "([x, y]) => { const c = document.querySelector('.leaflet-overlay-pane canvas');"
+            "const r = c.getBoundingClientRect(); const k = c.width / r.width;"
+            "return Array.from(c.getContext('2d').getImageData((x - r.left) * k,"
+            " (y - r.top) * k, 1, 1).data); }",
+            [x, y],
+        )
+        # fill #fdae61 at fillOpacity 0.75 over the page's background: red stays highest, and
+        # the pixel is far from the palette's greens
+        assert pixel[3] > 0 and pixel[0] > pixel[1] > pixel[2], pixel
+        text = _popup_after_click(page, *_stand_point(stands, "1-2-1"))
+        assert "保留（要確認） Held — awaiting review" in text and "8.50" in text
+        assert log.served == [] and log.page_errors == []
+        assert all("ERR_INTERNET_DISCONNECTED" in e for e in log.console_errors)
+    finally:
+        page.close()

@@ -50,8 +50,10 @@ var fc = (function () {
     ];
     if (r[F.held_tco2] > 0) rows.push(['保留 Held, not credited [t-CO2]', N(r[F.held_tco2], 2)]);
     const title = '小班 Stand ' + r[F.stand_id] + (r[F.name] ? ' ' + r[F.name] : '');
-    const note = r[F.reason] < 0 ? '対象 Eligible (FO-001)'
-                                 : '対象外 Ineligible: ' + d.reasons[r[F.reason]];
+    const note = r[F.net_class] === d.held_class
+      ? '保留（要確認） Held — awaiting review: canopy far below the yield table; not credited until '
+        + 'the officer records the harvest or a review'
+      : r[F.reason] < 0 ? '対象 Eligible (FO-001)' : '対象外 Ineligible: ' + d.reasons[r[F.reason]];
     return table(title, rows, note);
   }
 
@@ -90,7 +92,7 @@ var fc = (function () {
     const style = key === 'eligible'
       ? f => { const c = f.properties.row[F.net_class];
                return {color: '#4d4d4d', weight: 0.6, fillOpacity: 0.75,
-                       fillColor: c < 0 ? d.negative : d.palette[c]}; }
+                       fillColor: c === d.held_class ? d.held : c < 0 ? d.negative : d.palette[c]}; }
       : () => ({color: '#616161', weight: 0.8, dashArray: '3 3', fillOpacity: 0.35,
                 fillColor: d.ineligible});
     const layer = L.featureGroup();
@@ -109,6 +111,7 @@ var fc = (function () {
     layer.bindPopup(l => standPopup(l.feature.properties.row, d), popOpts);
     layer.bindTooltip(l => {
       const r = l.feature.properties.row;
+      if (r[F.net_class] === d.held_class) return E(r[F.stand_id]) + ' · 保留（要確認） held — awaiting review';
       return E(r[F.stand_id]) + (r[F.reason] < 0 ? ' · ' + N(r[F.net_tco2_ha_yr], 2) + ' t-CO2/ha/yr'
                                                  : ' · 対象外 ineligible');
     }, {sticky: true});
