@@ -44,11 +44,12 @@ def clock():
     return TODAY
 
 
-def ledger_program(folder: Path) -> tuple[Path, Path]:
-    """(program folder, run folder) with the credits of :data:`SUMMARY`."""
+def ledger_program(folder: Path, *, extra_toml: str = "") -> tuple[Path, Path]:
+    """(program folder, run folder) with the credits of :data:`SUMMARY`; ``extra_toml``: lines
+    added to program.toml (e.g. a PostgreSQL store)."""
     program = folder / "program"
     program.mkdir(parents=True)
-    (program / "program.toml").write_text(TOML, encoding="utf-8")
+    (program / "program.toml").write_text(TOML + extra_toml, encoding="utf-8")
     (program / "buyers.csv").write_text(BUYERS, encoding="utf-8")
     run = folder / "run"
     run.mkdir()
