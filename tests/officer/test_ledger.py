@@ -526,3 +526,36 @@ def test_balances_equal_replay_after_each_write(prog):
     seeded(program, run)
     _, entries, stored = ledger.read_ledger(program)
     assert replay(entries).balances() == [r for r in stored if any(r[3:])]
+
+
+HOSTILE = "O'Brien \"商店\"'; DROP TABLE credit_entries; --"
+
+
+def test_quotes_in_business_names_are_data(prog):
+    """Business names, purposes and references with quotes and SQL are stored as typed, on both
+    stores, and the chain verifies."""
+    program, run = prog
+    buyers = program / "buyers.csv"
+    row = f'"{HOSTILE.replace(chr(34), chr(34) * 2)}",事業者,津山市5,134.0,35.0,はい\n'
+    buyers.write_text(buyers.read_text(encoding="utf-8") + row, encoding="utf-8")
+    ledger.issue(
+        program,
+        methodology="FO-001",
+        period=P23,
+        tonnes=10,
+        certified="2024-10-15",
+        run_dir=run,
+        reference="'); DELETE FROM credit_balances; --",
+        now=clock,
+    )
+    ledger.sell(program, buyer=HOSTILE, tonnes=3, price_yen=30_000, date="2024-11-01", now=clock)
+    ledger.retire(
+        program, holder=HOSTILE, tonnes=1, purpose="'; DROP TABLE reviews; --", date="2024-12-01",
+        now=clock,
+    )  # fmt: skip
+    _, entries, _ = ledger.read_ledger(program)
+    assert [e["buyer"] or e["holder"] for e in entries] == ["city", HOSTILE, HOSTILE]
+    assert entries[0]["reference"] == "'); DELETE FROM credit_balances; --"
+    assert entries[2]["purpose"] == "'; DROP TABLE reviews; --"
+    assert balances(program)[(HOSTILE, "FO-001", P23)] == (2, 1, 0)
+    assert check_ledger(program) == []
