@@ -25,8 +25,9 @@ import pandas as pd
 import shapely
 
 from forestcarbon.core.config import Settings
+from forestcarbon.core.exceptions import InputError, Problem
 from forestcarbon.inputs.records import is_store, record_store, uses_database
-from forestcarbon.inputs.reviews import review_store
+from forestcarbon.inputs.reviews import REVIEW_FILE, review_store
 from forestcarbon.inputs.store_gpkg import GpkgStore
 from forestcarbon.inputs.stores import (
     GENESIS_HASH,
@@ -52,6 +53,41 @@ def ledger_store(program_dir: str | Path, settings: Settings) -> RecordStore:
     if uses_database(settings):
         return record_store(program_dir, settings)
     return GpkgStore(ledger_path(program_dir, settings))
+
+
+def refuse_stranded(program_dir: str | Path, settings: Settings, what: str) -> None:
+    """With ``[store] url``: refuse to use the database's ``what`` ("ledger" or "reviews") while
+    it holds none and a GeoPackage of the program folder still does (written before the program's
+    store was PostgreSQL), rather than start a second history beside the first.
+
+    Raises
+    ------
+    InputError
+        Naming the file, what it holds and the command that copies it
+        (``forestcarbon store adopt``).
+    """
+    if not uses_database(settings):
+        return
+    file, count, words = {
+        "ledger": (LEDGER_FILE, lambda s: len(s.ledger_entries()), "credit ledger entries"),
+        "reviews": (REVIEW_FILE, lambda s: len(s.reviews()), "reviews"),
+    }[what]
+    path = Path(program_dir) / file
+    if not path.is_file():
+        return
+    n = GpkgStore(path).read_side(count)
+    if not n or record_store(program_dir, settings).read_side(count):
+        return
+    raise InputError(
+        Problem(
+            str(path),
+            "",
+            "",
+            f"holds {n} {words} written before the program's store was PostgreSQL ([store] url), "
+            f"which holds none: copy them into the database with forestcarbon store adopt "
+            f"{program_dir} {file}",
+        )
+    )
 
 
 def _plain(value):

@@ -56,7 +56,12 @@ import pandas as pd
 
 from forestcarbon.core.config import Settings, load_settings
 from forestcarbon.core.exceptions import InputError, Problem
-from forestcarbon.inputs.store_state import LEDGER_FILE, ledger_path, ledger_store
+from forestcarbon.inputs.store_state import (
+    LEDGER_FILE,
+    ledger_path,
+    ledger_store,
+    refuse_stranded,
+)
 from forestcarbon.inputs.stores import RecordStore, StoreSession
 from forestcarbon.officer import ledger_sql as sql
 from forestcarbon.officer.ledger_inputs import (
@@ -130,6 +135,7 @@ def _write(
     program_dir = Path(program_dir)
     settings = load_settings(program_dir)
     store = ledger_store(program_dir, settings)
+    refuse_stranded(program_dir, settings, "ledger")
     moment = _now(now)
     time = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -471,7 +477,9 @@ def read_ledger(
     balances, read in one snapshot; no entries when there is no ledger yet. ``settings``:
     default program.toml's."""
     program_dir = Path(program_dir)
-    store = ledger_store(program_dir, settings or load_settings(program_dir))
+    settings = settings or load_settings(program_dir)
+    store = ledger_store(program_dir, settings)
+    refuse_stranded(program_dir, settings, "ledger")
     both = store.read_side(lambda s: (s.ledger_entries(), s.ledger_balances()))
     if both is None:
         return store, [], []

@@ -196,3 +196,93 @@ def migrate_store(program_dir: str | Path, to: str | Path, *, schema: str = "") 
         len(contents["credit_entries"]),
         setting,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class AdoptResult:
+    """What ``store adopt`` copied and checked."""
+
+    source: str
+    target: str
+    n_reviews: int
+    n_entries: int
+
+    def __str__(self) -> str:
+        return (
+            f"copied {self.source} -> {self.target}: {self.n_reviews} reviews, {self.n_entries} "
+            "credit ledger entries (and their balances); the copy matches the source row for "
+            f"row. The program now reads them from {self.target}; keep {self.source} as an "
+            "archive or remove it."
+        )
+
+
+def _side(session: StoreSession) -> dict[str, pd.DataFrame]:
+    return {k: v for k, v in _contents(session).items() if k in _SIDE}
+
+
+_SIDE = ("reviews", "credit_entries", "credit_balances")
+
+
+def adopt_side_tables(program_dir: str | Path, file: str | Path) -> AdoptResult:
+    """Copy the reviews and the credit ledger a GeoPackage holds (written before the program's
+    store was PostgreSQL: ``reviews.gpkg``, ``records.gpkg``) into the program's store, which
+    must hold none yet of what is copied; the copy is checked row for row.
+
+    Raises
+    ------
+    InputError
+        The program's store is the file itself, the file holds nothing to copy, or the store
+        holds reviews or ledger entries already.
+    """
+    program_dir = Path(program_dir)
+    settings = load_settings(program_dir)
+    target = record_store(program_dir, settings)
+    source = open_record_store(program_dir / file)
+    if target.label == source.label:
+        raise InputError(Problem(target.label, "", "", "is the program's store already"))
+    contents = source.read_side(_side)
+    if contents is None:
+        raise InputError(Problem(source.label, "", "", "not found"))
+    if not len(contents["reviews"]) and not len(contents["credit_entries"]):
+        raise InputError(Problem(source.label, "", "", "holds no reviews and no credit ledger"))
+    stands = _register(program_dir, target)
+    ids = sorted(set(contents["reviews"]["stand_id"]))
+
+    def copy(session: StoreSession) -> None:
+        kept = {
+            "reviews": len(session.reviews()),
+            "credit ledger entries": len(session.ledger_entries()),
+        }
+        busy = [f"{n} {what}" for what, n in kept.items() if n]
+        wanted = {
+            "reviews": len(contents["reviews"]),
+            "credit ledger entries": len(contents["credit_entries"]),
+        }
+        if any(kept[k] and wanted[k] for k in kept):
+            raise InputError(
+                Problem(
+                    target.label,
+                    "",
+                    "",
+                    f"holds {' and '.join(busy)} already: the copy would mix two histories",
+                )
+            )
+        session.seed_stands(stands, only=ids)
+        entries = contents["credit_entries"].to_dict("records")
+        balances = [tuple(r) for r in contents["credit_balances"].values]
+        session.restore_side(contents["reviews"], entries, balances, "")
+
+    target.change(copy, create=True, side=True)
+    copied = target.read_side(_side)
+    problems = []
+    for name, frame in contents.items():
+        table = "credit_entries" if name == "credit_balances" else name
+        if len(contents[table]):  # what was copied
+            problems += _differences(name, frame, copied[name])
+    if problems:
+        raise ForestCarbonError(
+            f"the copy in {target.label} differs from {source.label}:\n  " + "\n  ".join(problems)
+        )
+    return AdoptResult(
+        source.label, target.label, len(contents["reviews"]), len(contents["credit_entries"])
+    )

@@ -16,6 +16,7 @@ from forestcarbon.core.config import load_settings
 from forestcarbon.core.exceptions import InputError, Problem
 from forestcarbon.inputs.program import load_program
 from forestcarbon.inputs.reviews import DECISIONS, review_store
+from forestcarbon.inputs.store_state import refuse_stranded
 from forestcarbon.inputs.stores import StoreSession
 
 
@@ -52,6 +53,7 @@ def add_review(
     if problems:
         raise InputError(problems)
     store = review_store(program_dir, settings)
+    refuse_stranded(program_dir, settings, "reviews")
     time = (now or (lambda: dt.datetime.now(dt.UTC)))().strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def apply(session: StoreSession) -> int:

@@ -21,6 +21,7 @@ from tests.conftest import stand
 from tests.officer.ledger_fixtures import P23, run_with_credits
 from tests.officer.ledger_fixtures import clock as ledger_clock
 from tests.officer.test_store import STORE_TOML, clock, seed
+from tests.pg_cluster import store_toml
 
 
 def contents(target):
@@ -132,3 +133,46 @@ def test_migrate_refuses_an_existing_target(program, pg_cluster, tmp_path, capsy
         migrate_store(folder, pg_cluster.url(), schema=schema)
     code = main(["store", "migrate", str(folder), "--to", "records.gpkg"])
     assert code == 1 and "is the program's store already" in capsys.readouterr().err
+
+
+def test_reviews_and_ledger_written_before_the_database_are_adopted(
+    program, pg_cluster, tmp_path, capsys
+):
+    """A program that kept its ledger in records.gpkg and its reviews in reviews.gpkg moves to
+    PostgreSQL: the ledger commands refuse to start a second history until ``store adopt`` has
+    copied both; the chain then goes on in the database."""
+    folder = program([stand("1-1-1", 1.0), stand("1-2-1", 2.0)], [])
+    add_review(folder, "1-2-1", "standing", "field visit", now=ledger_clock)
+    run = run_with_credits(tmp_path, folder)
+    ledger.issue(
+        folder,
+        methodology="FO-001",
+        period=P23,
+        tonnes=60,
+        certified="2024-10-15",
+        run_dir=run,
+        now=ledger_clock,
+    )
+    ledger.sell(folder, buyer=BANK, tonnes=5, price_yen=5, date="2024-11-01", now=ledger_clock)
+    before = ledger.read_ledger(folder)[1:]
+    toml = folder / "program.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + store_toml(pg_cluster), encoding="utf-8")
+    store.add_operation(folder, stand_id="1-1-1", date="2021-06-01", operation="weeding")
+    with pytest.raises(InputError, match="holds 2 credit ledger entries written before"):
+        ledger.sell(folder, buyer=BANK, tonnes=1, price_yen=1, date="2025-01-01", now=ledger_clock)
+    with pytest.raises(InputError, match=r"store adopt .* records.gpkg"):
+        ledger.read_ledger(folder)
+    with pytest.raises(InputError, match=r"holds 1 reviews written before .* reviews.gpkg"):
+        add_review(folder, "1-1-1", "felled", "x", now=ledger_clock)
+    assert main(["-q", "store", "adopt", str(folder), "records.gpkg"]) == 0
+    assert "0 reviews, 2 credit ledger entries" in capsys.readouterr().out
+    assert main(["-q", "store", "adopt", str(folder), "reviews.gpkg"]) == 0
+    assert "1 reviews, 0 credit ledger entries" in capsys.readouterr().out
+    assert ledger.read_ledger(folder)[1:] == before
+    assert ledger.read_ledger(folder)[0].kind == "postgresql"
+    ledger.sell(folder, buyer=BANK, tonnes=1, price_yen=1, date="2025-01-01", now=ledger_clock)
+    assert ledger.check_ledger(folder) == []
+    assert load_program(folder).reviews["note"].tolist() == ["field visit"]
+    # adopting twice would mix two histories: refused, nothing written
+    assert main(["store", "adopt", str(folder), "records.gpkg"]) == 1
+    assert "holds 1 reviews and 3 credit ledger entries already" in capsys.readouterr().err
