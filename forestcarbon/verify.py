@@ -138,9 +138,15 @@ def check_store_state(provenance: dict, program_dir: Path, settings=None) -> lis
         return [f"record store: cannot be read ({e})"]
     if recorded is None and now is None:
         return []
-    recorded, now = recorded or {}, now or {}
-    if not isinstance(recorded, dict):
+    if recorded is not None and not isinstance(recorded, dict):
         return ["record store: malformed record_store in provenance.json"]
+    if recorded is None:
+        parts = "; ".join(f"{k} {_short(v)}" for k, v in now.items() if isinstance(v, dict))
+        return [
+            "record store: the run recorded no store state (no reviews, ledger or database "
+            f"then, or an older forestcarbon); now {parts}"
+        ]
+    now = now or {}
     out = []
     for key in ("kind", "store"):
         if recorded.get(key) != now.get(key):

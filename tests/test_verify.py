@@ -344,6 +344,14 @@ def test_verify_names_the_store_state_the_run_was_made_from(stored_program, tmp_
         assert recorded["stands"]["stands"] == 2
     capsys.readouterr()
     assert main(["-q", "verify", str(out)]) == 0
+    # the first run was made before the review and the ledger: named
+    assert main(["-q", "verify", str(first)]) == 1
+    text = capsys.readouterr().out
+    if recorded["kind"] == "postgresql":
+        assert "record store, credit ledger: the run was made from none; now 1 entries" in text
+    else:
+        assert "record store: the run recorded no store state" in text
+        assert "ledger 1 entries, head" in text and "reviews 1 reviews, latest #1" in text
     ledger.sell(folder, buyer="つやま信金", tonnes=4, price_yen=4, date="2024-11-01", now=clock)
     assert main(["-q", "verify", str(out)]) == 1
     text = capsys.readouterr().out

@@ -306,6 +306,14 @@ def test_tampering_one_row_is_detected(gpkg_prog):
     con = sqlite3.connect(path)
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         con.execute("UPDATE credit_entries SET tonnes = 50 WHERE entry = 4")
+    with pytest.raises(sqlite3.IntegrityError, match="must continue the hash chain"):
+        con.execute(  # a forged entry copied from the first: not chained to the last entry
+            "INSERT INTO credit_entries (entry, change, time, date, action, holder, buyer, "
+            "methodology, period, tonnes, purpose, reference, run, run_sha256, source, "
+            "prev_hash, hash) SELECT max(entry) + 1, 99, 't', '2025-01-01', 'issue', 'city', '', "
+            "'FO-001', period, 1000, '', '', '', '', '', hash, hash FROM credit_entries "
+            "WHERE entry = 1"
+        )
     # someone drops the trigger and edits the retirement down (and its balance to match)
     con.execute("DROP TRIGGER credit_entries_append_only_update")
     con.execute("UPDATE credit_entries SET tonnes = 50 WHERE entry = 1")
