@@ -553,4 +553,3 @@ def verify_history(path: str | Path | RecordStore) -> tuple[bool, str]:
         f"records differ from the history: {len(a - b)} record(s) not explained by it, "
         f"{len(b - a)} recorded change(s) missing from the table (edited outside forestcarbon?)"
     )
-
