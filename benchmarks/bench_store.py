@@ -4,12 +4,17 @@ forestcarbon.inputs.store_postgres) through the officers' own functions (checks 
 1. import 200,000 operations (cp932, Japanese headers) on the bundled sample's register into a new
    store, then read them back (``load_program``'s path);
 2. add 1,000 single operations one command at a time (``ops add``: program read, store read and
-   checked, one transaction each) to a store holding the sample's 1,515 records.
+   checked, one transaction each) to a store holding the sample's 1,515 records;
+3. the credit ledger: import 10,000 sales as one change (``credits import``), then 1,000 single
+   sales one command at a time (``credits sell``: settings and buyers read, the ledger replayed
+   and checked, one transaction each) on a ledger that grows from 1 to 1,001 entries, and
+   ``check_ledger`` (chain and balances, what ``verify`` adds) at the end.
 
 PostgreSQL: ``--url postgresql://user@host/db`` (a new schema is created and dropped), or, without
 it, a throwaway local cluster like the tests' (Debian's postgresql + postgis).
 
     python benchmarks/bench_store.py [--url URL] [--n-import 200000] [--n-add 1000]
+        [--n-sales 1000] [--n-ledger-import 10000] [--ledger-only]
 """
 
 from __future__ import annotations
@@ -33,8 +38,66 @@ from bench_plan import SAMPLE, _no_ops
 
 from forestcarbon.inputs.program import load_program
 from forestcarbon.inputs.records import load_operations, read_records
-from forestcarbon.officer import store
+from forestcarbon.officer import ledger, store
+from tests.officer.ledger_fixtures import P22, ledger_program
 from tests.pg_cluster import Cluster, _bindir
+
+LEDGER_SUMMARY = (
+    f"methodology,period,total_tco2,credits_t,n_activities\nFO-001,{P22},1e9,1000000000,1\n"
+)
+
+
+def _now():
+    return pd.Timestamp("2025-06-01T09:00:00Z").to_pydatetime()
+
+
+def bench_ledger(kind: str, lines: tuple[str, str], tmp: Path, n_sales: int, n_import: int):
+    """The ledger commands on one store (see the module docstring, part 3); ``lines``: the
+    program.toml lines of the store for the import and for the single sales."""
+    folder = tmp / f"ledger-{kind}"
+    program, run = ledger_program(folder, extra_toml=lines[0])
+    (run / "program_summary.csv").write_text(LEDGER_SUMMARY, encoding="utf-8")
+    rows = [("2023-10-15", "認証", "", str(n_import + n_sales + 10), "", "", "FO-001", P22)]
+    rows += [("2024-01-01", "売却", "山の幸食品", "1", "1000", "", "", "")] * n_import
+    csv = folder / "sales.csv"
+    columns = ["日付", "区分", "購入者", "数量", "金額", "用途", "方法論", "期間"]
+    pd.DataFrame(rows, columns=columns).to_csv(csv, index=False)
+    t = time.perf_counter()
+    ledger.import_records(program, csv, run_dir=run, now=_now)
+    t_import = time.perf_counter() - t
+    print(
+        f"{kind:<10} ledger import of 1 issue + {n_import:,} sales (one change): {t_import:6.2f} s "
+        f"({n_import / t_import:,.0f} entries/s)"
+    )
+    program, run = ledger_program(tmp / f"ledger-{kind}-sales", extra_toml=lines[1])
+    (run / "program_summary.csv").write_text(LEDGER_SUMMARY, encoding="utf-8")
+    ledger.issue(
+        program,
+        methodology="FO-001",
+        period=P22,
+        tonnes=n_sales,
+        certified="2023-10-15",
+        run_dir=run,
+        now=_now,
+    )
+    t = time.perf_counter()
+    for _ in range(n_sales):
+        ledger.sell(
+            program, buyer="山の幸食品", tonnes=1, price_yen=1000, date="2024-01-01", now=_now
+        )
+    t_sales = time.perf_counter() - t
+    t = time.perf_counter()
+    problems = ledger.check_ledger(program)
+    t_check = time.perf_counter() - t
+    assert not problems, problems
+    _, entries, stored = ledger.read_ledger(program)
+    held = {r[0]: r[3] for r in stored}
+    assert len(entries) == n_sales + 1 and held == {"city": 0, "山の幸食品": n_sales}
+    print(
+        f"{kind:<10} {n_sales:,} single sales from one issued block: {t_sales:6.2f} s "
+        f"({1000 * t_sales / n_sales:.0f} ms per sale); check_ledger on {len(entries):,} "
+        f"entries: {t_check:.2f} s"
+    )
 
 
 def program_on(tmp: Path, name: str, store_lines: str, *, operations: bool) -> Path:
@@ -101,6 +164,9 @@ def main() -> None:
     parser.add_argument("--url", default="", help="PostgreSQL server (default: a local cluster)")
     parser.add_argument("--n-import", type=int, default=200_000)
     parser.add_argument("--n-add", type=int, default=1_000)
+    parser.add_argument("--n-sales", type=int, default=1_000)
+    parser.add_argument("--n-ledger-import", type=int, default=10_000)
+    parser.add_argument("--ledger-only", action="store_true", help="only part 3 (the ledger)")
     args = parser.parse_args()
     cluster = None
     url = args.url
@@ -115,15 +181,18 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             gpkg = '[inputs]\noperations = "records.gpkg"\n'
-            bench("gpkg", (gpkg, gpkg), Path(tmp), args.n_import, args.n_add)
             pg = tuple(
                 f'[store]\nurl = "{url}"\nschema = "{schema}_{part}"\n'
-                for part in ("import", "add")
+                for part in ("import", "add", "ledger", "sales")
             )
-            bench("postgresql", pg, Path(tmp), args.n_import, args.n_add)
+            if not args.ledger_only:
+                bench("gpkg", (gpkg, gpkg), Path(tmp), args.n_import, args.n_add)
+                bench("postgresql", pg[:2], Path(tmp), args.n_import, args.n_add)
+            bench_ledger("gpkg", ("", ""), Path(tmp), args.n_sales, args.n_ledger_import)
+            bench_ledger("postgresql", pg[2:], Path(tmp), args.n_sales, args.n_ledger_import)
     finally:
         with psycopg.connect(url, autocommit=True) as con:
-            for part in ("import", "add"):
+            for part in ("import", "add", "ledger", "sales"):
                 con.execute(
                     sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
                         sql.Identifier(f"{schema}_{part}")

@@ -13,7 +13,10 @@ A run folder is verified only when it is complete (its ``run_complete.json`` exi
 
 When the program keeps a credit ledger, its hash chain is recomputed and its balances are
 recomputed from the entries and compared with the stored ones
-(:func:`forestcarbon.officer.ledger.check_ledger`).
+(:func:`forestcarbon.officer.ledger.check_ledger`). The state of the record store the run was made
+from (``record_store`` in ``provenance.json``: the ledger's head, the reviews, a PostgreSQL store's
+operations and stands) is compared with the store's state now, and each difference is named as a
+changed input (:func:`check_store_state`).
 """
 
 from __future__ import annotations
@@ -28,11 +31,13 @@ import openpyxl
 import pandas as pd
 import pyogrio
 
+from forestcarbon.core.config import load_settings
 from forestcarbon.core.exceptions import InputError, Problem
 from forestcarbon.core.files import COMPLETION_FILE, file_sha256, write_file
 from forestcarbon.core.params import table_path
 from forestcarbon.core.runfolder import files_in, read_kind, require_complete, verify_completion
 from forestcarbon.inputs.program import load_program
+from forestcarbon.inputs.store_state import store_state
 from forestcarbon.officer.ledger import check_ledger
 from forestcarbon.run import compute, energy_outputs, output_files
 
@@ -103,6 +108,59 @@ def check_inputs(provenance: dict, program_dir: Path) -> list[str]:
             out.append(
                 f"{record['path']} ({role}): changed (sha256 {record['sha256'][:12]}... "
                 f"-> {sha[:12]}...)"
+            )
+    return out
+
+
+def _short(part: dict | None) -> str:
+    """One part of a store state in words: '5 entries, head 1a2b3c4d5e6f…'."""
+    if not part:
+        return "none"
+    words = []
+    for key, value in part.items():
+        if key in ("sha256", "head"):
+            words.append(f"{key} {str(value)[:12]}…")
+        elif key == "latest":
+            words.append(f"latest #{value}")
+        else:
+            words.append(f"{value} {key}")
+    return ", ".join(words)
+
+
+def check_store_state(provenance: dict, program_dir: Path, settings=None) -> list[str]:
+    """Parts of the record store whose state differs from the one the run recorded
+    (``record_store`` of provenance.json): the credit ledger, the reviews, a PostgreSQL store's
+    operations and stands, or the store itself."""
+    recorded = provenance.get("record_store")
+    try:
+        now = store_state(program_dir, settings or load_settings(program_dir))
+    except InputError as e:
+        return [f"record store: cannot be read ({e})"]
+    if recorded is None and now is None:
+        return []
+    if recorded is not None and not isinstance(recorded, dict):
+        return ["record store: malformed record_store in provenance.json"]
+    if recorded is None:
+        parts = "; ".join(f"{k} {_short(v)}" for k, v in now.items() if isinstance(v, dict))
+        return [
+            "record store: the run recorded no store state (no reviews, ledger or database "
+            f"then, or an older forestcarbon); now {parts}"
+        ]
+    now = now or {}
+    out = []
+    for key in ("kind", "store"):
+        if recorded.get(key) != now.get(key):
+            out.append(
+                f"record store: the run read {recorded.get(key)!r}, the program now uses "
+                f"{now.get(key)!r}"
+            )
+    names = {"ledger": "credit ledger", "reviews": "reviews", "operations": "operations",
+             "stands": "stands"}  # fmt: skip
+    for key, name in names.items():
+        if recorded.get(key) != now.get(key):
+            out.append(
+                f"record store, {name}: the run was made from {_short(recorded.get(key))}; "
+                f"now {_short(now.get(key))}"
             )
     return out
 
@@ -279,6 +337,7 @@ def verify_run(run_dir: str | Path, *, program_dir: str | Path | None = None) ->
         )
     program_dir = Path(program_dir)
     v = Verification(inputs=check_inputs(provenance, program_dir))
+    v.inputs += check_store_state(provenance, program_dir)
     v.outputs += verify_completion(run_dir, record)
     v.ledger = check_ledger(program_dir)
     try:

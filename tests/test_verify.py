@@ -20,7 +20,8 @@ from forestcarbon.cli.main import main
 from forestcarbon.core.exceptions import InputError
 from forestcarbon.core.files import COMPLETION_FILE, csv_bytes, file_sha256, json_bytes
 from forestcarbon.inputs.program import load_program
-from forestcarbon.officer import ledger
+from forestcarbon.officer import ledger, store
+from forestcarbon.officer.reviews import add_review
 from forestcarbon.outputs.provenance import describe_inputs
 from tests import energy_fixtures as ef
 from tests.conftest import THIN, ops_for, stand, write_program
@@ -311,3 +312,58 @@ def test_tampered_credit_ledger_fails_verify(program, tmp_path, capsys):
     assert (
         "credit_balances differ from the entries" in text and "1 credit ledger problem" not in text
     )
+
+
+def test_verify_names_the_store_state_the_run_was_made_from(stored_program, tmp_path, capsys):
+    """provenance.json records the ledger's head, the reviews and (PostgreSQL) content hashes of
+    the operations and stands; verify names each part that changed since the run."""
+    folder = stored_program([stand("1-1-1", 10.0), stand("1-2-1", 5.0)], ops_for("1-1-1"))
+    (folder / "buyers.csv").write_text("名称,種別,住所,経度,緯度,公開\n" + BANK_ROW, "utf-8")
+    first = tmp_path / "first"
+    assert main(["-q", "run", str(folder), "--out", str(first)]) == 0
+    ledger.issue(
+        folder,
+        methodology="FO-001",
+        period="2023-04-01/2024-03-31",
+        tonnes=10,
+        certified="2024-10-15",
+        run_dir=first,
+        now=clock,
+    )
+    add_review(folder, "1-2-1", "standing", "seen 'standing'; --", now=clock)
+    out = tmp_path / "run"
+    assert main(["-q", "run", str(folder), "--out", str(out)]) == 0
+    recorded = json.loads((out / "provenance.json").read_text(encoding="utf-8"))["record_store"]
+    head = ledger.read_ledger(folder)[1][-1]["hash"]
+    assert recorded["ledger"] == {"entries": 1, "head": head}
+    assert recorded["reviews"]["reviews"] == 1 and recorded["reviews"]["latest"] == 1
+    if "[store]" in (folder / "program.toml").read_text(encoding="utf-8"):
+        assert recorded["kind"] == "postgresql"
+        assert recorded["operations"]["records"] == 1
+        assert len(recorded["operations"]["sha256"]) == 64
+        assert recorded["stands"]["stands"] == 2
+    capsys.readouterr()
+    assert main(["-q", "verify", str(out)]) == 0
+    # the first run was made before the review and the ledger: named
+    assert main(["-q", "verify", str(first)]) == 1
+    text = capsys.readouterr().out
+    if recorded["kind"] == "postgresql":
+        empty = "0 entries, head 000000000000…"
+        assert f"record store, credit ledger: the run was made from {empty}; now 1 entries" in text
+    else:
+        assert "record store: the run recorded no store state" in text
+        assert "ledger 1 entries, head" in text and "reviews 1 reviews, latest #1" in text
+    ledger.sell(folder, buyer="つやま信金", tonnes=4, price_yen=4, date="2024-11-01", now=clock)
+    assert main(["-q", "verify", str(out)]) == 1
+    text = capsys.readouterr().out
+    new_head = ledger.read_ledger(folder)[1][-1]["hash"]
+    assert (
+        f"record store, credit ledger: the run was made from 1 entries, head {head[:12]}…; "
+        f"now 2 entries, head {new_head[:12]}…"
+    ) in text, text
+    if recorded["kind"] == "postgresql":  # an operation recorded since: named too
+        store.add_operation(folder, stand_id="1-2-1", date="2024-01-10", operation="weeding")
+        assert main(["-q", "verify", str(out)]) == 1
+        text = capsys.readouterr().out
+        assert "record store, operations: the run was made from 1 records" in text
+        assert "now 2 records" in text

@@ -22,7 +22,7 @@ from forestcarbon.officer.candidates import (
     thinning_candidates,
 )
 from forestcarbon.officer.forecast import forecast, forecast_outputs
-from forestcarbon.officer.migrate import migrate_store
+from forestcarbon.officer.migrate import adopt_side_tables, migrate_store
 from forestcarbon.officer.register import update_register
 from forestcarbon.officer.reviews import add_review
 from forestcarbon.outputs.report import REPORT_FILE, SUMMARY_FILE
@@ -216,9 +216,12 @@ def _plan(args) -> int:
 
 
 def cmd_store(args) -> int:
-    """``forestcarbon store migrate | grants``."""
+    """``forestcarbon store migrate | adopt | grants``."""
     if args.store_command == "migrate":
         print(migrate_store(args.program_dir, args.to, schema=args.schema))
+        return 0
+    if args.store_command == "adopt":
+        print(adopt_side_tables(args.program_dir, args.file))
         return 0
     target = store.program_store(args.program_dir)
     if target.kind != "postgresql":

@@ -14,7 +14,7 @@ def add_parsers(sub) -> None:
     """Add the ``store`` command to the main parser's subparsers."""
     p = sub.add_parser(
         "store",
-        help="the record store: copy it between a GeoPackage and PostgreSQL/PostGIS",
+        help="the record store: copy it between a GeoPackage and PostgreSQL/PostGIS; grants",
         description="The record store is the GeoPackage named by [inputs] operations, or the "
         "PostgreSQL/PostGIS schema of [store] url (several officers, one register).",
     )
@@ -37,6 +37,13 @@ def add_parsers(sub) -> None:
         default="",
         help="PostgreSQL schema of the copy (default: [store] schema, or fc_ + folder name)",
     )
+    a = actions.add_parser(
+        "adopt",
+        help="copy the reviews and credit ledger a GeoPackage holds (written before [store] url "
+        "was set) into the program's PostgreSQL store and check the copy row for row",
+    )
+    program_arg(a)
+    a.add_argument("file", help="the GeoPackage in the program folder, e.g. records.gpkg")
     g = actions.add_parser(
         "grants",
         help="print the SQL an administrator runs to give an officer's role the least "

@@ -47,7 +47,7 @@ from forestcarbon.inputs.records import (
     relabel_problems,
     uses_database,
 )
-from forestcarbon.inputs.reviews import read_reviews, review_path
+from forestcarbon.inputs.reviews import read_reviews, review_store
 from forestcarbon.inputs.schemas import (
     OPERATIONS_SPEC,
     PLANS_SPEC,
@@ -665,7 +665,7 @@ def load_program(program_dir: str | Path, *, settings: Settings | None = None) -
         problems += e.problems
     reviews = None
     try:
-        reviews = read_reviews(review_path(program_dir, settings))
+        reviews = read_reviews(review_store(program_dir, settings))
     except InputError as e:
         problems += e.problems
     energy, energy_problems = read_energy_inputs(program_dir, settings)

@@ -5,61 +5,66 @@ felled without a record) is held from crediting until an officer records the fin
 review (``forestcarbon review PROGRAM --stand ID --decision standing|felled --note ...``, written
 by :mod:`forestcarbon.officer.reviews`).
 
-Reviews are kept in an append-only ``reviews`` table: in the program's record store when
-``[inputs] operations`` is one (``records.gpkg``), else in ``reviews.gpkg`` in the program folder.
-A review is never changed: a new review of a stand supersedes the earlier ones, which stay as its
-history. Columns: ``fid`` (review number), ``time`` (UTC, ISO 8601), ``stand_id``, ``decision``
-(``standing`` | ``felled``), ``note``.
+Reviews are kept in an append-only ``reviews`` table of the program's record store
+(:func:`review_store`): the PostgreSQL schema with ``[store] url``; else the GeoPackage named by
+``[inputs] operations`` when it is one (``records.gpkg``); else ``reviews.gpkg`` in the program
+folder. A review is never changed: a new review of a stand supersedes the earlier ones, which stay
+as its history. Columns: ``fid`` (review number), ``time`` (UTC, ISO 8601), ``stand_id``,
+``decision`` (``standing`` | ``felled``), ``note``.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pandas as pd
 
 from forestcarbon.core.config import Settings
-from forestcarbon.core.exceptions import InputError, Problem
-from forestcarbon.inputs.records import is_store
+from forestcarbon.inputs.records import as_store, is_store, record_store, uses_database
+from forestcarbon.inputs.store_gpkg import GpkgStore
+from forestcarbon.inputs.stores import (
+    DECISIONS,
+    REVIEW_COLUMNS,
+    REVIEWS_TABLE,
+    RecordStore,
+    typed_reviews,
+)
 
-REVIEWS_TABLE = "reviews"
+__all__ = [
+    "DECISIONS",
+    "REVIEWS_TABLE",
+    "REVIEW_COLUMNS",
+    "REVIEW_FILE",
+    "latest_decisions",
+    "read_reviews",
+    "review_path",
+    "review_store",
+]
+
 REVIEW_FILE = "reviews.gpkg"
-DECISIONS = ("standing", "felled")
-"""standing: the officer saw the stand standing (credits released); felled: it was felled (the
-harvest must be recorded with ``ops add``; until then the removals stay held)."""
-
-REVIEW_COLUMNS = ("fid", "time", "stand_id", "decision", "note")
 
 
 def review_path(program_dir: str | Path, settings: Settings) -> Path:
-    """Where the program's reviews are kept (the record store, else ``reviews.gpkg``)."""
+    """The GeoPackage keeping a program's reviews when it has no PostgreSQL store (the record
+    store, else ``reviews.gpkg``)."""
     name = settings.inputs.operations
     return Path(program_dir) / (name if name and is_store(name) else REVIEW_FILE)
 
 
-def read_reviews(path: str | Path) -> pd.DataFrame:
-    """Every review in order (see the module docstring); empty when there are none."""
-    path = Path(path)
-    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in REVIEW_COLUMNS})
-    if not path.is_file():
-        return empty
-    try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
-            if REVIEWS_TABLE not in tables:
-                return empty
-            rows = con.execute(
-                f'SELECT {", ".join(REVIEW_COLUMNS)} FROM "{REVIEWS_TABLE}" ORDER BY fid'
-            ).fetchall()
-        finally:
-            con.close()
-    except sqlite3.Error as e:
-        raise InputError(
-            Problem(str(path), "", REVIEWS_TABLE, f"cannot read reviews: {e}")
-        ) from None
-    return pd.DataFrame(rows, columns=list(REVIEW_COLUMNS))
+def review_store(program_dir: str | Path, settings: Settings) -> RecordStore:
+    """The store keeping a program's reviews (see the module docstring)."""
+    if uses_database(settings):
+        return record_store(program_dir, settings)
+    return GpkgStore(review_path(program_dir, settings))
+
+
+def read_reviews(store: str | Path | RecordStore) -> pd.DataFrame:
+    """Every review in order (see the module docstring) of a store or a GeoPackage path; empty
+    when there are none."""
+    if not isinstance(store, RecordStore) and not Path(store).is_file():
+        return typed_reviews([])
+    reviews = as_store(store).read_side(lambda session: session.reviews())
+    return typed_reviews([]) if reviews is None else reviews
 
 
 def latest_decisions(reviews: pd.DataFrame) -> pd.DataFrame:

@@ -1,6 +1,11 @@
 """The GeoPackage (SQLite) record store: one file, one officer at a time (the default).
 
-Tables: see :mod:`forestcarbon.inputs.records`.
+Tables: see :mod:`forestcarbon.inputs.records`; beside them the officers' ``reviews``
+(:mod:`forestcarbon.inputs.reviews`) and the credit ledger's ``credit_entries`` and
+``credit_balances`` (:mod:`forestcarbon.officer.ledger_sql`), created on first use and listed in
+``gpkg_contents`` so that QGIS shows them. ``reviews`` and ``credit_entries`` are append-only
+(triggers), and a new ``credit_entries`` row must continue the hash chain: its number follows the
+last one and its ``prev_hash`` is the last entry's ``hash`` (trigger).
 
 Safety
 ------
@@ -31,18 +36,29 @@ import pyogrio
 
 from forestcarbon.core.exceptions import ForestCarbonError, InputError, OutputError, Problem
 from forestcarbon.inputs.stores import (
+    BALANCE_COLUMNS,
+    BALANCES_TABLE,
+    DECISIONS,
+    ENTRIES_TABLE,
+    ENTRY_COLUMNS,
+    ENTRY_INTEGERS,
+    GENESIS_HASH,
     HISTORY_COLUMNS,
     HISTORY_ROWS_TABLE,
     HISTORY_TABLE,
     OPERATIONS_TABLE,
     RECORD_COLUMNS,
+    REVIEW_COLUMNS,
+    REVIEWS_TABLE,
     STANDS_TABLE,
     RecordStore,
     StoreSession,
     T,
+    typed_entry,
     typed_history,
     typed_history_rows,
     typed_records,
+    typed_reviews,
 )
 
 BUSY_TIMEOUT_S = 30.0
@@ -85,6 +101,66 @@ _DESCRIPTIONS = {
 }
 
 
+_SIDE_DESCRIPTIONS = {
+    REVIEWS_TABLE: "append-only officer reviews of stands held by canopy evidence",
+    ENTRIES_TABLE: "credit ledger (クレジット台帳): append-only entries with a sha256 chain",
+    BALANCES_TABLE: "credit balances per holder and vintage kept by forestcarbon credits",
+}
+
+_CREATE_REVIEWS = (
+    f"CREATE TABLE {REVIEWS_TABLE} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "
+    "time TEXT NOT NULL, stand_id TEXT NOT NULL CHECK (stand_id <> ''), "
+    f"decision TEXT NOT NULL CHECK (decision IN ({', '.join(repr(d) for d in DECISIONS)})), "
+    "note TEXT NOT NULL CHECK (trim(note) <> ''))",
+    *(
+        f'CREATE TRIGGER "{REVIEWS_TABLE}_append_only_{event.lower()}" BEFORE {event} ON '
+        f"\"{REVIEWS_TABLE}\" BEGIN SELECT RAISE(ABORT, 'reviews are append-only'); END"
+        for event in ("UPDATE", "DELETE")
+    ),
+)
+"""The reviews table and its append-only triggers (fixed text: no user value in it)."""
+
+_CREATE_LEDGER = (
+    f"CREATE TABLE IF NOT EXISTS {ENTRIES_TABLE} ("
+    + ", ".join(
+        "entry INTEGER PRIMARY KEY NOT NULL"
+        if c == "entry"
+        else f"{c} INTEGER"
+        if c in ENTRY_INTEGERS
+        else f"{c} TEXT NOT NULL"
+        for c in ENTRY_COLUMNS
+    )
+    + ")",
+    f"CREATE TABLE IF NOT EXISTS {BALANCES_TABLE} (fid INTEGER PRIMARY KEY, holder TEXT NOT NULL, "
+    "methodology TEXT NOT NULL, period TEXT NOT NULL, held_t INTEGER NOT NULL, "
+    "retired_t INTEGER NOT NULL, stickers INTEGER NOT NULL, "
+    "UNIQUE (holder, methodology, period))",
+    *(
+        f"CREATE TRIGGER IF NOT EXISTS {ENTRIES_TABLE}_append_only_{event.lower()} BEFORE {event} "
+        f"ON {ENTRIES_TABLE} BEGIN SELECT RAISE(ABORT, '{ENTRIES_TABLE} is append-only'); END"
+        for event in ("UPDATE", "DELETE")
+    ),
+    f"CREATE TRIGGER IF NOT EXISTS {ENTRIES_TABLE}_chain BEFORE INSERT ON {ENTRIES_TABLE} "
+    f"WHEN NEW.entry IS NOT (SELECT coalesce(max(entry), 0) + 1 FROM {ENTRIES_TABLE}) "
+    f"OR NEW.prev_hash IS NOT coalesce((SELECT hash FROM {ENTRIES_TABLE} ORDER BY entry DESC "
+    f"LIMIT 1), '{GENESIS_HASH}') BEGIN SELECT RAISE(ABORT, "
+    f"'{ENTRIES_TABLE}: a new entry must continue the hash chain'); END",
+)
+"""The ledger's tables and triggers (idempotent; fixed text)."""
+
+_INSERT_ENTRY = (
+    f"INSERT INTO {ENTRIES_TABLE} ({', '.join(ENTRY_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(ENTRY_COLUMNS))})"
+)
+_ADD_BALANCE = (
+    f"INSERT INTO {BALANCES_TABLE} ({', '.join(BALANCE_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (holder, methodology, period) DO UPDATE SET "
+    f"held_t = {BALANCES_TABLE}.held_t + excluded.held_t, "
+    f"retired_t = {BALANCES_TABLE}.retired_t + excluded.retired_t, "
+    f"stickers = {BALANCES_TABLE}.stickers + excluded.stickers"
+)
+
+
 # --- opening and reading --------------------------------------------------------------------------
 
 
@@ -108,11 +184,14 @@ def _store_error(path: Path, error: sqlite3.Error) -> InputError:
 
 
 @contextlib.contextmanager
-def open_store(path: Path, *, history: bool = True) -> Iterator[sqlite3.Connection]:
+def open_store(
+    path: Path, *, history: bool = True, records: bool = True
+) -> Iterator[sqlite3.Connection]:
     """Connection to an existing store; SQLite errors become :class:`InputError`.
 
     Opened read-write when the file allows it, so that an interrupted write (hot journal) is
-    rolled back on first access.
+    rolled back on first access. ``records``: the file must hold the operations table (not for a
+    file of reviews or ledger only); ``history``: and the history tables.
     """
     path = Path(path)
     if not path.is_file():
@@ -133,6 +212,7 @@ def open_store(path: Path, *, history: bool = True) -> Iterator[sqlite3.Connecti
         con.execute("PRAGMA synchronous = FULL")
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         needed = [OPERATIONS_TABLE] + ([HISTORY_TABLE, HISTORY_ROWS_TABLE] if history else [])
+        needed = needed if records else []
         missing = [t for t in needed if t not in tables]
         if missing:
             raise InputError(
@@ -238,7 +318,113 @@ def _row_values(df: pd.DataFrame) -> list[tuple]:
     return out
 
 
-class GpkgSession(StoreSession):
+def _has_table(con: sqlite3.Connection, table: str) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+    ).fetchone()
+    return bool(row[0])
+
+
+def _register_tables(con: sqlite3.Connection, tables: tuple[str, ...], time: str) -> None:
+    """List new attribute tables in ``gpkg_contents`` (QGIS shows them), when a GeoPackage."""
+    if not _has_table(con, "gpkg_contents"):
+        return
+    for table in tables:
+        con.execute(
+            "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description, "
+            "last_change) VALUES (?, 'attributes', ?, ?, ?)",
+            (table, table, _SIDE_DESCRIPTIONS[table], time),
+        )
+
+
+def _touch(con: sqlite3.Connection, tables: tuple[str, ...], time: str) -> None:
+    if _has_table(con, "gpkg_contents"):
+        marks = ", ".join("?" * len(tables))
+        con.execute(
+            f"UPDATE gpkg_contents SET last_change = ? WHERE table_name IN ({marks})",
+            (time, *tables),
+        )
+
+
+class GpkgSideTables:
+    """Reviews and the credit ledger in a GeoPackage/SQLite transaction (mixed into
+    :class:`GpkgSession`)."""
+
+    con: sqlite3.Connection
+
+    def reviews(self) -> pd.DataFrame:
+        if not _has_table(self.con, REVIEWS_TABLE):
+            return typed_reviews([])
+        rows = self.con.execute(
+            f"SELECT {', '.join(REVIEW_COLUMNS)} FROM {REVIEWS_TABLE} ORDER BY fid"
+        ).fetchall()
+        return typed_reviews(rows)
+
+    def _reviews_table(self, time: str) -> None:
+        if not _has_table(self.con, REVIEWS_TABLE):
+            for statement in _CREATE_REVIEWS:
+                self.con.execute(statement)
+            _register_tables(self.con, (REVIEWS_TABLE,), time)
+
+    def add_review(self, *, time, stand_id, decision, note) -> int:
+        self._reviews_table(time)
+        cur = self.con.execute(
+            f"INSERT INTO {REVIEWS_TABLE} (time, stand_id, decision, note) VALUES (?, ?, ?, ?)",
+            (time, stand_id, decision, note),
+        )
+        _touch(self.con, (REVIEWS_TABLE,), time)
+        return int(cur.lastrowid)
+
+    def ledger_entries(self) -> list[dict]:
+        if not _has_table(self.con, ENTRIES_TABLE):
+            return []
+        rows = self.con.execute(
+            f"SELECT {', '.join(ENTRY_COLUMNS)} FROM {ENTRIES_TABLE} ORDER BY entry"
+        )
+        return [typed_entry(row) for row in rows]
+
+    def ledger_balances(self) -> list[tuple]:
+        if not _has_table(self.con, BALANCES_TABLE):
+            return []
+        rows = self.con.execute(
+            f"SELECT {', '.join(BALANCE_COLUMNS)} FROM {BALANCES_TABLE} "
+            "ORDER BY holder, methodology, period"
+        )
+        return [tuple(row) for row in rows]
+
+    def _ledger_tables(self, time: str) -> None:
+        if not _has_table(self.con, ENTRIES_TABLE):
+            for statement in _CREATE_LEDGER:
+                self.con.execute(statement)
+            _register_tables(self.con, (ENTRIES_TABLE, BALANCES_TABLE), time)
+
+    def append_ledger(self, entries, deltas, time) -> None:
+        self._ledger_tables(time)
+        self.con.executemany(_INSERT_ENTRY, ([e[c] for c in ENTRY_COLUMNS] for e in entries))
+        self.con.executemany(
+            _ADD_BALANCE,
+            ((*key, *delta) for key, delta in sorted(deltas.items()) if any(delta)),
+        )
+        _touch(self.con, (ENTRIES_TABLE, BALANCES_TABLE), time)
+
+    def restore_side(self, reviews, entries, balances, time) -> None:
+        if len(reviews):
+            self._reviews_table(time)
+            self.con.executemany(
+                f"INSERT INTO {REVIEWS_TABLE} ({', '.join(REVIEW_COLUMNS)}) VALUES (?, ?, ?, ?, ?)",
+                [(int(r[0]), *map(str, r[1:])) for r in reviews.itertuples(index=False)],
+            )
+        if entries or balances:
+            self._ledger_tables(time)
+            self.con.executemany(_INSERT_ENTRY, ([e[c] for c in ENTRY_COLUMNS] for e in entries))
+            self.con.executemany(
+                f"INSERT INTO {BALANCES_TABLE} ({', '.join(BALANCE_COLUMNS)}) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                balances,
+            )
+
+
+class GpkgSession(GpkgSideTables, StoreSession):
     """One SQLite transaction on a GeoPackage store."""
 
     def __init__(self, con: sqlite3.Connection):
@@ -363,12 +549,20 @@ class GpkgStore(RecordStore):
         with open_store(self.path, history=history) as con:
             return apply(GpkgSession(con))
 
-    def change(self, apply: Callable[[StoreSession], T], *, create: bool = True) -> T:
+    def read_side(self, apply: Callable[[StoreSession], T]) -> T | None:
+        if not self.path.is_file():
+            return None
+        with open_store(self.path, records=False) as con:
+            return apply(GpkgSession(con))
+
+    def change(
+        self, apply: Callable[[StoreSession], T], *, create: bool = True, side: bool = False
+    ) -> T:
         """Run ``apply`` in one transaction; a missing store is built (``create``) in a temporary
         file and linked into place only when the change is complete."""
         path = self.path
         if path.exists() or not create:
-            with open_store(path) as con, transaction(con):
+            with open_store(path, records=not side) as con, transaction(con):
                 return apply(GpkgSession(con))
         try:
             fd, tmp_name = tempfile.mkstemp(

@@ -11,6 +11,8 @@ One schema per program (``[store] schema``) holds:
     ``operation`` (one of the seven known), ``area_ha`` (> 0), ``volume_m3`` (>= 0), ``note``.
 ``history``, ``history_rows``
     As in the GeoPackage store; append-only: triggers refuse UPDATE, DELETE and TRUNCATE.
+``reviews``, ``credit_entries``, ``credit_balances``
+    The officers' reviews and the credit ledger (:mod:`forestcarbon.inputs.store_postgres_side`).
 
 The same constraints hold whoever writes: forestcarbon, QGIS editing the tables, or SQL.
 
@@ -47,6 +49,7 @@ from psycopg import sql
 from pyproj import CRS
 
 from forestcarbon.core.exceptions import InputError, Problem
+from forestcarbon.inputs.store_postgres_side import PostgresSideTables, side_ddl, side_grants
 from forestcarbon.inputs.stores import (
     ACTIONS,
     HISTORY_COLUMNS,
@@ -152,13 +155,14 @@ def _ddl(schema: str, srid: int) -> list[sql.Composed]:
     return [
         sql.SQL(t).format(s=s, srid=sql.Literal(srid), operations=operations, actions=actions)
         for t in text
-    ]
+    ] + side_ddl(schema)
 
 
 def grant_statements(schema: str, role: str) -> list[sql.Composed]:
-    """The least privileges an officer's database role needs for ``ops``, ``plan`` and
-    ``register``: read everything; insert operations and history; delete operations (undo);
-    never update or delete history (the triggers refuse it anyway); no DDL."""
+    """The least privileges an officer's database role needs for ``ops``, ``plan``,
+    ``register``, ``review`` and ``credits``: read everything; insert operations and history;
+    delete operations (undo); insert reviews and ledger entries; keep the balances; never update
+    or delete history, reviews or ledger entries (the triggers refuse it anyway); no DDL."""
     s, r = sql.Identifier(schema), sql.Identifier(role)
     text = [
         "GRANT USAGE ON SCHEMA {s} TO {r}",
@@ -167,7 +171,7 @@ def grant_statements(schema: str, role: str) -> list[sql.Composed]:
         "GRANT INSERT ON {s}.history, {s}.history_rows TO {r}",
         "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {s} TO {r}",
     ]
-    return [sql.SQL(t).format(s=s, r=r) for t in text]
+    return [sql.SQL(t).format(s=s, r=r) for t in text] + side_grants(schema, role)
 
 
 def _natural_key(stand_id: str) -> tuple:
@@ -211,7 +215,7 @@ def _record_rows(df: pd.DataFrame, prefix: tuple = ()) -> Iterator[tuple]:
         )
 
 
-class PostgresSession(StoreSession):
+class PostgresSession(PostgresSideTables, StoreSession):
     """One SERIALIZABLE transaction on a program's schema."""
 
     def __init__(self, con: psycopg.Connection, schema: str):
@@ -320,6 +324,21 @@ class PostgresSession(StoreSession):
         missing = stands[~stands["stand_id"].astype(str).isin(present)]
         if not missing.empty:
             _insert_stands(self.con, self.schema, missing)
+
+    def stands_layer(self) -> gpd.GeoDataFrame | None:
+        """The stands layer in natural order of stand_id (a table has no row order of its own)."""
+        cols = sql.SQL(", ").join(sql.Identifier(c) for c in STAND_COLUMNS)
+        rows = self.con.execute(
+            sql.SQL("SELECT {cols}, ST_AsBinary(geom), ST_SRID(geom) FROM {s}.stands").format(
+                cols=cols, s=self.s
+            )
+        ).fetchall()
+        if not rows:
+            return None
+        rows.sort(key=lambda r: _natural_key(r[0]))
+        frame = pd.DataFrame([r[: len(STAND_COLUMNS)] for r in rows], columns=STAND_COLUMNS)
+        geoms = shapely.from_wkb([bytes(r[-2]) for r in rows])
+        return gpd.GeoDataFrame(frame, geometry=geoms, crs=f"EPSG:{rows[0][-1]}")
 
     def restore(self, history, history_rows, records) -> None:
         with self.con.cursor() as cur:
@@ -454,7 +473,9 @@ class PostgresStore(RecordStore):
 
     # --- transactions -------------------------------------------------------------------------
 
-    def change(self, apply: Callable[[StoreSession], T], *, create: bool = True) -> T:
+    def change(
+        self, apply: Callable[[StoreSession], T], *, create: bool = True, side: bool = False
+    ) -> T:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 with self._connect() as con:
@@ -483,13 +504,21 @@ class PostgresStore(RecordStore):
         raise AssertionError("unreachable")
 
     def read(self, apply: Callable[[StoreSession], T], *, history: bool = True) -> T:
+        return self._read(apply, missing=self._not_found)
+
+    def read_side(self, apply: Callable[[StoreSession], T]) -> T | None:
+        return self._read(apply, missing=None)
+
+    def _read(self, apply, *, missing):
         try:
             with self._connect() as con:
                 con.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
                 con.read_only = True
                 with con.transaction():
                     if not self._exists(con):
-                        raise self._not_found()
+                        if missing is None:
+                            return None
+                        raise missing()
                     return apply(PostgresSession(con, self.schema))
         except psycopg.Error as e:
             raise self._problem(e) from None
@@ -498,26 +527,7 @@ class PostgresStore(RecordStore):
 
     def read_stands(self) -> gpd.GeoDataFrame | None:
         """The stands layer in natural order of stand_id (a table has no row order of its own)."""
-
-        def fetch(session: StoreSession) -> gpd.GeoDataFrame | None:
-            con = session.con  # type: ignore[attr-defined]
-            cols = sql.SQL(", ").join(sql.Identifier(c) for c in STAND_COLUMNS)
-            cur = con.execute(
-                sql.SQL("SELECT {cols}, ST_AsBinary(geom), ST_SRID(geom) FROM {s}.stands").format(
-                    cols=cols, s=sql.Identifier(self.schema)
-                )
-            )
-            rows = cur.fetchall()
-            if not rows:
-                return None
-            rows.sort(key=lambda r: _natural_key(r[0]))
-            frame = pd.DataFrame([r[: len(STAND_COLUMNS)] for r in rows], columns=STAND_COLUMNS)
-            geoms = shapely.from_wkb([bytes(r[-2]) for r in rows])
-            return gpd.GeoDataFrame(frame, geometry=geoms, crs=f"EPSG:{rows[0][-1]}")
-
-        if not self.exists():
-            return None
-        return self.read(fetch, history=False)
+        return self.read_side(lambda session: session.stands_layer())
 
     def grants_sql(self, role: str) -> str:
         """:func:`grant_statements` as SQL text for an administrator (psql)."""

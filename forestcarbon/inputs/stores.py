@@ -8,7 +8,8 @@ transaction (:meth:`RecordStore.change`, :meth:`RecordStore.read`), handing it a
 :class:`StoreSession` whose methods are the store's whole vocabulary: records, history, new
 record numbers, one change written with its history. Another table kept in the store (the credit
 ledger, reviews) adopts the same pattern: a session method per read and write, run inside
-``change``/``read``, so that it gets the same transaction, retries and locking for free.
+``change``/``read`` (``read_side`` and ``change(..., side=True)`` for a store that may hold only
+those tables), so that it gets the same transaction, retries and locking for free.
 
 Implementations: :mod:`forestcarbon.inputs.store_gpkg` (SQLite; tables described in
 :mod:`forestcarbon.inputs.records`) and :mod:`forestcarbon.inputs.store_postgres` (PostGIS).
@@ -40,6 +41,68 @@ HISTORY_COLUMNS = ("change", "time", "action", "note", "source", "n_added", "n_r
 
 ACTIONS = ("import", "add", "undo", "migrate")
 """Actions a history row may name (``migrate``: copied from another store, see ``note``)."""
+
+REVIEWS_TABLE = "reviews"
+REVIEW_COLUMNS = ("fid", "time", "stand_id", "decision", "note")
+"""Columns of the officers' reviews (:mod:`forestcarbon.inputs.reviews`), ``fid`` the review
+number."""
+
+DECISIONS = ("standing", "felled")
+"""A review's decisions: standing (credits released) or felled (removals held until the final
+harvest is recorded)."""
+
+ENTRIES_TABLE = "credit_entries"
+BALANCES_TABLE = "credit_balances"
+"""The credit ledger's tables (:mod:`forestcarbon.officer.ledger_sql` describes them)."""
+
+ENTRY_COLUMNS = (
+    "entry",
+    "change",
+    "time",
+    "date",
+    "action",
+    "holder",
+    "buyer",
+    "methodology",
+    "period",
+    "tonnes",
+    "price_yen",
+    "purpose",
+    "reference",
+    "run",
+    "run_sha256",
+    "retirement",
+    "per_tonne",
+    "serial_first",
+    "serial_last",
+    "undoes",
+    "source",
+    "prev_hash",
+    "hash",
+)
+"""Columns of ``credit_entries``, in table order (the hash chain covers them in this order)."""
+
+ENTRY_INTEGERS = frozenset(
+    {
+        "entry",
+        "change",
+        "tonnes",
+        "price_yen",
+        "retirement",
+        "per_tonne",
+        "serial_first",
+        "serial_last",
+        "undoes",
+    }
+)
+"""Integer columns of ``credit_entries`` (the others are text, never NULL)."""
+
+LEDGER_ACTIONS = ("issue", "sell", "retire", "stickers", "undo")
+GENESIS_HASH = "0" * 64
+"""``prev_hash`` of the ledger's first entry."""
+
+BALANCE_COLUMNS = ("holder", "methodology", "period", "held_t", "retired_t", "stickers")
+"""Columns of ``credit_balances`` (tonnes [t-CO2], stickers [count])."""
 
 STAND_COLUMNS = (
     "stand_id",
@@ -103,6 +166,46 @@ class StoreSession(abc.ABC):
         """Write another store's whole history and records unchanged (numbers kept) into this
         empty store (``forestcarbon store migrate``)."""
 
+    def stands_layer(self) -> gpd.GeoDataFrame | None:
+        """The store's stands layer (natural order of stand_id), None when it keeps none."""
+        return None
+
+    # --- reviews ---------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def reviews(self) -> pd.DataFrame:
+        """Every review (:data:`REVIEW_COLUMNS`, ``fid`` int64, the rest text) ordered by fid;
+        empty when there are none."""
+
+    @abc.abstractmethod
+    def add_review(self, *, time: str, stand_id: str, decision: str, note: str) -> int:
+        """Append one review (creating the table when missing); returns its number."""
+
+    # --- the credit ledger -----------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def ledger_entries(self) -> list[dict]:
+        """Every ledger entry in entry order, as dicts keyed by :data:`ENTRY_COLUMNS` (integers
+        as int or None, text as str); empty when there is no ledger."""
+
+    @abc.abstractmethod
+    def ledger_balances(self) -> list[tuple]:
+        """Stored balances, rows of :data:`BALANCE_COLUMNS` ordered by holder, methodology,
+        period."""
+
+    @abc.abstractmethod
+    def append_ledger(self, entries: list[dict], deltas: dict, time: str) -> None:
+        """Insert entries (already numbered and chained) and add the balance deltas
+        ((holder, methodology, period) -> [held, retired, stickers]); creates the tables when
+        missing."""
+
+    @abc.abstractmethod
+    def restore_side(
+        self, reviews: pd.DataFrame, entries: list[dict], balances: list[tuple], time: str
+    ) -> None:
+        """Write another store's reviews and ledger unchanged (numbers kept) into this store
+        (``forestcarbon store migrate``)."""
+
 
 class RecordStore(abc.ABC):
     """A program's record store: a GeoPackage file or a PostgreSQL schema."""
@@ -119,13 +222,21 @@ class RecordStore(abc.ABC):
         """True when the store has been created."""
 
     @abc.abstractmethod
-    def change(self, apply: Callable[[StoreSession], T], *, create: bool = True) -> T:
+    def change(
+        self, apply: Callable[[StoreSession], T], *, create: bool = True, side: bool = False
+    ) -> T:
         """Run ``apply`` as one atomic write (all or nothing); a missing store is created first
-        when ``create`` (else the "not found" error)."""
+        when ``create`` (else the "not found" error). ``side``: the write touches only the
+        tables kept beside the operations (a GeoPackage need not hold the operations tables)."""
 
     @abc.abstractmethod
     def read(self, apply: Callable[[StoreSession], T], *, history: bool = True) -> T:
         """Run ``apply`` on one consistent snapshot of an existing store, writing nothing."""
+
+    @abc.abstractmethod
+    def read_side(self, apply: Callable[[StoreSession], T]) -> T | None:
+        """:meth:`read` for the tables kept beside the operations (reviews, ledger): None when
+        the store does not exist; a GeoPackage holding only those tables is read too."""
 
     def read_stands(self) -> gpd.GeoDataFrame | None:
         """The store's stands layer (:data:`STAND_COLUMNS` and geometry), or None when the store
@@ -149,6 +260,23 @@ def typed_records(df: pd.DataFrame) -> pd.DataFrame:
     for col in ("stand_id", "date", "operation", "note"):
         df[col] = df[col].fillna("").astype(str)
     return df
+
+
+def typed_reviews(rows) -> pd.DataFrame:
+    """Reviews as read from a store -> :data:`REVIEW_COLUMNS` (fid int64, the rest text)."""
+    df = pd.DataFrame(list(rows), columns=list(REVIEW_COLUMNS))
+    df["fid"] = df["fid"].astype(np.int64)
+    for col in REVIEW_COLUMNS[1:]:
+        df[col] = df[col].fillna("").astype(str) if len(df) else df[col].astype(object)
+    return df
+
+
+def typed_entry(row) -> dict:
+    """One ledger row as read from a store -> a dict of :data:`ENTRY_COLUMNS` (ints and text)."""
+    return {
+        c: (None if v is None else int(v)) if c in ENTRY_INTEGERS else ("" if v is None else str(v))
+        for c, v in zip(ENTRY_COLUMNS, row, strict=True)
+    }
 
 
 def typed_history(rows, columns=HISTORY_COLUMNS) -> pd.DataFrame:

@@ -1,10 +1,12 @@
 """The credit ledger (クレジット台帳): what happens to the credits once certified.
 
 ``forestcarbon credits issue | sell | retire | stickers | undo | import`` write it, ``balance``,
-``history`` and ``report`` read it. It lives in the program's record store (the GeoPackage named by
-``[inputs] operations`` when that is a ``.gpkg``; otherwise, and for now also when the records
-are in PostgreSQL (``[store] url``), ``records.gpkg`` in the program folder, created when
-missing), in its own tables (:mod:`forestcarbon.officer.ledger_sql`).
+``history`` and ``report`` read it. It lives in the program's record store
+(:func:`forestcarbon.inputs.store_state.ledger_store`: the PostgreSQL schema with ``[store] url``;
+else the GeoPackage named by ``[inputs] operations`` when that is a ``.gpkg``; otherwise
+``records.gpkg`` in the program folder, created when missing), in its own tables
+(:mod:`forestcarbon.officer.ledger_sql`), read and written through the store's session
+(:class:`~forestcarbon.inputs.stores.StoreSession`): this module does not know which store.
 Modules: the state and its invariants (:mod:`~forestcarbon.officer.ledger_state`), one change
 being built (:mod:`~forestcarbon.officer.ledger_writer`), what the officer types or imports
 (:mod:`~forestcarbon.officer.ledger_inputs`), the tables for reports and maps
@@ -34,8 +36,9 @@ Invariants, checked at every write on the state the write would leave, all repor
 (:func:`forestcarbon.officer.ledger_state.violations`): nothing sold or retired beyond what is
 held per holder, methodology and period (so no tonne is retired twice); no stickers beyond the
 retired tonnes; dates in order (an entry is not dated before the latest entry kept, nor in the
-future); whole tonnes. Each change is one transaction (all or nothing); a second writer waits for
-the first (up to :data:`forestcarbon.inputs.records.BUSY_TIMEOUT_S`) or is refused with a message.
+future); whole tonnes. Each change is one transaction of the store (all or nothing); a second
+writer waits for the first (GeoPackage: up to :data:`forestcarbon.inputs.records.BUSY_TIMEOUT_S`,
+then refused with a message; PostgreSQL: queued, SERIALIZABLE, retried a bounded number of times).
 
 Tamper evidence: each entry carries the sha256 of the previous one; :func:`check_ledger` (called
 by ``forestcarbon verify``) recomputes the chain and the balances from the entries and compares
@@ -53,8 +56,13 @@ import pandas as pd
 
 from forestcarbon.core.config import Settings, load_settings
 from forestcarbon.core.exceptions import InputError, Problem
-from forestcarbon.inputs.records import is_store, open_store
-from forestcarbon.inputs.store_gpkg import transaction
+from forestcarbon.inputs.store_state import (
+    LEDGER_FILE,
+    ledger_path,
+    ledger_store,
+    refuse_stranded,
+)
+from forestcarbon.inputs.stores import RecordStore, StoreSession
 from forestcarbon.officer import ledger_sql as sql
 from forestcarbon.officer.ledger_inputs import (
     KINDS,
@@ -72,7 +80,6 @@ from forestcarbon.officer.ledger_state import (
     violations,
 )
 from forestcarbon.officer.ledger_writer import LedgerWriter, describe
-from forestcarbon.officer.store import ensure_store
 
 __all__ = [
     "DEFAULT_STORE",
@@ -84,6 +91,7 @@ __all__ = [
     "import_records",
     "issue",
     "ledger_path",
+    "ledger_store",
     "read_ledger",
     "retire",
     "sell",
@@ -91,27 +99,22 @@ __all__ = [
     "undo",
 ]
 
-DEFAULT_STORE = "records.gpkg"
-"""The ledger's store when ``[inputs] operations`` is not a record store."""
-
-
-def ledger_path(program_dir: str | Path, settings: Settings) -> Path:
-    """The record store holding a program's ledger (see the module docstring)."""
-    name = settings.inputs.operations
-    in_gpkg = name and is_store(name) and not settings.store.url
-    return Path(program_dir) / (name if in_gpkg else DEFAULT_STORE)
+DEFAULT_STORE = LEDGER_FILE
+"""The ledger's GeoPackage when ``[inputs] operations`` is not a record store."""
 
 
 @dataclasses.dataclass(frozen=True)
 class LedgerChange:
     """What one ledger command wrote."""
 
-    store: Path
+    store: str
+    """The store's label (a path, or the database URL and schema)."""
+    store_name: str
     change: int
     entries: tuple
 
     def __str__(self) -> str:
-        lines = [f"{self.store.name}: change {self.change}, {len(self.entries)} entry(ies)"]
+        lines = [f"{self.store_name}: change {self.change}, {len(self.entries)} entry(ies)"]
         lines += [f"  {describe(e)}" for e in self.entries]
         return "\n".join(lines)
 
@@ -131,24 +134,27 @@ def _write(
     no problem was found and the state keeps every invariant."""
     program_dir = Path(program_dir)
     settings = load_settings(program_dir)
-    path = ledger_path(program_dir, settings)
+    store = ledger_store(program_dir, settings)
+    refuse_stranded(program_dir, settings, "ledger")
     moment = _now(now)
     time = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-    ensure_store(path)
-    with open_store(path, history=False) as con, transaction(con):
-        sql.create_tables(con, time)
-        state = replay(sql.read_entries(con))
+
+    def apply(session: StoreSession) -> LedgerWriter:
+        state = replay(session.ledger_entries())
         writer = LedgerWriter(program_dir, settings, state, time=time, source=source)
         build(writer, moment.date())
         problems = writer.problems
         if not problems:
-            problems = [Problem(str(path), "", "", v) for v in violations(state)]
+            problems = [Problem(store.label, "", "", v) for v in violations(state)]
         if not problems and not writer.new:
-            problems = [Problem(str(path), "", "", "nothing to record")]
+            problems = [Problem(store.label, "", "", "nothing to record")]
         if problems:
             raise InputError(problems)
-        sql.append(con, writer.new, state.deltas, time)
-    return LedgerChange(path, writer.change, tuple(writer.new))
+        session.append_ledger(writer.new, state.deltas, time)
+        return writer
+
+    writer = store.change(apply, side=True)  # a retry runs apply again from the start
+    return LedgerChange(store.label, store.name, writer.change, tuple(writer.new))
 
 
 def _checked(where, column, parse, problems: list[Problem], *args):
@@ -466,15 +472,18 @@ def import_records(program_dir, file, *, run_dir=None, now=None) -> LedgerChange
 
 def read_ledger(
     program_dir: str | Path, settings: Settings | None = None
-) -> tuple[Path, list[dict], list[tuple]]:
+) -> tuple[RecordStore, list[dict], list[tuple]]:
     """The ledger of a program: its store, every entry (dicts, entry order) and the stored
-    balances; no entries when there is no ledger yet. ``settings``: default program.toml's."""
+    balances, read in one snapshot; no entries when there is no ledger yet. ``settings``:
+    default program.toml's."""
     program_dir = Path(program_dir)
-    path = ledger_path(program_dir, settings or load_settings(program_dir))
-    if not path.is_file():
-        return path, [], []
-    with open_store(path, history=False) as con:
-        return path, sql.read_entries(con), sql.read_balances(con)
+    settings = settings or load_settings(program_dir)
+    store = ledger_store(program_dir, settings)
+    refuse_stranded(program_dir, settings, "ledger")
+    both = store.read_side(lambda s: (s.ledger_entries(), s.ledger_balances()))
+    if both is None:
+        return store, [], []
+    return store, *both
 
 
 def balance_table(state: LedgerState) -> pd.DataFrame:
@@ -493,18 +502,18 @@ def history_table(entries: list[dict]) -> pd.DataFrame:
 def check_ledger(program_dir: str | Path) -> list[str]:
     """Everything wrong with a program's ledger (empty when sound, or when there is none): the
     hash chain, the invariants and the stored balances against those the entries add up to."""
-    path, entries, stored = read_ledger(program_dir)
+    store, entries, stored = read_ledger(program_dir)
     if not entries and not stored:
         return []
-    out = [f"{path.name}: {p}" for p in chain_problems(entries)]
+    out = [f"{store.name}: {p}" for p in chain_problems(entries)]
     state = replay(entries)
-    out += [f"{path.name}: {v}" for v in violations(state)]
+    out += [f"{store.name}: {v}" for v in violations(state)]
     recomputed = state.balances()
     stored = [r for r in stored if any(r[3:])]
     if recomputed != stored:
         diff = sorted(set(stored) ^ set(recomputed))
         out.append(
-            f"{path.name}: credit_balances differ from the entries in {len(diff)} row(s), e.g. "
+            f"{store.name}: credit_balances differ from the entries in {len(diff)} row(s), e.g. "
             f"{diff[0]}"
         )
     return out

@@ -17,13 +17,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from forestcarbon.officer.ledger_sql import ENTRY_COLUMNS
+from forestcarbon.inputs.stores import ENTRY_COLUMNS, GENESIS_HASH, LEDGER_ACTIONS
 
 CITY = "city"
 """Holder name of the program owner (the city), who receives issued credits."""
 
-ACTIONS = ("issue", "sell", "retire", "stickers", "undo")
-GENESIS = "0" * 64
+ACTIONS = LEDGER_ACTIONS
+GENESIS = GENESIS_HASH
 """``prev_hash`` of the first entry."""
 
 ACTION_JA = {

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from forestcarbon.core.config import Settings, load_settings
-from forestcarbon.core.exceptions import ForestCarbonError, InputError, Problem
+from forestcarbon.core.exceptions import InputError, Problem
 from forestcarbon.inputs.program import cross_check_operations, load_program
 from forestcarbon.inputs.readers import read_table
 from forestcarbon.inputs.records import (
@@ -51,7 +51,6 @@ from forestcarbon.inputs.records import (
     typed_records,
 )
 from forestcarbon.inputs.schemas import MAX_PROBLEMS_PER_COLUMN, OPERATIONS_SPEC, validate
-from forestcarbon.inputs.store_gpkg import GpkgStore
 from forestcarbon.inputs.stores import RecordStore, StoreSession
 from forestcarbon.methods.fiscal import fiscal_year
 from forestcarbon.methods.fo001 import OPERATION_JA, build_cohorts
@@ -105,6 +104,7 @@ def _key(df: pd.DataFrame) -> pd.Series:
     parts = [df["stand_id"].astype(str), df["date"].astype(str), df["operation"].astype(str)]
     for col in ("area_ha", "volume_m3"):
         values = pd.to_numeric(df[col], errors="coerce")
+        # astype(str): an empty map is float64, which text cannot be added to
         parts.append(values.map(lambda v: "" if pd.isna(v) else f"{v:.6f}").astype(str))
     key = parts[0]
     for p in parts[1:]:
@@ -553,15 +553,3 @@ def verify_history(path: str | Path | RecordStore) -> tuple[bool, str]:
         f"records differ from the history: {len(a - b)} record(s) not explained by it, "
         f"{len(b - a)} recorded change(s) missing from the table (edited outside forestcarbon?)"
     )
-
-
-def ensure_store(path: str | Path) -> None:
-    """Create an empty record store at ``path`` when none exists (atomically, as a first change
-    would; for tables kept beside the operations, such as the credit ledger)."""
-    path = Path(path)
-    if not path.exists():
-        try:
-            GpkgStore(path).change(lambda session: 0)
-        except ForestCarbonError:
-            if not path.exists():
-                raise

@@ -10,6 +10,7 @@ from pathlib import Path
 from forestcarbon import __version__
 from forestcarbon.core.files import file_sha256, sha_as_read
 from forestcarbon.core.params import table_names, table_version
+from forestcarbon.inputs.store_state import store_state
 
 PACKAGES = (
     "numpy",
@@ -86,7 +87,11 @@ def build_provenance(
     """The provenance record of a run (no timestamps: same inputs give the same record).
 
     ``warnings``: what a verifier must know about the run (e.g. fiscal years valued with a
-    substitute emission factor)."""
+    substitute emission factor). ``record_store`` (when the program keeps a store, reviews or a
+    credit ledger): the ledger's head, the reviews' state and, for a PostgreSQL store, content
+    hashes of the operations and stands read (:func:`forestcarbon.inputs.store_state.store_state`).
+    """
+    state = store_state(program_dir, settings)
     return {
         "warnings": list(warnings or []),
         "program": settings.program.name,
@@ -100,4 +105,4 @@ def build_provenance(
         "packages": package_versions(),
         "code_revision": code_revision(),
         "outputs_sha256": outputs,
-    }
+    } | ({"record_store": state} if state is not None else {})

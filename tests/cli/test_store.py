@@ -22,12 +22,18 @@ def _exit(argv, capsys):
 def test_store_lists_its_actions(capsys):
     code, out, _ = _exit(["store", "--help"], capsys)
     assert code == 0
-    assert re.findall(r"^    (\w+)\s", out, flags=re.MULTILINE) == ["migrate", "grants"]
+    assert re.findall(r"^    (\w+)\s", out, flags=re.MULTILINE) == ["migrate", "adopt", "grants"]
 
 
 @pytest.mark.parametrize(
     "argv",
-    [["store"], ["store", "migrate", "prog"], ["store", "grants", "prog"], ["store", "migrate"]],
+    [
+        ["store"],
+        ["store", "migrate", "prog"],
+        ["store", "grants", "prog"],
+        ["store", "migrate"],
+        ["store", "adopt", "prog"],
+    ],
 )
 def test_missing_required_arguments_exit_2(argv, capsys):
     code, _, err = _exit(argv, capsys)

@@ -44,11 +44,12 @@ def clock():
     return TODAY
 
 
-def ledger_program(folder: Path) -> tuple[Path, Path]:
-    """(program folder, run folder) with the credits of :data:`SUMMARY`."""
+def ledger_program(folder: Path, *, extra_toml: str = "") -> tuple[Path, Path]:
+    """(program folder, run folder) with the credits of :data:`SUMMARY`; ``extra_toml``: lines
+    added to program.toml (e.g. a PostgreSQL store)."""
     program = folder / "program"
     program.mkdir(parents=True)
-    (program / "program.toml").write_text(TOML, encoding="utf-8")
+    (program / "program.toml").write_text(TOML + extra_toml, encoding="utf-8")
     (program / "buyers.csv").write_text(BUYERS, encoding="utf-8")
     run = folder / "run"
     run.mkdir()
@@ -60,3 +61,15 @@ def ledger_program(folder: Path) -> tuple[Path, Path]:
 
 BANK_ROW = "つやま信金,事業者,津山市山下1,134.0035,35.0685,はい\n"
 """The bank's row of :data:`BUYERS` (for programs built elsewhere)."""
+
+
+def run_with_credits(folder: Path, program: Path) -> Path:
+    """A run folder of ``program`` (beside it, in ``folder``) with the credits of
+    :data:`SUMMARY`, and the buyers table of :data:`BUYERS` in the program."""
+    (program / "buyers.csv").write_text(BUYERS, encoding="utf-8")
+    run = folder / f"run-{program.name}"
+    run.mkdir()
+    (run / "program_summary.csv").write_text(SUMMARY, encoding="utf-8")
+    provenance = {"program_dir_path": str(program.resolve())}
+    (run / "provenance.json").write_text(json.dumps(provenance), encoding="utf-8")
+    return run

@@ -1,5 +1,10 @@
 """Credit ledger (forestcarbon.officer.ledger, ``forestcarbon credits``): entries, invariants
-reported at once, undo, import, tamper evidence, a write killed mid-way and two writers."""
+reported at once, undo, import, tamper evidence, a write killed mid-way and two writers.
+
+The tests run on both stores (``prog``: records.gpkg, then a PostgreSQL schema); those that open
+the GeoPackage with sqlite3 use ``gpkg_prog``. PostgreSQL's own (tampering, a killed write, the
+least-privilege role): tests/officer/test_ledger_postgres.py; several writers at once:
+tests/officer/test_ledger_concurrency.py."""
 
 from __future__ import annotations
 
@@ -22,12 +27,22 @@ from forestcarbon.officer.ledger_state import replay
 from forestcarbon.officer.ledger_tables import program_ledger
 from forestcarbon.verify import check_ledger
 from tests.officer.ledger_fixtures import P22, P23, clock, ledger_program
+from tests.pg_cluster import store_toml
 
 BANK, FOOD = "つやま信金", "山の幸食品"
 
 
+@pytest.fixture(params=("gpkg", "postgresql"))
+def prog(request, tmp_path):
+    """(program folder, run folder) whose ledger is in records.gpkg, then in PostgreSQL."""
+    extra = ""
+    if request.param == "postgresql":
+        extra = store_toml(request.getfixturevalue("pg_cluster"))
+    return ledger_program(tmp_path, extra_toml=extra)
+
+
 @pytest.fixture
-def prog(tmp_path):
+def gpkg_prog(tmp_path):
     return ledger_program(tmp_path)
 
 
@@ -284,13 +299,21 @@ def test_import_japanese_headers_all_or_nothing(prog, tmp_path):
     assert len(ledger.read_ledger(program)[1]) == 5
 
 
-def test_tampering_one_row_is_detected(prog):
-    program, run = prog
+def test_tampering_one_row_is_detected(gpkg_prog):
+    program, run = gpkg_prog
     seeded(program, run)
     path = program / "records.gpkg"
     con = sqlite3.connect(path)
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         con.execute("UPDATE credit_entries SET tonnes = 50 WHERE entry = 4")
+    with pytest.raises(sqlite3.IntegrityError, match="must continue the hash chain"):
+        con.execute(  # a forged entry copied from the first: not chained to the last entry
+            "INSERT INTO credit_entries (entry, change, time, date, action, holder, buyer, "
+            "methodology, period, tonnes, purpose, reference, run, run_sha256, source, "
+            "prev_hash, hash) SELECT max(entry) + 1, 99, 't', '2025-01-01', 'issue', 'city', '', "
+            "'FO-001', period, 1000, '', '', '', '', '', hash, hash FROM credit_entries "
+            "WHERE entry = 1"
+        )
     # someone drops the trigger and edits the retirement down (and its balance to match)
     con.execute("DROP TRIGGER credit_entries_append_only_update")
     con.execute("UPDATE credit_entries SET tonnes = 50 WHERE entry = 1")
@@ -301,8 +324,8 @@ def test_tampering_one_row_is_detected(prog):
     assert any("credit_balances differ" in p for p in problems)
 
 
-def test_verify_and_history_report_tampering(prog, capsys):
-    program, run = prog
+def test_verify_and_history_report_tampering(gpkg_prog, capsys):
+    program, run = gpkg_prog
     seeded(program, run)
     assert main(["credits", "history", str(program)]) == 0
     assert "chain intact" in capsys.readouterr().out
@@ -407,8 +430,8 @@ def test_cli_commands(prog, capsys, tmp_path):
     assert main(["-q", "credits", "undo", p]) == 0
 
 
-def test_two_writers_one_waits_or_is_refused(prog, monkeypatch):
-    program, run = prog
+def test_two_writers_one_waits_or_is_refused(gpkg_prog, monkeypatch):
+    program, run = gpkg_prog
     seeded(program, run)
     path = program / "records.gpkg"
     holder = sqlite3.connect(path, isolation_level=None)
@@ -433,8 +456,8 @@ def test_two_writers_one_waits_or_is_refused(prog, monkeypatch):
     assert balances(program)[(FOOD, "FO-001", P23)] == (1, 0, 0)  # the city holds only 2023
 
 
-def test_two_processes_writing_at_once_lose_nothing(prog):
-    program, run = prog
+def test_two_processes_writing_at_once_lose_nothing(gpkg_prog):
+    program, run = gpkg_prog
     seeded(program, run)
     code = (
         "import sys; from forestcarbon.officer import ledger; "
@@ -457,8 +480,8 @@ def test_two_processes_writing_at_once_lose_nothing(prog):
 N_KILL_ROWS = 60_000
 
 
-def test_import_killed_mid_write_leaves_the_ledger_as_it_was(prog, tmp_path):
-    program, run = prog
+def test_import_killed_mid_write_leaves_the_ledger_as_it_was(gpkg_prog, tmp_path):
+    program, run = gpkg_prog
     seeded(program, run)
     path = program / "records.gpkg"
     before = ledger.read_ledger(program)[1:]
@@ -511,3 +534,36 @@ def test_balances_equal_replay_after_each_write(prog):
     seeded(program, run)
     _, entries, stored = ledger.read_ledger(program)
     assert replay(entries).balances() == [r for r in stored if any(r[3:])]
+
+
+HOSTILE = "O'Brien \"商店\"'; DROP TABLE credit_entries; --"
+
+
+def test_quotes_in_business_names_are_data(prog):
+    """Business names, purposes and references with quotes and SQL are stored as typed, on both
+    stores, and the chain verifies."""
+    program, run = prog
+    buyers = program / "buyers.csv"
+    row = f'"{HOSTILE.replace(chr(34), chr(34) * 2)}",事業者,津山市5,134.0,35.0,はい\n'
+    buyers.write_text(buyers.read_text(encoding="utf-8") + row, encoding="utf-8")
+    ledger.issue(
+        program,
+        methodology="FO-001",
+        period=P23,
+        tonnes=10,
+        certified="2024-10-15",
+        run_dir=run,
+        reference="'); DELETE FROM credit_balances; --",
+        now=clock,
+    )
+    ledger.sell(program, buyer=HOSTILE, tonnes=3, price_yen=30_000, date="2024-11-01", now=clock)
+    ledger.retire(
+        program, holder=HOSTILE, tonnes=1, purpose="'; DROP TABLE reviews; --", date="2024-12-01",
+        now=clock,
+    )  # fmt: skip
+    _, entries, _ = ledger.read_ledger(program)
+    assert [e["buyer"] or e["holder"] for e in entries] == ["city", HOSTILE, HOSTILE]
+    assert entries[0]["reference"] == "'); DELETE FROM credit_balances; --"
+    assert entries[2]["purpose"] == "'; DROP TABLE reviews; --"
+    assert balances(program)[(HOSTILE, "FO-001", P23)] == (2, 1, 0)
+    assert check_ledger(program) == []
