@@ -39,7 +39,7 @@ from forestcarbon.canopy.site_class import (
     nearest_class,
     site_class_index,
 )
-from forestcarbon.canopy.volume_model import fit_to_plots
+from forestcarbon.canopy.volume_model import model_volumes
 from forestcarbon.canopy.zonal import COVER_RANGE, shrink_stands, zonal_mean, zonal_stats
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ def canopy_table(
         class), volume_canopy_site_m3_ha (yield table at the canopy's continuous site class),
         volume_model_low_m3_ha, volume_model_high_m3_ha [m3/ha] (the prediction interval).
     model : VolumeModel or None
-        None without enough field plots (:func:`forestcarbon.canopy.volume_model.fit_to_plots`).
+        None without enough field plots (:func:`forestcarbon.canopy.volume_model.model_volumes`).
 
     Notes
     -----
@@ -187,22 +187,7 @@ def canopy_table(
             ),
         }
     )
-    if canopy.plots is not None:
-        log.info(
-            "canopy: volume model, cross-validated on %d field plots",
-            len(canopy.plots),
-            extra={"progress": 0.25},
-        )
-    model = fit_to_plots(table, canopy.plots, settings)
-    predicted = (
-        model.predict(table)
-        if model is not None
-        else pd.DataFrame(
-            np.nan,
-            index=table.index,
-            columns=["volume_model_m3_ha", "volume_model_low_m3_ha", "volume_model_high_m3_ha"],
-        )
-    )
+    model, predicted = model_volumes(table, canopy.plots, settings)
     table = pd.concat([table, predicted], axis=1)
     differs = volume_differs(
         volume_table,
