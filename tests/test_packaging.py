@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,25 @@ def test_installing_prints_no_warning(tmp_path):
         assert pip_warnings(output) == [], output
     pth = next((venv / "lib").glob("python3*/site-packages/__editable__*.pth"))
     assert pth.read_text().strip() == str(copy)  # a plain path entry, no import hook
+
+
+def _names(requirements) -> set[str]:
+    """Distribution names of requirement strings, without extras or versions (PEP 503 form)."""
+    names = set()
+    for req in requirements:
+        name = re.split(r"[\[<>=!~; ]", req.strip(), maxsplit=1)[0]
+        names.add(re.sub(r"[-_.]+", "-", name).lower())
+    return names
+
+
+def test_environment_yml_lists_every_dependency_of_pyproject():
+    """``environment.yml`` (conda/mamba) installs what ``pip install -e .[test,bench]`` does."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = _names(project["dependencies"])
+    for requirements in project["optional-dependencies"].values():
+        wanted |= _names(r for r in requirements if not r.startswith("forestcarbon"))
+    text = (ROOT / "environment.yml").read_text()
+    listed = _names(m.group(1) for m in re.finditer(r"^\s*-\s+([A-Za-z][^\s#]*)", text, re.M))
+    # conda-forge's psycopg is the C-accelerated build (psycopg[binary] on PyPI); dask[distributed]
+    # is dask and distributed (both listed)
+    assert wanted - listed == set()
