@@ -65,7 +65,8 @@ CANOPY_COLUMNS = [
     "volume_model_m3_ha",
     "flags",
 ]
-"""Columns of ``canopy_stands.csv`` fixed by DESIGN.md §2 (more columns follow them)."""
+"""First columns of ``canopy_stands.csv``, fixed (the output contract: README "Outputs"; more
+columns follow them)."""
 
 
 def canopy_table(
@@ -96,7 +97,7 @@ def canopy_table(
     Returns
     -------
     table : DataFrame
-        The ``canopy_stands.csv`` table: the DESIGN.md columns first, then species, age_years
+        The ``canopy_stands.csv`` table: CANOPY_COLUMNS first, then species, age_years
         (crop age at the height raster date), canopy_median_m, canopy_p90_m, top_height_m,
         expected_height_m [m], valid_pixels, site_index_canopy (continuous site class),
         cover_before_mean, cover_change [0-1], thinned_share [0-1], volume_table_m3_ha (register
