@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -86,15 +87,33 @@ def test_a_changed_plot_or_setting_misses_the_cache(tmp_path, monkeypatch):
 
 
 def test_validate_with_a_warm_cache_does_not_import_scikit_learn(tmp_path):
+    """Only the user's cache is written: the program folder and the working folder stay as they
+    were (validate writes nothing there), and the second validate does not fit again."""
+    program, work = tmp_path / "program", tmp_path / "work"
+    shutil.copytree(SAMPLE_PROGRAM, program)
+    work.mkdir()
+
+    def snapshot():
+        return {p: p.read_bytes() for p in sorted(program.rglob("*"))}
+
+    before = snapshot()
     env = dict(os.environ, FORESTCARBON_CACHE_DIR=str(tmp_path / "cache"))
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[2]), env.get("PYTHONPATH", "")])
     code = (
         "import sys; from forestcarbon.run import validate_program; "
-        f"validate_program({str(SAMPLE_PROGRAM)!r}); print('sklearn' in sys.modules)"
+        f"validate_program({str(program)!r}); print('sklearn' in sys.modules)"
     )
     runs = [
         subprocess.run(
-            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+            [sys.executable, "-c", code],
+            env=env,
+            cwd=work,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.split()[-1]
         for _ in range(2)
     ]
     assert runs == ["True", "False"]  # fitted the first time; the second read the cache
+    assert snapshot() == before and list(work.iterdir()) == []
+    assert len(list((tmp_path / "cache").rglob("*.json"))) == 1
