@@ -15,12 +15,20 @@ own.
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
 import logging
+import platform
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import rasterio
+import shapely
 
+from forestcarbon.canopy import rasters, zonal
 from forestcarbon.canopy.flags import (
     canopy_below_expected,
     join_flags,
@@ -41,6 +49,8 @@ from forestcarbon.canopy.site_class import (
 )
 from forestcarbon.canopy.volume_model import model_volumes
 from forestcarbon.canopy.zonal import COVER_RANGE, shrink_stands, zonal_mean, zonal_stats
+from forestcarbon.core.cache import content_key, entry_frame, frame_entry, read_entry, write_entry
+from forestcarbon.core.files import note_input, sha_as_read
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -122,14 +132,7 @@ def canopy_table(
     """
     stands = stands.reset_index(drop=True)
     n = len(stands)
-    inner = shrink_stands(stands, settings.edge_buffer_m)
-    stats = zonal_stats(
-        inner,
-        canopy.height,
-        cover=canopy.cover,
-        min_valid_pixels=settings.min_valid_pixels,
-        min_valid_fraction=settings.min_valid_fraction,
-    )
+    stats, cover_before = _zonal(stands, canopy, settings)
     if canopy.cover is None:
         stats["cover_mean"] = np.nan
     species = stands["species"].to_numpy()
@@ -144,15 +147,8 @@ def canopy_table(
     index = np.where(derivable, raw_index, np.nan)
     disagrees = site_class_disagrees(index, register, derivable, settings.site_class_margin)
 
-    cover_before = np.full(n, np.nan)
     thinned = np.zeros(n)
     if canopy.cover_before is not None:
-        cover_before = zonal_mean(
-            inner,
-            canopy.cover_before,
-            min_valid_pixels=settings.min_valid_pixels,
-            valid_range=COVER_RANGE,
-        ).to_numpy()
         thinned = thinning_share(stands, operations, canopy.cover_before_date, canopy.cover_date)
     change = stats["cover_mean"].to_numpy() - cover_before
     not_visible = thinning_not_visible(thinned, change, settings.min_cover_drop)
@@ -209,6 +205,82 @@ def canopy_table(
     )
     extra = [c for c in table.columns if c not in CANOPY_COLUMNS]
     return table[CANOPY_COLUMNS + extra], model
+
+
+def _zonal(
+    stands: gpd.GeoDataFrame, canopy: CanopyInputs, settings: CanopySettings
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Zonal statistics of the stands shrunk by the edge buffer (:func:`zonal_stats`) and mean
+    cover before [0-1] (NaN without that raster), kept in the user's cache.
+
+    The cache entry (:mod:`forestcarbon.core.cache`) is keyed by a sha256 of the rasters' bytes
+    (as read for provenance), the stands' ids, geometries and CRS, the settings used, the source
+    of the zonal code and the versions of the libraries that compute it: the same rasters and
+    stands give the same numbers, bit for bit, without reading the rasters again. Raster checks
+    (values out of range, too few bands...) are met before an entry is written, so a hit is a
+    program whose rasters passed them.
+    """
+    rasters = [canopy.height, canopy.cover, canopy.cover_before]
+    key = content_key(
+        "canopy_zonal",
+        _zonal_versions(),
+        [None if p is None else (sha_as_read(p) or note_input(p)) for p in rasters],
+        stands["stand_id"],
+        shapely.to_wkb(stands.geometry.to_numpy()).tolist(),
+        stands.crs.to_wkt() if stands.crs is not None else None,
+        settings.edge_buffer_m,
+        settings.min_valid_pixels,
+        settings.min_valid_fraction,
+    )
+    cached = read_entry("canopy_zonal", key)
+    if cached is not None:
+        try:
+            stats = entry_frame(cached["stats"])
+            cover_before = np.asarray(cached["cover_before"], dtype=float)
+        except (KeyError, TypeError, ValueError) as e:  # a foreign entry: compute again
+            log.debug("canopy: cache entry %s ignored (%s)", key, e)
+        else:
+            if len(stats) == len(stands) == len(cover_before):
+                return stats, cover_before
+    inner = shrink_stands(stands, settings.edge_buffer_m)
+    stats = zonal_stats(
+        inner,
+        canopy.height,
+        cover=canopy.cover,
+        min_valid_pixels=settings.min_valid_pixels,
+        min_valid_fraction=settings.min_valid_fraction,
+    )
+    cover_before = np.full(len(stands), np.nan)
+    if canopy.cover_before is not None:
+        cover_before = zonal_mean(
+            inner,
+            canopy.cover_before,
+            min_valid_pixels=settings.min_valid_pixels,
+            valid_range=COVER_RANGE,
+        ).to_numpy(dtype=float)
+    try:
+        entry = {"stats": frame_entry(stats), "cover_before": cover_before.tolist()}
+    except ValueError as e:  # a column the cache cannot keep exactly: not kept
+        log.debug("canopy: zonal statistics not cached (%s)", e)
+    else:
+        write_entry("canopy_zonal", key, entry)
+    return stats, cover_before
+
+
+@functools.cache
+def _zonal_versions() -> tuple:
+    """What zonal statistics depend on besides their inputs: the code and the libraries."""
+    sources = (zonal.__file__, rasters.__file__, __file__)
+    return (
+        *(Path(f).read_bytes().decode("utf-8") for f in sources),
+        sys.version,
+        platform.machine(),
+        np.__version__,
+        pd.__version__,
+        shapely.geos_version_string,
+        *(importlib.metadata.version(d) for d in ("exactextract", "rasterio", "shapely")),
+        rasterio.__gdal_version__,
+    )
 
 
 def compute_canopy(inputs) -> CanopyResult | None:

@@ -41,8 +41,8 @@ def cache_dir() -> Path | None:
 
 
 def content_key(*parts) -> str:
-    """sha256 hex digest of ``parts``: strings, numbers, numpy arrays, pandas frames or series
-    (values, dtypes, column names and index), or tuples/lists/dicts of those, in order."""
+    """sha256 hex digest of ``parts``: strings, bytes, numbers, numpy arrays, pandas frames or
+    series (values, dtypes, column names and index), or tuples/lists/dicts of those, in order."""
     h = hashlib.sha256()
     _update(h, (CACHE_FORMAT, *parts))
     return h.hexdigest()
@@ -68,6 +68,9 @@ def _update(h, part) -> None:
             _update(h, p)
     elif isinstance(part, dict):
         _update(h, sorted(part.items()))
+    elif isinstance(part, bytes):
+        h.update(f"bytes {len(part)}\x1e".encode())
+        h.update(part)
     elif isinstance(part, str | int | float | bool | None):
         h.update(f"{type(part).__name__} {part!r}\x1e".encode())
     else:
@@ -120,3 +123,30 @@ def write_entry(kind: str, key: str, value: dict) -> None:
                 os.unlink(tmp)
     except OSError as e:
         log.debug("cache: %s not written (%s)", path, e)
+
+
+def frame_entry(frame: pd.DataFrame) -> dict:
+    """A DataFrame with a default index (0..n-1) as JSON-ready columns and their dtypes (numbers,
+    booleans, text, pandas' nullable types; a ValueError for anything else)."""
+    if not frame.index.equals(pd.RangeIndex(len(frame))):
+        raise ValueError("cache: only frames with a default index are kept")
+    if any(map(pd.api.types.is_object_dtype, frame.dtypes)):  # Python objects: no exact round trip
+        raise ValueError("cache: object columns are not kept")
+    return {
+        "columns": [str(c) for c in frame.columns],
+        "dtypes": [str(t) for t in frame.dtypes],
+        "data": [frame[c].astype(object).where(frame[c].notna(), None).tolist() for c in frame],
+    }
+
+
+def entry_frame(entry: dict) -> pd.DataFrame:
+    """The DataFrame of :func:`frame_entry` (same columns, dtypes and values)."""
+    columns = {}
+    for name, dtype, values in zip(entry["columns"], entry["dtypes"], entry["data"], strict=True):
+        kind = pd.api.types.pandas_dtype(dtype)
+        if isinstance(kind, np.dtype) and kind.kind in "fiub":
+            array = np.asarray([np.nan if v is None else v for v in values], dtype=kind)
+        else:
+            array = pd.array(values, dtype=kind)
+        columns[name] = array
+    return pd.DataFrame(columns)

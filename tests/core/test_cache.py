@@ -77,3 +77,22 @@ def test_default_folder_is_the_users_cache_folder(monkeypatch, tmp_path):
     if sys.platform.startswith("linux"):
         monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
         assert cache.cache_dir() == tmp_path / "xdg" / "forestcarbon"
+
+
+def test_frames_round_trip_with_their_dtypes_and_values():
+    frame = pd.DataFrame(
+        {
+            "stand_id": ["a", "b", "c"],
+            "x": [1.5, np.nan, -0.0],
+            "n": np.array([1, 2, 3]),
+            "flag": [True, False, True],
+            "count": pd.array([1, None, 3], dtype="Int64"),
+        }
+    )
+    back = cache.entry_frame(json.loads(json.dumps(cache.frame_entry(frame))))
+    pd.testing.assert_frame_equal(back, frame, check_exact=True)
+    assert np.signbit(back["x"][2])  # -0.0 stays -0.0
+    with pytest.raises(ValueError, match="object columns"):
+        cache.frame_entry(pd.DataFrame({"o": pd.Series([1, "a"], dtype=object)}))
+    with pytest.raises(ValueError, match="default index"):
+        cache.frame_entry(frame.iloc[::-1])
