@@ -62,7 +62,7 @@ def test_canopy_command_writes_byte_identical_tables(tmp_path, capsys):
     program = tmp_path / "program"
     shutil.copytree(SAMPLE_PROGRAM, program)
     for out in ("a", "b"):
-        assert main(["-q", "canopy", str(program), "--out", str(tmp_path / out)]) == 0
+        assert main(["canopy", str(program), "--out", str(tmp_path / out)]) == 0
     assert "site_class_disagrees" in capsys.readouterr().out
     for name in (
         "canopy_stands.csv",

@@ -46,7 +46,7 @@ def test_geopackage_to_postgresql_and_back(program, pg_cluster, tmp_path, capsys
     stands_before = load_program(folder).stands
     url = pg_cluster.url()
     schema = "migrated_" + folder.name
-    assert main(["-q", "store", "migrate", str(folder), "--to", url, "--schema", schema]) == 0
+    assert main(["store", "migrate", str(folder), "--to", url, "--schema", schema]) == 0
     out = capsys.readouterr().out
     assert "3 stands, 4 records, 4 changes, 6 history rows" in out
     assert "matches the source row for row" in out
