@@ -220,11 +220,11 @@ def _zonal(
     (values out of range, too few bands...) are met before an entry is written, so a hit is a
     program whose rasters passed them.
     """
-    rasters = [canopy.height, canopy.cover, canopy.cover_before]
+    files = [canopy.height, canopy.cover, canopy.cover_before]
     key = content_key(
         "canopy_zonal",
         _zonal_versions(),
-        [None if p is None else (sha_as_read(p) or note_input(p)) for p in rasters],
+        [None if p is None else (sha_as_read(p) or note_input(p)) for p in files],
         stands["stand_id"],
         shapely.to_wkb(stands.geometry.to_numpy()).tolist(),
         stands.crs.to_wkt() if stands.crs is not None else None,
