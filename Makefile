@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean browser jslint
+.PHONY: demo test lint format bench clean browser jslint install-check
 
 $(BIN)/python:
 	@echo "make: creating the virtual environment $(VENV) ($(PYTHON) -m venv)"
@@ -44,6 +44,10 @@ test: $(STAMP) browser jslint
 	$(BIN)/ruff format --check forestcarbon tests benchmarks notebooks
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
+
+# a fresh venv, the newest pip, pip install -e and pip wheel: no warning printed (network needed)
+install-check: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow tests/test_packaging.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check forestcarbon tests benchmarks notebooks

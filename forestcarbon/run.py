@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from forestcarbon.canopy.inputs import canopy_height_path, load_canopy_inputs
+from forestcarbon.canopy.inputs import canopy_height_path
 from forestcarbon.canopy.result import CanopyResult
 from forestcarbon.canopy.step import compute_canopy
 from forestcarbon.core.config import CONFIG_FILE, load_settings
@@ -410,9 +410,8 @@ def validate_program(program_dir: str | Path) -> str:
     every problem.
     """
     inputs = load_for_run(program_dir)
-    canopy = load_canopy_inputs(inputs)
     # every check a run makes (harvest sequences, settings vs records, ...); not the report
-    compute(inputs, report=False)
+    canopy = compute(inputs, report=False).canopy
     energy = inputs.energy
     counts = "".join(
         f", {len(table)} {label}"
@@ -420,7 +419,7 @@ def validate_program(program_dir: str | Path) -> str:
         if table is not None
     )
     if canopy is not None:
-        counts += ", canopy " + " ".join(p.name for p in canopy.files.values())
+        counts += ", canopy " + " ".join(p.name for p in canopy.inputs.files.values())
     return (
         f"{program_dir}: ok ({len(inputs.stands)} stands, {len(inputs.operations)} "
         f"operations{counts}, {len(inputs.settings.periods)} period(s))"

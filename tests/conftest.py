@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -15,6 +17,10 @@ from forestcarbon.cli.main import main
 from forestcarbon.officer.store import import_operations, program_store
 from forestcarbon.run import run_program
 from tests.pg_cluster import pg_cluster, store_toml  # noqa: F401 (the session's PostgreSQL)
+
+# The tests (and the CLI processes they start) share one cache folder of their own, never the
+# user's (core/cache.py): the sample's volume model is fitted once per test session.
+os.environ["FORESTCARBON_CACHE_DIR"] = tempfile.mkdtemp(prefix="forestcarbon-test-cache-")
 
 # Timings vary on a shared 2-core machine: hypothesis checks properties, not speed.
 settings.register_profile("forestcarbon", deadline=None)

@@ -41,7 +41,7 @@ def sample_run(tmp_path):
 def test_unchanged_run_verifies(sample_run, capsys):
     _, out = sample_run
     capsys.readouterr()
-    assert main(["-q", "verify", str(out)]) == 0
+    assert main(["verify", str(out)]) == 0
     assert "identical" in capsys.readouterr().out
 
 
@@ -268,7 +268,7 @@ def test_energy_run_folder_is_verified(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["-q", "energy", str(program), "--out", str(out)]) == 0
     capsys.readouterr()
-    assert main(["-q", "verify", str(out)]) == 0
+    assert main(["verify", str(out)]) == 0
     assert "identical" in capsys.readouterr().out
     path = out / "solar_sites.csv"
     path.write_bytes(path.read_bytes().replace(b"H2", b"H9"))

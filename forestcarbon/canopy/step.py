@@ -15,12 +15,20 @@ own.
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
 import logging
+import platform
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import rasterio
+import shapely
 
+from forestcarbon.canopy import rasters, zonal
 from forestcarbon.canopy.flags import (
     canopy_below_expected,
     join_flags,
@@ -39,8 +47,10 @@ from forestcarbon.canopy.site_class import (
     nearest_class,
     site_class_index,
 )
-from forestcarbon.canopy.volume_model import fit_to_plots
+from forestcarbon.canopy.volume_model import model_volumes
 from forestcarbon.canopy.zonal import COVER_RANGE, shrink_stands, zonal_mean, zonal_stats
+from forestcarbon.core.cache import content_key, entry_frame, frame_entry, read_entry, write_entry
+from forestcarbon.core.files import note_input, sha_as_read
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -65,7 +75,8 @@ CANOPY_COLUMNS = [
     "volume_model_m3_ha",
     "flags",
 ]
-"""Columns of ``canopy_stands.csv`` fixed by DESIGN.md §2 (more columns follow them)."""
+"""First columns of ``canopy_stands.csv``, fixed (the output contract: README "Outputs"; more
+columns follow them)."""
 
 
 def canopy_table(
@@ -96,14 +107,14 @@ def canopy_table(
     Returns
     -------
     table : DataFrame
-        The ``canopy_stands.csv`` table: the DESIGN.md columns first, then species, age_years
+        The ``canopy_stands.csv`` table: CANOPY_COLUMNS first, then species, age_years
         (crop age at the height raster date), canopy_median_m, canopy_p90_m, top_height_m,
         expected_height_m [m], valid_pixels, site_index_canopy (continuous site class),
         cover_before_mean, cover_change [0-1], thinned_share [0-1], volume_table_m3_ha (register
         class), volume_canopy_site_m3_ha (yield table at the canopy's continuous site class),
         volume_model_low_m3_ha, volume_model_high_m3_ha [m3/ha] (the prediction interval).
     model : VolumeModel or None
-        None without enough field plots (:func:`forestcarbon.canopy.volume_model.fit_to_plots`).
+        None without enough field plots (:func:`forestcarbon.canopy.volume_model.model_volumes`).
 
     Notes
     -----
@@ -121,14 +132,7 @@ def canopy_table(
     """
     stands = stands.reset_index(drop=True)
     n = len(stands)
-    inner = shrink_stands(stands, settings.edge_buffer_m)
-    stats = zonal_stats(
-        inner,
-        canopy.height,
-        cover=canopy.cover,
-        min_valid_pixels=settings.min_valid_pixels,
-        min_valid_fraction=settings.min_valid_fraction,
-    )
+    stats, cover_before = _zonal(stands, canopy, settings)
     if canopy.cover is None:
         stats["cover_mean"] = np.nan
     species = stands["species"].to_numpy()
@@ -143,15 +147,8 @@ def canopy_table(
     index = np.where(derivable, raw_index, np.nan)
     disagrees = site_class_disagrees(index, register, derivable, settings.site_class_margin)
 
-    cover_before = np.full(n, np.nan)
     thinned = np.zeros(n)
     if canopy.cover_before is not None:
-        cover_before = zonal_mean(
-            inner,
-            canopy.cover_before,
-            min_valid_pixels=settings.min_valid_pixels,
-            valid_range=COVER_RANGE,
-        ).to_numpy()
         thinned = thinning_share(stands, operations, canopy.cover_before_date, canopy.cover_date)
     change = stats["cover_mean"].to_numpy() - cover_before
     not_visible = thinning_not_visible(thinned, change, settings.min_cover_drop)
@@ -187,22 +184,7 @@ def canopy_table(
             ),
         }
     )
-    if canopy.plots is not None:
-        log.info(
-            "canopy: volume model, cross-validated on %d field plots",
-            len(canopy.plots),
-            extra={"progress": 0.25},
-        )
-    model = fit_to_plots(table, canopy.plots, settings)
-    predicted = (
-        model.predict(table)
-        if model is not None
-        else pd.DataFrame(
-            np.nan,
-            index=table.index,
-            columns=["volume_model_m3_ha", "volume_model_low_m3_ha", "volume_model_high_m3_ha"],
-        )
-    )
+    model, predicted = model_volumes(table, canopy.plots, settings)
     table = pd.concat([table, predicted], axis=1)
     differs = volume_differs(
         volume_table,
@@ -223,6 +205,82 @@ def canopy_table(
     )
     extra = [c for c in table.columns if c not in CANOPY_COLUMNS]
     return table[CANOPY_COLUMNS + extra], model
+
+
+def _zonal(
+    stands: gpd.GeoDataFrame, canopy: CanopyInputs, settings: CanopySettings
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Zonal statistics of the stands shrunk by the edge buffer (:func:`zonal_stats`) and mean
+    cover before [0-1] (NaN without that raster), kept in the user's cache.
+
+    The cache entry (:mod:`forestcarbon.core.cache`) is keyed by a sha256 of the rasters' bytes
+    (as read for provenance), the stands' ids, geometries and CRS, the settings used, the source
+    of the zonal code and the versions of the libraries that compute it: the same rasters and
+    stands give the same numbers, bit for bit, without reading the rasters again. Raster checks
+    (values out of range, too few bands...) are met before an entry is written, so a hit is a
+    program whose rasters passed them.
+    """
+    files = [canopy.height, canopy.cover, canopy.cover_before]
+    key = content_key(
+        "canopy_zonal",
+        _zonal_versions(),
+        [None if p is None else (sha_as_read(p) or note_input(p)) for p in files],
+        stands["stand_id"],
+        shapely.to_wkb(stands.geometry.to_numpy()).tolist(),
+        stands.crs.to_wkt() if stands.crs is not None else None,
+        settings.edge_buffer_m,
+        settings.min_valid_pixels,
+        settings.min_valid_fraction,
+    )
+    cached = read_entry("canopy_zonal", key)
+    if cached is not None:
+        try:
+            stats = entry_frame(cached["stats"])
+            cover_before = np.asarray(cached["cover_before"], dtype=float)
+        except (KeyError, TypeError, ValueError) as e:  # a foreign entry: compute again
+            log.debug("canopy: cache entry %s ignored (%s)", key, e)
+        else:
+            if len(stats) == len(stands) == len(cover_before):
+                return stats, cover_before
+    inner = shrink_stands(stands, settings.edge_buffer_m)
+    stats = zonal_stats(
+        inner,
+        canopy.height,
+        cover=canopy.cover,
+        min_valid_pixels=settings.min_valid_pixels,
+        min_valid_fraction=settings.min_valid_fraction,
+    )
+    cover_before = np.full(len(stands), np.nan)
+    if canopy.cover_before is not None:
+        cover_before = zonal_mean(
+            inner,
+            canopy.cover_before,
+            min_valid_pixels=settings.min_valid_pixels,
+            valid_range=COVER_RANGE,
+        ).to_numpy(dtype=float)
+    try:
+        entry = {"stats": frame_entry(stats), "cover_before": cover_before.tolist()}
+    except ValueError as e:  # a column the cache cannot keep exactly: not kept
+        log.debug("canopy: zonal statistics not cached (%s)", e)
+    else:
+        write_entry("canopy_zonal", key, entry)
+    return stats, cover_before
+
+
+@functools.cache
+def _zonal_versions() -> tuple:
+    """What zonal statistics depend on besides their inputs: the code and the libraries."""
+    sources = (zonal.__file__, rasters.__file__, __file__)
+    return (
+        *(Path(f).read_bytes().decode("utf-8") for f in sources),
+        sys.version,
+        platform.machine(),
+        np.__version__,
+        pd.__version__,
+        shapely.geos_version_string,
+        *(importlib.metadata.version(d) for d in ("exactextract", "rasterio", "shapely")),
+        rasterio.__gdal_version__,
+    )
 
 
 def compute_canopy(inputs) -> CanopyResult | None:

@@ -6,17 +6,30 @@ stand (a model is never scored on a stand it saw); the prediction interval comes
 out-of-fold residual quantiles. :class:`VolumeModel` predicts only inside the plots' feature
 range widened by DOMAIN_MARGIN. :func:`fit_to_plots` joins a program's plots to the canopy table
 and fits the model when there are enough of them. scikit-learn is imported only when fitting.
+
+:func:`model_volumes` (the canopy step) keeps the fit's scores and the stands' predictions in the
+user's cache (:mod:`forestcarbon.core.cache`) under a sha256 of the plots, the stands' features,
+the settings, this module's source and the library versions: the same program validated or run
+again gets the same numbers, bit for bit, without fitting again (the estimator itself is fitted
+only when asked for, :attr:`VolumeModel.estimator`).
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
 import logging
-from dataclasses import dataclass
+import platform
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from forestcarbon.core.cache import content_key, read_entry, write_entry
 from forestcarbon.core.exceptions import InputError, Problem
 
 if TYPE_CHECKING:
@@ -81,8 +94,6 @@ class VolumeModel:
         Numeric feature columns used.
     species : tuple of str
         Species with an indicator column (those of the plots).
-    estimator : sklearn estimator
-        Fitted on every plot.
     scores : DataFrame
         One row per model (the learned one and the linear baseline): model, features,
         n_plots, n_stands, n_folds, rmse_m3_ha, relative_rmse, r2 (out-of-fold, folds grouped by
@@ -94,17 +105,25 @@ class VolumeModel:
     domain : DataFrame
         Per numeric feature, the ``low`` and ``high`` end of the range the model may predict in:
         the plots' range widened by DOMAIN_MARGIN of its width on each side.
+    fit : callable
+        ``fit() -> sklearn estimator`` fitted on every plot (deterministic: same plots, same
+        estimator); called once, when :attr:`estimator` is first used.
     """
 
     kind: str
     features: tuple[str, ...]
     species: tuple[str, ...]
-    estimator: object
     scores: pd.DataFrame
     residual_low: float
     residual_high: float
     interval: float
     domain: pd.DataFrame
+    fit: Callable[[], object] = field(repr=False, compare=False)
+
+    @functools.cached_property
+    def estimator(self):
+        """The sklearn estimator fitted on every plot (fitted on first use)."""
+        return self.fit()
 
     def design(self, table: pd.DataFrame) -> pd.DataFrame:
         """Feature matrix of ``table`` (numeric features, then one column per species)."""
@@ -233,14 +252,29 @@ def _fit(plots: pd.DataFrame, *, kind: str, interval: float, n_splits: int, seed
     scores["interval"] = interval
     scores["interval_low_m3_ha"] = [low, np.nan]
     scores["interval_high_m3_ha"] = [high, np.nan]
-    estimator = _estimator(kind, seed).fit(x, y)
     lo, hi = x[list(features)].min(), x[list(features)].max()
     domain = pd.DataFrame(
         {"low": lo - DOMAIN_MARGIN * (hi - lo), "high": hi + DOMAIN_MARGIN * (hi - lo)}
     )
     return VolumeModel(
-        kind, features, species, estimator, scores, float(low), float(high), interval, domain
+        kind,
+        features,
+        species,
+        scores,
+        float(low),
+        float(high),
+        interval,
+        domain,
+        fit=functools.partial(_fit_all, kind, seed, x, y),
     )
+
+
+def _fit_all(kind: str, seed: int, x: pd.DataFrame, y: np.ndarray):
+    """The estimator fitted on every plot (``x`` the design matrix, ``y`` volumes [m3/ha])."""
+    import sklearn
+
+    with sklearn.config_context(skip_parameter_validation=True, assume_finite=True):
+        return _estimator(kind, seed).fit(x, y)
 
 
 def fit_to_plots(
@@ -269,6 +303,135 @@ def fit_to_plots(
     InputError
         Too few usable plots while ``volume_source = "model"`` needs the model.
     """
+    data = _usable_plots(table, plots, settings)
+    if data is None:
+        return None
+    return fit_volume_model(data, kind=settings.volume_model, interval=settings.interval)
+
+
+PREDICTED = ["volume_model_m3_ha", "volume_model_low_m3_ha", "volume_model_high_m3_ha"]
+"""Columns of :meth:`VolumeModel.predict` [m3/ha]."""
+
+
+def model_volumes(
+    table: pd.DataFrame, plots: pd.DataFrame | None, settings: CanopySettings
+) -> tuple[VolumeModel | None, pd.DataFrame]:
+    """:func:`fit_to_plots` and the model's predictions for ``table``, kept in the user's cache.
+
+    Returns
+    -------
+    model : VolumeModel or None
+        As :func:`fit_to_plots` (same checks, same messages).
+    predicted : DataFrame
+        :meth:`VolumeModel.predict` of ``table`` (columns PREDICTED [m3/ha]; all NaN without a
+        model), indexed like ``table``.
+
+    Notes
+    -----
+    The cache entry (:mod:`forestcarbon.core.cache`) is keyed by a sha256 of the usable plots
+    (features, species, stands, measured volumes, in order), the stands' features and species,
+    the model settings, this module's source and the versions of Python, numpy, pandas and
+    scikit-learn; it holds the cross-validated scores, the interval, the domain and the
+    predictions (JSON numbers round-trip exactly), so a hit gives the same numbers bit for bit
+    without importing scikit-learn.
+    """
+    data = _usable_plots(table, plots, settings)
+    if data is None:
+        return None, pd.DataFrame(np.nan, index=table.index, columns=PREDICTED)
+    kind, interval = settings.volume_model, settings.interval
+    key = content_key(
+        "volume_model",
+        _code_versions(),
+        kind,
+        interval,
+        data[[c for c in (*MODEL_FEATURES, "species", "stand_id", "volume_m3_ha") if c in data]],
+        table[[c for c in (*MODEL_FEATURES, "species") if c in table]],
+    )
+    cached = read_entry("volume_model", key)
+    if cached is not None:
+        try:
+            model, predicted = _from_entry(cached, data, table, kind, interval)
+        except (KeyError, TypeError, ValueError) as e:  # a foreign entry: fit again
+            log.debug("volume model: cache entry %s ignored (%s)", key, e)
+        else:
+            log.info(
+                "canopy: volume model of %d field plots (cross-validated before, from the cache)",
+                len(data),
+                extra={"progress": 0.25},
+            )
+            return model, predicted
+    log.info(
+        "canopy: volume model, cross-validated on %d field plots",
+        len(data),
+        extra={"progress": 0.25},
+    )
+    model = fit_volume_model(data, kind=kind, interval=interval)
+    predicted = model.predict(table)
+    write_entry("volume_model", key, _to_entry(model, predicted))
+    return model, predicted
+
+
+@functools.cache
+def _code_versions() -> tuple:
+    """What else a fit depends on: this module's source and the libraries' versions."""
+    return (
+        Path(__file__).read_bytes().decode("utf-8"),
+        sys.version,
+        platform.machine(),
+        np.__version__,
+        pd.__version__,
+        importlib.metadata.version("scikit-learn"),
+    )
+
+
+def _to_entry(model: VolumeModel, predicted: pd.DataFrame) -> dict:
+    scores = model.scores
+    return {
+        "features": list(model.features),
+        "species": list(model.species),
+        "scores": {
+            "columns": list(scores.columns),
+            "data": scores.astype(object).to_numpy().tolist(),
+        },
+        "residual": [model.residual_low, model.residual_high],
+        "domain": {
+            "features": list(model.domain.index),
+            "low": model.domain["low"].tolist(),
+            "high": model.domain["high"].tolist(),
+        },
+        "predicted": {c: predicted[c].tolist() for c in PREDICTED},
+    }
+
+
+def _from_entry(
+    entry: dict, data: pd.DataFrame, table: pd.DataFrame, kind: str, interval: float
+) -> tuple[VolumeModel, pd.DataFrame]:
+    features, species = tuple(entry["features"]), tuple(entry["species"])
+    scores = pd.DataFrame(entry["scores"]["data"], columns=entry["scores"]["columns"])
+    scores = scores.infer_objects()
+    domain = pd.DataFrame(
+        {"low": entry["domain"]["low"], "high": entry["domain"]["high"]},
+        index=entry["domain"]["features"],
+        dtype=float,
+    )
+    predicted = pd.DataFrame(
+        {c: np.asarray(entry["predicted"][c], dtype=float) for c in PREDICTED}, index=table.index
+    )
+    if len(predicted) != len(table) or list(domain.index) != list(features):
+        raise ValueError("entry does not match the stands")
+    low, high = (float(v) for v in entry["residual"])
+    x = _design(data, features, species)
+    y = data["volume_m3_ha"].to_numpy(dtype=float)
+    fit = functools.partial(_fit_all, kind, 0, x, y)
+    model = VolumeModel(kind, features, species, scores, low, high, interval, domain, fit=fit)
+    return model, predicted
+
+
+def _usable_plots(
+    table: pd.DataFrame, plots: pd.DataFrame | None, settings: CanopySettings
+) -> pd.DataFrame | None:
+    """The plots in stands with canopy statistics, joined to them; None when there are too few
+    (logged; an InputError when ``volume_source = "model"`` needs the model) or no plots."""
     if plots is None:
         return None
     data = plots.merge(table, on="stand_id", how="left")
@@ -302,6 +465,4 @@ def fit_to_plots(
             MIN_PLOT_STANDS,
         )
         return None
-    return fit_volume_model(
-        data.reset_index(drop=True), kind=settings.volume_model, interval=settings.interval
-    )
+    return data.reset_index(drop=True)

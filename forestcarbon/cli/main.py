@@ -7,7 +7,9 @@ Exit codes: 0 success, 1 bad input (a message naming file, row/id and column; no
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import io
 import logging
 import sys
 from pathlib import Path
@@ -29,7 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"forestcarbon {__version__}")
     parser.add_argument(
-        "-q", "--quiet", action="store_true", help="print errors only (no progress, no warnings)"
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print errors only: nothing at all when the command succeeds (no progress, no "
+        "warnings, no totals)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -113,8 +119,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``forestcarbon`` console script; returns the exit code."""
+    """Entry point of the ``forestcarbon`` console script; returns the exit code.
+
+    ``-q``: nothing is printed when the command succeeds; what it would have printed on stdout is
+    held back and printed only when it fails (e.g. the differences ``verify`` found), after the
+    error on stderr.
+    """
     args = build_parser().parse_args(argv)
+    if not args.quiet:
+        return _run(args)
+    held, code = io.StringIO(), 1
+    try:
+        with contextlib.redirect_stdout(held):
+            code = _run(args)
+    finally:
+        if code != 0:
+            sys.stdout.write(held.getvalue())
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
     # progress, one summary of warnings; -q: errors only
     with Reporter(quiet=args.quiet, step=f"{args.command}: starting"):
         try:

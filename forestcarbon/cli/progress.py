@@ -7,8 +7,9 @@
 * Warnings: the logger's warnings and Python warnings (``warnings.warn`` of the libraries, routed
   through logging) are collected, identical ones merged, and shown once, when the command ends,
   as one summary with counts.
-* ``-q``: nothing but errors (no progress, no warning summary). Results a command prints on stdout
-  (the totals of ``run``) are its answer, not chatter, and are printed either way.
+* ``-q``: nothing but errors (no progress, no warning summary); ``cli/main.py`` also holds back
+  what the command prints on stdout (the totals of ``run``), printing it only if the command
+  fails: a quiet command that succeeds prints nothing at all.
 """
 
 from __future__ import annotations

@@ -67,14 +67,27 @@ def locate_input(program_dir: Path, configured: str, default: str, suffixes, key
 
     ``stands.gpkg`` absent and ``stands.shp`` present -> ``stands.shp`` (logged, so the run says
     which file it used); two candidates (``stands.shp`` and ``stands.geojson``) are an error
-    naming both. Suffixes match case-insensitively (``STANDS.SHP``).
+    naming both. Suffixes match case-insensitively (``STANDS.SHP``). The default file wins when
+    it exists; a file of the same name in another format beside it is then named in a warning
+    (an officer who added ``stands.shp`` learns that ``stands.gpkg`` is the one used).
     """
     path = program_dir / configured
-    if configured != default or path.exists() or not program_dir.is_dir():
+    if configured != default or not program_dir.is_dir():
         return path
     stem = Path(default).stem.lower()
     wanted = {f"{stem}{s}" for s in suffixes}
     found = sorted(p for p in program_dir.iterdir() if p.is_file() and p.name.lower() in wanted)
+    if path.exists():
+        others = [p.name for p in found if p.name != default]
+        if others:
+            log.warning(
+                "%s: %s used; %s beside it not used (name the file to use with [inputs] %s)",
+                key,
+                default,
+                ", ".join(others),
+                key,
+            )
+        return path
     if len(found) > 1:
         names = ", ".join(p.name for p in found)
         raise InputError(

@@ -7,11 +7,14 @@ import shutil
 
 import pandas as pd
 import pytest
+import rasterio
 
 from forestcarbon import SAMPLE_PROGRAM
+from forestcarbon.canopy import step
 from forestcarbon.canopy.step import CANOPY_COLUMNS, compute_canopy
 from forestcarbon.cli.main import main
 from forestcarbon.core.exceptions import InputError
+from forestcarbon.core.files import csv_bytes
 from forestcarbon.inputs.program import load_program
 from forestcarbon.methods.fo001 import compute_fo001
 from tests.canopy.conftest import tiny_canopy_program
@@ -59,7 +62,7 @@ def test_canopy_command_writes_byte_identical_tables(tmp_path, capsys):
     program = tmp_path / "program"
     shutil.copytree(SAMPLE_PROGRAM, program)
     for out in ("a", "b"):
-        assert main(["-q", "canopy", str(program), "--out", str(tmp_path / out)]) == 0
+        assert main(["canopy", str(program), "--out", str(tmp_path / out)]) == 0
     assert "site_class_disagrees" in capsys.readouterr().out
     for name in (
         "canopy_stands.csv",
@@ -92,3 +95,44 @@ def test_run_includes_the_canopy_step_when_the_raster_exists(program):
     (folder / "program.toml").write_text(toml, encoding="utf-8")
     plain = compute(load_program(folder))
     assert "canopy_stands.csv" not in plain.extra and plain.canopy is None
+
+
+def test_zonal_statistics_from_the_cache_are_the_same_bit_for_bit(tmp_path, monkeypatch):
+    """The second canopy step of the same program reads its zonal statistics from the user's cache
+    (the rasters are not read again) and gives byte-identical tables; a raster with one pixel
+    changed, or a stand moved by 1 m, misses the cache."""
+    monkeypatch.setenv("FORESTCARBON_CACHE_DIR", str(tmp_path / "cache"))
+    program = tmp_path / "program"
+    shutil.copytree(SAMPLE_PROGRAM, program)
+    fresh = compute_canopy(load_program(program))
+    entries = tmp_path / "cache" / "canopy_zonal"
+    assert len(list(entries.glob("*.json"))) == 1
+
+    def no_rasters(*args, **kwargs):
+        raise AssertionError("the rasters were read again")
+
+    with monkeypatch.context() as m:
+        m.setattr(step, "zonal_stats", no_rasters)
+        m.setattr(step, "zonal_mean", no_rasters)
+        cached = compute_canopy(load_program(program))
+    for name, table in fresh.tables().items():
+        assert csv_bytes(cached.tables()[name]) == csv_bytes(table), name
+
+    with rasterio.open(program / "canopy_cover_2021.tif", "r+") as ds:
+        band = ds.read(1)
+        band[band.shape[0] // 2, band.shape[1] // 2] += 0.01
+        ds.write(band, 1)
+    compute_canopy(load_program(program))
+    assert len(list(entries.glob("*.json"))) == 2
+    inputs = load_program(program)
+    moved = inputs.stands.copy()
+    moved.geometry = moved.geometry.translate(xoff=1.0)
+    step.canopy_table(
+        moved,
+        inputs.operations,
+        inputs.yields,
+        fresh.inputs,
+        inputs.settings.canopy,
+        inputs.settings.periods,
+    )
+    assert len(list(entries.glob("*.json"))) == 3

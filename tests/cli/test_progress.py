@@ -4,9 +4,11 @@ nothing but errors with -q."""
 from __future__ import annotations
 
 import re
+import shutil
 import time
 import warnings
 
+from forestcarbon import SAMPLE_PROGRAM
 from forestcarbon.cli.main import main
 from forestcarbon.cli.progress import Reporter, log
 from tests.conftest import ops_for, stand, write_program
@@ -67,13 +69,56 @@ def test_a_slow_start_says_what_it_is_doing_and_a_fast_one_says_nothing(capsys):
     assert capsys.readouterr().err == ""
 
 
-def test_run_with_q_prints_no_progress_and_without_it_ends_at_100_percent(tmp_path, capsys):
+def test_run_with_q_prints_nothing_and_without_it_ends_at_100_percent(tmp_path, capsys):
     folder = write_program(tmp_path / "p", [stand("1-1-1", 2.0)], ops_for("1-1-1"))
     assert main(["-q", "run", str(folder), "--out", str(tmp_path / "quiet")]) == 0
-    captured = capsys.readouterr()
-    assert captured.err == ""
-    assert "FO-001" in captured.out  # the totals are the command's answer: still printed
+    assert capsys.readouterr() == ("", "")  # (stdout, stderr): not even the totals
     assert main(["run", str(folder), "--out", str(tmp_path / "loud")]) == 0
-    err = capsys.readouterr().err.splitlines()
+    captured = capsys.readouterr()
+    assert "FO-001" in captured.out  # without -q, the totals
+    err = captured.err.splitlines()
     assert err[0].startswith("forestcarbon: [  5%] FO-001: 1 stands")
     assert err[-1].startswith("forestcarbon: [100%] wrote ")
+
+
+def test_every_command_with_q_prints_nothing_when_it_succeeds(tmp_path, capsys):
+    """The sample program (canopy rasters, solar, air conditioning, a ledger, warnings about
+    substitute emission factors): -q prints nothing, on stdout or stderr, for each command."""
+    prog = tmp_path / "prog"
+    shutil.copytree(SAMPLE_PROGRAM, prog)
+    out = tmp_path / "out"
+    commands = [
+        ["validate", prog],
+        ["run", prog, "--out", out / "run"],
+        ["fo001", prog, "--out", out / "fo001"],
+        ["energy", prog, "--out", out / "energy"],
+        ["canopy", prog, "--out", out / "canopy"],
+        ["map", prog, "--out", out / "map"],
+        ["report", prog, "--out", out / "report"],
+        ["plan", "candidates", prog, "--out", out / "plan"],
+        ["plan", "forecast", prog, "--out", out / "forecast"],
+        ["verify", out / "run"],
+        ["credits", "balance", prog],
+    ]
+    for args in commands:
+        assert main(["-q", *map(str, args)]) == 0, args
+        assert capsys.readouterr() == ("", ""), args
+    # without -q the same command prints its answer and the warnings (so the test can fail)
+    assert main(["validate", str(prog)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"{prog}: ok") and "warning(s)" in captured.err
+
+
+def test_a_quiet_command_that_fails_prints_its_error_and_what_it_found(tmp_path, capsys):
+    folder = write_program(tmp_path / "p", [stand("1-1-1", 2.0)], ops_for("1-1-1"))
+    assert main(["-q", "run", str(folder), "--out", str(tmp_path / "run")]) == 0
+    capsys.readouterr()
+    summary = tmp_path / "run" / "program_summary.csv"
+    summary.write_bytes(summary.read_bytes().replace(b"FO-001", b"FO-002", 1))
+    assert main(["-q", "verify", str(tmp_path / "run")]) == 1
+    out, err = capsys.readouterr()
+    assert "program_summary.csv" in out  # the differences verify found: held back, then shown
+    (folder / "program.toml").write_text("[program\n")
+    assert main(["-q", "validate", str(folder)]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("error: ") and "program.toml" in err

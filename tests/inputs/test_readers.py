@@ -122,10 +122,13 @@ def test_two_candidate_stand_files_are_refused(program, tmp_path, capsys):
     )
 
 
-def test_default_file_wins_and_explicit_names_are_not_replaced(program, tmp_path, capsys):
+def test_default_file_wins_and_explicit_names_are_not_replaced(program, tmp_path, capsys, caplog):
     folder = program([stand("1-1-1")], ops_for("1-1-1"))
     gpd.read_file(folder / "stands.gpkg").to_file(folder / "stands.geojson", engine="pyogrio")
-    assert load_program(folder).files["stands"].name == "stands.gpkg"
+    with caplog.at_level("WARNING", logger="forestcarbon"):
+        assert load_program(folder).files["stands"].name == "stands.gpkg"
+    # the file beside the default is named, once
+    assert caplog.text.count("stands: stands.gpkg used; stands.geojson beside it not used") == 1
     toml = (folder / "program.toml").read_text() + '\n[inputs]\nstands = "mine.gpkg"\n'
     (folder / "program.toml").write_text(toml)
     assert_refused(folder, tmp_path, capsys, "mine.gpkg", "file not found")

@@ -93,7 +93,7 @@ def test_run_adds_energy_to_the_program_totals(tmp_path, capsys):
     assert main(["validate", str(folder)]) == 0
     assert "1 PV sites, 1 air-conditioning units" in capsys.readouterr().out
     out = tmp_path / "out"
-    assert main(["-q", "run", str(folder), "--out", str(out)]) == 0
+    assert main(["run", str(folder), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "EN-R-002" in printed and "EN-S-004" in printed and "program" in printed
     table = pd.read_csv(out / "program_summary.csv", dtype={"total_tco2": str})

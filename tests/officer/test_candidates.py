@@ -78,7 +78,7 @@ def test_candidates_with_program_rules(stored_program):
 def test_candidates_cli_writes_a_layer_for_the_map(stored_program, tmp_path, capsys):
     folder = candidate_program(stored_program)
     out = tmp_path / "plan"
-    assert main(["-q", "plan", "candidates", str(folder), "--fy", "2025", "--out", str(out)]) == 0
+    assert main(["plan", "candidates", str(folder), "--fy", "2025", "--out", str(out)]) == 0
     assert "Thinning candidates FY2025: 2 stands" in capsys.readouterr().out
     layer = gpd.read_file(out / "thinning_candidates_fy2025.gpkg", layer="thinning_candidates")
     assert layer.crs.equals("EPSG:6673")

@@ -80,7 +80,7 @@ def test_geopackage_to_postgresql_and_back(program, pg_cluster, tmp_path, capsys
     stands_before = load_program(folder).stands
     url = pg_cluster.url()
     schema = "migrated_" + folder.name
-    assert main(["-q", "store", "migrate", str(folder), "--to", url, "--schema", schema]) == 0
+    assert main(["store", "migrate", str(folder), "--to", url, "--schema", schema]) == 0
     out = capsys.readouterr().out
     assert (
         "3 stands, 4 records, 4 changes, 6 history rows, 1 reviews, 3 credit ledger entries" in out

@@ -90,7 +90,7 @@ def test_register_diff_fy2021_to_fy2025(sample):
 def test_register_update_cli(tmp_path, capsys):
     folder = tmp_path / "sample"
     shutil.copytree(SAMPLE, folder)
-    args = ["-q", "register", "update", str(folder), "--to-fy", "2025", "--from-fy", "2021"]
+    args = ["register", "update", str(folder), "--to-fy", "2025", "--from-fy", "2021"]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "5-5-1: final_harvest (主伐); replanting (再造林); planted_year 1959 -> 2023" in out

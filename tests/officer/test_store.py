@@ -349,7 +349,7 @@ def test_refuses_bad_values_with_the_column(officer_program, tmp_path):
 
 def test_cli_round_trip_and_errors(officer_program, tmp_path, capsys):
     csv = write_ja_csv(tmp_path / "seed.csv", SEED_ROWS)
-    assert main(["-q", "ops", "import", str(officer_program), str(csv)]) == 0
+    assert main(["ops", "import", str(officer_program), str(csv)]) == 0
     assert "change 1 (import): 3 record(s) added" in capsys.readouterr().out
     args = ["-q", "ops", "add", str(officer_program)]
     args += ["--stand", "1-3-1", "--date", "2024-10-15", "--operation", "thinning"]

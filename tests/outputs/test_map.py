@@ -164,7 +164,7 @@ def test_run_and_map_commands_write_both_editions(tmp_path, capsys):
     assert all(sid in internal for sid in site_ids)
 
     out = tmp_path / "map"
-    assert main(["-q", "map", str(SAMPLE_PROGRAM), "--out", str(out), "--self-contained"]) == 0
+    assert main(["map", str(SAMPLE_PROGRAM), "--out", str(out), "--self-contained"]) == 0
     assert "tsuyama-sample.html" in capsys.readouterr().out
     offline = (out / "maps" / "tsuyama-sample.html").read_text(encoding="utf-8")
     assert re.search(r'<(?:script|link)[^>]+(?:src|href)="', offline) is None

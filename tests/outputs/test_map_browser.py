@@ -283,6 +283,31 @@ def test_public_page_holds_no_household_point_or_id(browser, pages):
         page.close()
 
 
+def test_merged_coarse_cells_are_faint_and_lie_under_the_finer_cells(browser, pages):
+    """A merged cell (up to 10 km) reads as a coarse area: a fill a fifth of a shown cell's, a thin
+    half-transparent dashed outline; a click inside a finer cell it covers opens the finer cell."""
+    page, log = open_page(browser, pages["public"])
+    try:
+        cells = page.evaluate(
+            f"Object.values({MAP_JS}._layers).filter(l => l instanceof L.Rectangle)"
+            ".map(l => ({cell: l.options.cells, fill: l.options.fillOpacity,"
+            " stroke: l.options.opacity, weight: l.options.weight, dash: l.options.dashArray}))"
+        )
+        merged = [c for c in cells if c["cell"][-1] == 1]
+        shown = [c for c in cells if c["cell"][-1] == 0]
+        assert [c["cell"][-2] for c in merged] == ["10 km"] and len(shown) == 1
+        m, f = merged[0], shown[0]
+        assert m["fill"] <= f["fill"] / 5 and m["stroke"] <= 0.5 and m["weight"] <= f["weight"]
+        assert m["dash"] and not f["dash"]
+        south, west, north, east = f["cell"][:4]
+        text = _popup_after_click(page, (south + north) / 2, (west + east) / 2, zoom=14)
+        assert "(1 km)" in text and "Households\t7\n" in text  # the finer cell's popup
+        assert "not shown in a finer cell" not in text
+        assert log.page_errors == []
+    finally:
+        page.close()
+
+
 def test_internal_edition_shows_clustered_sites(browser, pages):
     page, log = open_page(browser, pages["internal"])
     try:

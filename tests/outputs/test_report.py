@@ -194,7 +194,7 @@ def test_report_of_a_forest_only_program(tmp_path):
 
 def test_demo_prints_every_total_and_writes_the_report(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert main(["-q", "demo", "--out", str(out)]) == 0
+    assert main(["demo", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     for label in ("FO-001 森林経営活動", "EN-R-002 太陽光発電", "EN-S-004 空調設備", "program"):
         assert label in printed, label

@@ -141,8 +141,11 @@ var fc = (function () {
     return layer;
   }
 
-  // household solar per mesh cell; a merged (parent) cell, drawn lighter and dashed underneath
-  // the finer cells, counts only the households of its finer cells that are not shown themselves
+  // household solar per mesh cell; a merged (parent) cell, drawn underneath the finer cells,
+  // counts only the households of its finer cells that are not shown themselves: a coarse area
+  // (up to 10 km), so a faint fill and a thin, half-transparent dashed outline that never
+  // outweigh the finer cells (MERGED_STYLE)
+  const MERGED_STYLE = {weight: 1, opacity: 0.45, fillOpacity: 0.05, dashArray: '2 5'};
   function mesh(map, cells, color) {
     const M = fieldIndex(cells.fields);
     const layer = L.featureGroup();
@@ -151,9 +154,8 @@ var fc = (function () {
       const merged = c[M.merged] === 1;
       const hit = focus.mesh.has(String(c[M.meshcode]));
       const cell = L.rectangle([[c[M.south], c[M.west]], [c[M.north], c[M.east]]],
-        Object.assign({color: color, weight: 1, fillColor: color, fillOpacity: merged ? 0.1 : 0.25,
-                       dashArray: merged ? '5 4' : null, cells: c},
-                      hit ? FOCUS : {}));
+        Object.assign({color: color, weight: 1, fillColor: color, fillOpacity: 0.25, cells: c},
+                      merged ? MERGED_STYLE : {}, hit ? FOCUS : {}));
       if (hit) focused.push(cell);
       cell
         .bindPopup(() => table('地域メッシュ Mesh cell ' + c[M.meshcode] + ' (' + c[M.size] + ')', [
