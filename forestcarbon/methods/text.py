@@ -1,0 +1,139 @@
+"""Per-row text (reasons, flags, dates) built without a Python loop over the rows.
+
+A million stands have a million reason texts, but only a few distinct *pieces*: each distinct
+combination of the values a piece depends on is formatted once, in Python, and spread to every row
+by an index (:func:`render`); the pieces are then joined row by row with array operations
+(:func:`join`). With pyarrow installed (the ``scale`` extra; pandas uses it for its text columns)
+the joins run in pyarrow's compute kernels, else on numpy object arrays; the text is the same.
+
+A *text array* here is a ``pyarrow.Array`` of strings (or a numpy object array of ``str``), one
+entry per row; :func:`column` turns it into the pandas column the outputs carry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+try:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+except ImportError:  # pragma: no cover - pyarrow is optional; the numpy path gives the same text
+    pa = pc = None
+
+FAST_FIXED_UNITS = 1e8
+"""Largest value, in units of the last decimal, that :func:`fixed` rounds as an integer (the
+product ``value * 10**decimals`` is then within 1.2e-8 of exact); larger ones are formatted one by
+one."""
+
+
+def spread(codes: np.ndarray, texts: Sequence[str]):
+    """Text array with ``texts[codes[i]]`` in row ``i``."""
+    codes = np.asarray(codes, dtype=np.int64)
+    if pa is None:
+        return np.asarray([*texts, ""], dtype=object)[:-1][codes]
+    return pa.array(list(texts), type=pa.large_string()).take(pa.array(codes))
+
+
+def factorize_rows(keys: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(code per row, first row of each code) of the distinct combinations of ``keys``.
+
+    Codes number the combinations in order of first appearance; ``first[code]`` is a row holding
+    that combination (to read the values back).
+    """
+    n = len(keys[0]) if keys else 0
+    code = np.zeros(n, dtype=np.int64)
+    for key in keys:
+        k, uniques = pd.factorize(np.asarray(key), use_na_sentinel=False)
+        code, _ = pd.factorize(code * len(uniques) + k)
+    count = int(code.max()) + 1 if n else 0
+    first = np.full(count, n, dtype=np.int64)
+    np.minimum.at(first, code, np.arange(n))
+    return code, first
+
+
+def render(keys: Sequence[np.ndarray], fmt: Callable[..., str], mask=None):
+    """Text array of ``fmt(*values of the row's keys)``, called once per distinct combination.
+
+    Rows outside ``mask`` (when given) get the empty text and are not formatted.
+    """
+    n = len(keys[0])
+    rows = np.arange(n) if mask is None else np.flatnonzero(mask)
+    sub = [np.asarray(k)[rows] for k in keys]
+    code, first = factorize_rows(sub)
+    texts = [fmt(*(k[i] for k in sub)) for i in first]
+    full = np.full(n, len(texts), dtype=np.int64)
+    full[rows] = code
+    return spread(full, [*texts, ""])
+
+
+def fixed(values, decimals: int = 2):
+    """Text array of ``format(value, f".{decimals}f")`` for every value, exactly as Python does.
+
+    Non-negative values below :data:`FAST_FIXED_UNITS` units of the last decimal and not within
+    1e-6 units of a rounding tie are rounded as integers (the scaled value is within 1.2e-8 of
+    exact, so its nearest integer is the correctly rounded one); the others (near ties, negative,
+    huge, NaN) are formatted by Python one by one.
+    """
+    x = np.asarray(values, dtype=float)
+    scale = 10**decimals
+    with np.errstate(invalid="ignore"):
+        y = x * scale
+        tie = np.abs(y - np.floor(y) - 0.5) <= 1e-6
+        fast = (x >= 0) & (y < FAST_FIXED_UNITS) & ~tie
+    key = np.where(fast, np.rint(np.where(fast, y, 0.0)), 0).astype(np.int64)
+    slow = np.flatnonzero(~fast)
+    key[slow] = -1 - np.arange(len(slow))  # negative keys: formatted one by one
+
+    def one(k) -> str:
+        if k < 0:
+            return format(x[slow[-1 - k]], f".{decimals}f")
+        return f"{k // scale}.{k % scale:0{decimals}d}" if decimals else str(k)
+
+    return render([key], one)
+
+
+def join(*parts):
+    """Row-by-row concatenation of text arrays and plain ``str`` pieces (same for every row)."""
+    if pa is None:
+        out = np.full(_length(parts), "", dtype=object)
+        for p in parts:
+            out = out + (p if isinstance(p, str) else np.asarray(p, dtype=object))
+        return out
+    if not any(not isinstance(p, str) for p in parts):
+        raise ValueError("join needs at least one text array")
+    return pc.binary_join_element_wise(*map(_arrow, parts), _arrow(""))
+
+
+def choose(mask, if_true, if_false):
+    """Text array with ``if_true`` where ``mask`` else ``if_false`` (arrays or plain ``str``)."""
+    if pa is None:
+        n = len(mask)
+        a = np.full(n, if_true, dtype=object) if isinstance(if_true, str) else if_true
+        b = np.full(n, if_false, dtype=object) if isinstance(if_false, str) else if_false
+        return np.where(mask, a, b)
+    return pc.if_else(pa.array(np.asarray(mask, dtype=bool)), _arrow(if_true), _arrow(if_false))
+
+
+def column(text) -> pd.Series | np.ndarray:
+    """The text array as the pandas column a frame built from Python ``str`` values would get."""
+    if pa is None:
+        return np.asarray(text, dtype=object)
+    out = text.to_pandas()
+    if out.dtype == object:  # pandas < 3: text columns are object columns of str
+        return out.to_numpy()
+    return out
+
+
+def _length(parts) -> int:
+    for p in parts:
+        if not isinstance(p, str):
+            return len(p)
+    raise ValueError("join needs at least one text array")
+
+
+def _arrow(part):
+    """A plain ``str`` as a pyarrow scalar of the arrays' type (large_string)."""
+    return pa.scalar(part, type=pa.large_string()) if isinstance(part, str) else part
