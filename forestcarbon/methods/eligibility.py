@@ -24,7 +24,8 @@ import pandas as pd
 import shapely
 
 from forestcarbon.core.config import FO001Settings, Period
-from forestcarbon.methods.text import choose, column, fixed, join, render
+from forestcarbon.methods.keys import RegisterKeys, register_keys
+from forestcarbon.methods.text import choose, column, day_text, fixed, join, render
 
 QUALIFYING_OPERATIONS = ("planting", "weeding", "cleaning", "thinning", "replanting")
 """植栽・下刈・除伐・間伐 (and 再造林): work that makes planted forest count (FO-001.md §3)."""
@@ -78,42 +79,41 @@ class Eligibility:
         return overlap_days(lo, hi, self.window_start, self.window_end) / days
 
 
-def operation_days(operations: pd.DataFrame) -> np.ndarray:
-    """The operations' dates as datetime64[D] (NaT where none)."""
-    return pd.to_datetime(operations["date"]).to_numpy(dtype="datetime64[D]")
-
-
 def qualifying_work(
-    stands: pd.DataFrame, operations: pd.DataFrame, period: Period, settings: FO001Settings
+    stands: pd.DataFrame,
+    operations: pd.DataFrame,
+    period: Period,
+    settings: FO001Settings,
+    keys: RegisterKeys | None = None,
 ) -> pd.DataFrame:
     """Per stand (stand order): number of qualifying operations since the cut-off up to the period
     end, treated area [ha] (inf: an operation without area, the whole stand), whether an area was
     assumed, the first date (datetime64[D], NaT without work) and the last operation (its name in
-    ``last_operation``, "" without work, and its date in ``last_date``; of several on the last
-    day, the one recorded last)."""
-    day = operation_days(operations)
-    since = np.datetime64(settings.operations_since, "D")
+    ``last_operation``, categorical, missing without work, and its date in ``last_date``; of
+    several on the last day, the one recorded last).
+
+    ``keys``: :func:`~forestcarbon.methods.keys.register_keys` of the stands and operations
+    (computed here when not given)."""
+    keys = keys or register_keys(stands, operations)
+    day = keys.op_day
     keep = (
-        operations["operation"].isin(QUALIFYING_OPERATIONS).to_numpy(dtype=bool)
-        & (day >= since)
+        keys.operations_of(QUALIFYING_OPERATIONS)
+        & (day >= np.datetime64(settings.operations_since, "D"))
         & (day <= np.datetime64(period.end, "D"))
+        & (keys.op_stand >= 0)  # an operation of no stand of this register counts nowhere
     )
-    ops, day = operations[keep], day[keep]
-    stand_code, ids = pd.factorize(stands["stand_id"])  # an id given twice shares its work
-    code = pd.Index(ids).get_indexer(ops["stand_id"])
+    rows = np.flatnonzero(keep)
+    code, day, kind = keys.op_stand[rows], day[rows], keys.op_kind[rows]
     drawn = (
-        ops["geometry"].notna().to_numpy()
-        if "geometry" in ops.columns
-        else np.zeros(len(ops), dtype=bool)
+        operations["geometry"].notna().to_numpy()[rows]
+        if "geometry" in operations.columns
+        else np.zeros(len(rows), dtype=bool)
     )
-    area = ops["area_ha"].to_numpy(dtype=float)
+    area = operations["area_ha"].to_numpy(dtype=float)[rows]
     treated = np.where(drawn, 0.0, np.where(np.isnan(area), np.inf, area))
     assumed = np.isnan(area) & ~drawn
-    known = code >= 0
-    code, day, treated, assumed = code[known], day[known], treated[known], assumed[known]
-    names = ops["operation"].to_numpy(dtype=object)[known]
 
-    u = len(ids)
+    u = len(keys.stand_ids)  # one result per distinct id: an id given twice shares its work
     n = np.bincount(code, minlength=u)
     order = np.lexsort((day.view(np.int64), code))  # stable: ties keep the recorded order
     has = n > 0
@@ -124,8 +124,8 @@ def qualifying_work(
     last_day = first.copy()
     first[worked] = day[order[starts]]
     last_day[worked] = day[order[ends]]
-    last_name = np.full(u, "", dtype=object)
-    last_name[worked] = names[order[ends]]
+    last_kind = np.full(u, -1, dtype=np.int64)
+    last_kind[worked] = kind[order[ends]]
     total = np.zeros(u)
     how = "max" if settings.treated_area_sum == "max" else "sum"
     if len(code) and how == "max":
@@ -135,20 +135,21 @@ def qualifying_work(
         total[sums.index.to_numpy()] = sums.to_numpy()
     any_assumed = np.bincount(code, weights=assumed, minlength=u) > 0
     if drawn.any():
-        polygon = treated_polygon_area(stands, ops[drawn])
+        polygon = treated_polygon_area(stands, operations.iloc[rows[drawn]])
         polygon_ha = np.zeros(u)
-        at = pd.Index(ids).get_indexer(polygon.index)
+        at = keys.stand_ids.get_indexer(polygon.index)
         polygon_ha[at[at >= 0]] = polygon.to_numpy()[at >= 0]
         combined = np.maximum(total, polygon_ha) if how == "max" else total + polygon_ha
         total = np.where(has, combined, total)
+    stand = keys.stand_code
     return pd.DataFrame(
         {
-            "n": n[stand_code].astype(np.int64),
-            "treated_ha": total[stand_code],
-            "assumed": any_assumed[stand_code],
-            "first": first[stand_code],
-            "last_operation": last_name[stand_code],
-            "last_date": last_day[stand_code],
+            "n": n[stand].astype(np.int64),
+            "treated_ha": total[stand],
+            "assumed": any_assumed[stand],
+            "first": first[stand],
+            "last_operation": pd.Categorical.from_codes(last_kind[stand], keys.op_kinds),
+            "last_date": last_day[stand],
         }
     )
 
@@ -188,13 +189,6 @@ def plan_windows(stands: pd.DataFrame, plans: pd.DataFrame | None):
     return start, end, known
 
 
-def _day(value) -> str:
-    """ISO text of a date: datetime64, or whole days since 1970-01-01."""
-    if isinstance(value, int | np.integer):
-        value = int(value)
-    return str(np.datetime64(value, "D"))
-
-
 def eligibility(
     stands: pd.DataFrame,
     operations: pd.DataFrame,
@@ -203,14 +197,18 @@ def eligibility(
     plans: pd.DataFrame | None = None,
     *,
     plans_file: str = "plans.csv",
+    keys: RegisterKeys | None = None,
 ) -> Eligibility:
-    """Eligibility, counted area [ha], counted days and reason of every stand for one period."""
+    """Eligibility, counted area [ha], counted days and reason of every stand for one period.
+
+    ``keys``: :func:`~forestcarbon.methods.keys.register_keys` of the stands and operations
+    (computed here when not given)."""
     area = stands["stand_area_ha"].to_numpy(dtype=float)
-    work = qualifying_work(stands, operations, period, settings)
+    work = qualifying_work(stands, operations, period, settings, keys)
     n_ops = work["n"].to_numpy()
     plan_ids = stands["plan_id"].astype(str).str.strip()
     in_plan = plan_ids.ne("").to_numpy()
-    bamboo = stands["species"].to_numpy() == "bamboo"
+    bamboo = stands["species"].eq("bamboo").to_numpy(dtype=bool)
     planted = stands["forest_type"].eq("planted").to_numpy()
     natural_ok = stands["protected"].to_numpy(dtype=bool) | (settings.natural_forest == "all")
     kind_ok = in_plan & ~bamboo & np.where(planted, n_ops > 0, natural_ok)
@@ -232,7 +230,7 @@ def eligibility(
 
     reason = _reasons(
         stands, settings, period, plans is not None, plans_file,
-        plan_ids=plan_ids.to_numpy(dtype=object), in_plan=in_plan, bamboo=bamboo,
+        plan_ids=plan_ids, in_plan=in_plan, bamboo=bamboo,
         planted=planted, natural_ok=natural_ok, kind_ok=kind_ok, known=known,
         eligible=eligible, days=days, plan_start=plan_start, plan_end=plan_end, earned=earned,
         work=work, counted=counted, area=area,
@@ -267,7 +265,8 @@ def _reasons(stands, settings, period, with_plans, plans_file, **a) -> np.ndarra
     p_lo, p_hi = np.datetime64(period.start, "D"), np.datetime64(period.end, "D")
     in_plan, kind_ok, known, days = a["in_plan"], a["kind_ok"], a["known"], a["days"]
     plan_start, plan_end, earned = a["plan_start"], a["plan_end"], a["earned"]
-    pid, work = a["plan_ids"], a["work"]
+    pid_code, pid_names = pd.factorize(a["plan_ids"], use_na_sentinel=False)
+    pid_names, work = np.asarray(pid_names, dtype=object), a["work"]
     n_ops = work["n"].to_numpy()
     worked = a["planted"] & (n_ops > 0) & ~a["bamboo"]
     natural = (
@@ -294,31 +293,36 @@ def _reasons(stands, settings, period, with_plans, plans_file, **a) -> np.ndarra
     start_i, end_i = plan_start.view(np.int64), plan_end.view(np.int64)
 
     def plan_text(case, pid, start, end) -> str:
+        pid = pid_names[pid]
         if case == 1:
             return f"ineligible: plan {pid!r} is not in {plans_file} (森林経営計画 not found)"
         if case == 2:
             return (
-                f"ineligible: plan {pid!r} lapsed on {_day(end)} (計画期間満了), before this period"
+                f"ineligible: plan {pid!r} lapsed on {day_text(end)} (計画期間満了), "
+                "before this period"
             )
-        return f"ineligible: plan {pid!r} starts on {_day(start)}, after the period"
+        return f"ineligible: plan {pid!r} starts on {day_text(start)}, after the period"
 
     replaced = plan_case > 0
     dynamic = worked & in_plan & ~replaced  # the text of a planted stand with work: per stand
     head = render(
-        [kind, plan_case, *_only(replaced, pid, start_i, end_i)],
+        [kind, plan_case, *_only(replaced, pid_code, start_i, end_i)],
         lambda k, case, pid, start, end: plan_text(case, pid, start, end) if case else base[k],
         mask=~dynamic,
     )
-    last = render(
-        [
-            n_ops,
-            work["last_operation"].to_numpy(dtype=object),
-            work["last_date"].to_numpy(dtype="datetime64[D]").view(np.int64),
-        ],
-        lambda k, op, day: (
+    last_op = work["last_operation"].array
+    kinds = np.asarray(last_op.categories, dtype=object)
+
+    def last_text(k, op, day) -> str:
+        op = kinds[op]
+        return (
             f"eligible: planted forest (人工林) with {k} qualifying operation(s) since {since}, "
-            f"last {op} ({OPERATION_JA[op]}) {_day(day)}; counted "
-        ),
+            f"last {op} ({OPERATION_JA[op]}) {day_text(day)}; counted "
+        )
+
+    last = render(
+        [n_ops, last_op.codes, work["last_date"].to_numpy(dtype="datetime64[D]").view(np.int64)],
+        last_text,
         mask=dynamic,
     )
     counted = choose(dynamic, fixed(a["counted"]), "")
@@ -331,16 +335,16 @@ def _reasons(stands, settings, period, with_plans, plans_file, **a) -> np.ndarra
     def days_text(d, plan, pid, start, end, from_earned, earned) -> str:
         parts = []
         if plan:
-            parts.append(f"plan {pid!r} in force {_day(start)}..{_day(end)}")
+            parts.append(f"plan {pid_names[pid]!r} in force {day_text(start)}..{day_text(end)}")
         if from_earned:
-            parts.append(f"eligible from {_day(earned)} (first qualifying operation)")
+            parts.append(f"eligible from {day_text(earned)} (first qualifying operation)")
         return f"; removals for {d} of {period.days} days ({'; '.join(parts)})"
 
     removal_days = render(
         [
             days,
             show_plan,
-            *_only(show_plan, pid, start_i, end_i),
+            *_only(show_plan, pid_code, start_i, end_i),
             show_earned,
             *_only(show_earned, earned.view(np.int64)),
         ],

@@ -12,6 +12,7 @@ entry per row; :func:`column` turns it into the pandas column the outputs carry.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -124,6 +125,44 @@ def column(text) -> pd.Series | np.ndarray:
     out = text.to_pandas()
     if out.dtype == object:  # pandas < 3: text columns are object columns of str
         return out.to_numpy()
+    return out
+
+
+def day_text(value) -> str:
+    """ISO text of a date given as datetime64 or as whole days since 1970-01-01 (2023-04-01)."""
+    if isinstance(value, int | np.integer):
+        value = int(value)
+    return str(np.datetime64(value, "D"))
+
+
+def numeric_parts(texts, sep: str = "-") -> np.ndarray | None:
+    """Whole numbers of texts made of ASCII digit groups joined by ``sep`` ("12-3-1").
+
+    Returns
+    -------
+    ndarray of int64, shape (len(texts), most parts), or None
+        One row per text, one column per part, -1 past a text's last part; None when pyarrow is
+        not installed or any text is something else (a letter, a missing value, a group of over
+        18 digits): the caller then goes the general way.
+    """
+    if pa is None:
+        return None
+    try:
+        arr = pa.array(texts, type=pa.large_string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if arr.null_count:
+        return None
+    group = "[0-9]{1,18}"
+    pattern = f"^{group}(?:{re.escape(sep)}{group})*$"
+    if len(arr) and not pc.all(pc.match_substring_regex(arr, pattern)).as_py():
+        return None
+    lists = pc.split_pattern(arr, sep)
+    counts = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
+    values = pc.cast(lists.flatten(), pa.int64()).to_numpy(zero_copy_only=False)
+    out = np.full((len(arr), int(counts.max()) if len(arr) else 0), -1, dtype=np.int64)
+    rows = np.repeat(np.arange(len(arr)), counts)
+    out[rows, np.arange(len(values)) - np.repeat(np.cumsum(counts) - counts, counts)] = values
     return out
 
 
