@@ -25,7 +25,7 @@ import shapely
 
 from forestcarbon.core.config import FO001Settings, Period
 from forestcarbon.methods.keys import RegisterKeys, register_keys
-from forestcarbon.methods.text import choose, column, day_text, fixed, join, render
+from forestcarbon.methods.text import column, day_text, encode, fixed_key, join, render, spread
 
 QUALIFYING_OPERATIONS = ("planting", "weeding", "cleaning", "thinning", "replanting")
 """植栽・下刈・除伐・間伐 (and 再造林): work that makes planted forest count (FO-001.md §3)."""
@@ -305,7 +305,7 @@ def _reasons(stands, settings, period, with_plans, plans_file, **a) -> np.ndarra
 
     replaced = plan_case > 0
     dynamic = worked & in_plan & ~replaced  # the text of a planted stand with work: per stand
-    head = render(
+    head = encode(
         [kind, plan_case, *_only(replaced, pid_code, start_i, end_i)],
         lambda k, case, pid, start, end: plan_text(case, pid, start, end) if case else base[k],
         mask=~dynamic,
@@ -320,39 +320,49 @@ def _reasons(stands, settings, period, with_plans, plans_file, **a) -> np.ndarra
             f"last {op} ({OPERATION_JA[op]}) {day_text(day)}; counted "
         )
 
-    last = render(
+    last = encode(
         [n_ops, last_op.codes, work["last_date"].to_numpy(dtype="datetime64[D]").view(np.int64)],
         last_text,
         mask=dynamic,
     )
-    counted = choose(dynamic, fixed(a["counted"]), "")
-    area = choose(dynamic, join(" of ", fixed(a["area"]), " ha"), "")
+    counted, counted_text = fixed_key(a["counted"])
+    area, area_text = fixed_key(a["area"])
     # fewer days than the period: which window limits them
     short = in_plan & kind_ok & ~replaced & known & (days < period.days)
     show_plan = with_plans & ((plan_start > p_lo) | (plan_end < p_hi))
     show_earned = earned > p_lo
 
-    def days_text(d, plan, pid, start, end, from_earned, earned) -> str:
+    outside = in_plan & ~a["eligible"]  # in the boundary, earning nothing
+
+    def tail_text(has_area, c, ha, is_short, d, plan, pid, start, end, from_earned, earned, out):
+        text = f"{counted_text(c)} of {area_text(ha)} ha" if has_area else ""
         parts = []
         if plan:
             parts.append(f"plan {pid_names[pid]!r} in force {day_text(start)}..{day_text(end)}")
         if from_earned:
             parts.append(f"eligible from {day_text(earned)} (first qualifying operation)")
-        return f"; removals for {d} of {period.days} days ({'; '.join(parts)})"
+        if is_short:
+            text += f"; removals for {d} of {period.days} days ({'; '.join(parts)})"
+        return text + (BOUNDARY if out else "")
 
-    removal_days = render(
+    show_plan &= short
+    show_earned &= short
+    tail = render(
         [
-            days,
+            dynamic,
+            *_only(dynamic, counted, area),
+            short,
+            *_only(short, days),
             show_plan,
             *_only(show_plan, pid_code, start_i, end_i),
             show_earned,
             *_only(show_earned, earned.view(np.int64)),
+            outside,
         ],
-        days_text,
-        mask=short,
+        tail_text,
+        mask=in_plan,
     )
-    boundary = choose(in_plan & ~a["eligible"], BOUNDARY, "")
-    return column(join(head, last, counted, area, removal_days, boundary))
+    return column(join(spread(head | last), tail))
 
 
 def _only(mask, *keys) -> list[np.ndarray]:

@@ -41,7 +41,15 @@ from forestcarbon.methods.fiscal import (
 )
 from forestcarbon.methods.growth import YieldTable
 from forestcarbon.methods.keys import RegisterKeys, register_keys
-from forestcarbon.methods.text import column, day_text, numeric_parts, render, spread
+from forestcarbon.methods.text import (
+    Coded,
+    column,
+    day_text,
+    factorize_rows,
+    numeric_parts,
+    render,
+    spread,
+)
 
 __all__ = ["OPERATION_JA", "QUALIFYING_OPERATIONS", "carbon_tco2", "compute_fo001"]
 
@@ -380,7 +388,9 @@ def compute_period(
     rows = params.reindex(species_names)  # one row per distinct species
     per_stand = {col: rows[col].to_numpy()[species_code] for col in PARAMETER_COLUMNS}
     p_cohort = {col: v[c.stand] for col, v in per_stand.items()}
-    stand_curve = yields.curve_index(stands["species"], stands["site_class"])
+    site = stands["site_class"].to_numpy()
+    pair, first = factorize_rows([species_code, site])  # a handful of (species, site class)
+    stand_curve = yields.curve_index(species_names[species_code[first]], site[first])[pair]
     curve = np.where(stand_curve < 0, 0, stand_curve)[c.stand]  # bamboo: any curve, factor 0
     scale = _volume_scale(stands, c)
     bamboo = (species_names == "bamboo")[species_code][c.stand]
@@ -477,7 +487,7 @@ def compute_period(
             "reason": elig.reason,
             "species": _text(stands["species"]),
             "forest_type": _text(stands["forest_type"]),
-            "site_class": stands["site_class"].to_numpy(),
+            "site_class": site,
             "plan_id": _text(stands["plan_id"]),
             "area_ha": area,
             "eligible_area_ha": elig.counted_area_ha,
@@ -494,7 +504,7 @@ def compute_period(
             "held_tco2": np.zeros(n),
             "gross_net_tco2": removals_gross - emissions_gross,
             "flags": _join_flags(flags),
-            "parameter_species": column(spread(species_code, mapped.tolist())),
+            "parameter_species": column(spread(Coded(species_code, mapped.tolist()))),
             "wood_density_t_m3": per_stand["wood_density"],
             "bef_le20": per_stand["bef_le20"],
             "bef_ge21": per_stand["bef_ge21"],
@@ -516,13 +526,19 @@ def _species_substituted(yields: YieldTable, curve, by_species, species_code) ->
 
 def main_cohort(c: Cohorts, n: int, p_end) -> np.ndarray:
     """Per stand, the youngest cohort standing at the period end (else the register crop)."""
-    standing = (np.isnat(c.planted) | (c.planted <= p_end)) & (
-        np.isnat(c.harvested) | (c.harvested > p_end)
-    )
-    order = np.lexsort((c.origin_fy, standing, c.stand))
-    last = np.r_[c.stand[order][1:] != c.stand[order][:-1], True]
     main = np.arange(n)
-    main[c.stand[order][last]] = order[last]
+    if len(c.stand) == n:  # one cohort per stand: the register crop
+        return main
+    # only the stands with several cohorts need choosing
+    several = np.flatnonzero(np.bincount(c.stand, minlength=n)[c.stand] > 1)
+    stand = c.stand[several]
+    planted, harvested = c.planted[several], c.harvested[several]
+    standing = (np.isnat(planted) | (planted <= p_end)) & (
+        np.isnat(harvested) | (harvested > p_end)
+    )
+    order = np.lexsort((c.origin_fy[several], standing, stand))
+    last = np.r_[stand[order][1:] != stand[order][:-1], True]
+    main[stand[order][last]] = several[order[last]]
     return main
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -30,12 +31,39 @@ product ``value * 10**decimals`` is then within 1.2e-8 of exact); larger ones ar
 one."""
 
 
-def spread(codes: np.ndarray, texts: Sequence[str]):
-    """Text array with ``texts[codes[i]]`` in row ``i``."""
-    codes = np.asarray(codes, dtype=np.int64)
+@dataclass(frozen=True)
+class Coded:
+    """Text of every row as a code into a few distinct texts (-1: the empty text)."""
+
+    code: np.ndarray
+    texts: list[str]
+
+    def __or__(self, other: Coded) -> Coded:
+        """The rows of ``other`` that have a text, over this one's."""
+        code = np.where(other.code >= 0, other.code + len(self.texts), self.code)
+        return Coded(code, self.texts + other.texts)
+
+
+def spread(coded: Coded):
+    """The text array of ``coded``."""
+    texts = [*coded.texts, ""]  # code -1: the empty text, last
+    code = np.where(coded.code >= 0, coded.code, len(texts) - 1)
     if pa is None:
-        return np.asarray([*texts, ""], dtype=object)[:-1][codes]
-    return pa.array(list(texts), type=pa.large_string()).take(pa.array(codes))
+        return np.asarray(texts, dtype=object)[code]
+    return pa.array(texts, type=pa.large_string()).take(pa.array(code))
+
+
+def _small_codes(key: np.ndarray) -> tuple[np.ndarray, int]:
+    """(code, number of codes) of a key: its own value for booleans and narrow integer ranges,
+    else through a hash table."""
+    if key.dtype == bool:
+        return key.astype(np.int64), 2
+    if key.dtype.kind in "iu" and len(key):
+        lo, hi = int(key.min()), int(key.max())
+        if hi - lo < 1 << 24:
+            return key.astype(np.int64) - lo, hi - lo + 1
+    code, uniques = pd.factorize(key, use_na_sentinel=False)
+    return code.astype(np.int64), max(len(uniques), 1)
 
 
 def factorize_rows(keys: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -45,38 +73,44 @@ def factorize_rows(keys: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     that combination (to read the values back).
     """
     n = len(keys[0]) if keys else 0
-    code = np.zeros(n, dtype=np.int64)
+    code, count = np.zeros(n, dtype=np.int64), 1
     for key in keys:
-        k, uniques = pd.factorize(np.asarray(key), use_na_sentinel=False)
-        code, _ = pd.factorize(code * len(uniques) + k)
-    count = int(code.max()) + 1 if n else 0
-    first = np.full(count, n, dtype=np.int64)
+        k, m = _small_codes(np.asarray(key))
+        if count * m >= 1 << 62:  # renumber densely before the combined code could overflow
+            code, uniques = pd.factorize(code)
+            count = len(uniques)
+        code, count = code * m + k, count * m
+    code, uniques = pd.factorize(code)
+    first = np.full(len(uniques), n, dtype=np.int64)
     np.minimum.at(first, code, np.arange(n))
-    return code, first
+    return code.astype(np.int64), first
 
 
-def render(keys: Sequence[np.ndarray], fmt: Callable[..., str], mask=None):
-    """Text array of ``fmt(*values of the row's keys)``, called once per distinct combination.
-
-    Rows outside ``mask`` (when given) get the empty text and are not formatted.
-    """
+def encode(keys: Sequence[np.ndarray], fmt: Callable[..., str], mask=None) -> Coded:
+    """:class:`Coded` text ``fmt(*values of the row's keys)``, called once per distinct
+    combination; rows outside ``mask`` (when given) have no text and are not formatted."""
     n = len(keys[0])
     rows = np.arange(n) if mask is None else np.flatnonzero(mask)
     sub = [np.asarray(k)[rows] for k in keys]
     code, first = factorize_rows(sub)
-    texts = [fmt(*(k[i] for k in sub)) for i in first]
-    full = np.full(n, len(texts), dtype=np.int64)
+    full = np.full(n, -1, dtype=np.int64)
     full[rows] = code
-    return spread(full, [*texts, ""])
+    return Coded(full, [fmt(*(k[i] for k in sub)) for i in first])
 
 
-def fixed(values, decimals: int = 2):
-    """Text array of ``format(value, f".{decimals}f")`` for every value, exactly as Python does.
+def render(keys: Sequence[np.ndarray], fmt: Callable[..., str], mask=None):
+    """Text array of :func:`encode` (the empty text outside ``mask``)."""
+    return spread(encode(keys, fmt, mask))
+
+
+def fixed_key(values, decimals: int = 2) -> tuple[np.ndarray, Callable[[int], str]]:
+    """(integer key, key -> text) for ``format(value, f".{decimals}f")`` of every value, exactly
+    as Python formats: equal texts, equal keys, so each distinct text is formatted once.
 
     Non-negative values below :data:`FAST_FIXED_UNITS` units of the last decimal and not within
     1e-6 units of a rounding tie are rounded as integers (the scaled value is within 1.2e-8 of
     exact, so its nearest integer is the correctly rounded one); the others (near ties, negative,
-    huge, NaN) are formatted by Python one by one.
+    huge, NaN) get a negative key and are formatted by Python one by one.
     """
     x = np.asarray(values, dtype=float)
     scale = 10**decimals
@@ -86,14 +120,14 @@ def fixed(values, decimals: int = 2):
         fast = (x >= 0) & (y < FAST_FIXED_UNITS) & ~tie
     key = np.where(fast, np.rint(np.where(fast, y, 0.0)), 0).astype(np.int64)
     slow = np.flatnonzero(~fast)
-    key[slow] = -1 - np.arange(len(slow))  # negative keys: formatted one by one
+    key[slow] = -1 - np.arange(len(slow))
 
-    def one(k) -> str:
+    def text(k) -> str:
         if k < 0:
             return format(x[slow[-1 - k]], f".{decimals}f")
         return f"{k // scale}.{k % scale:0{decimals}d}" if decimals else str(k)
 
-    return render([key], one)
+    return key, text
 
 
 def join(*parts):
@@ -106,16 +140,6 @@ def join(*parts):
     if not any(not isinstance(p, str) for p in parts):
         raise ValueError("join needs at least one text array")
     return pc.binary_join_element_wise(*map(_arrow, parts), _arrow(""))
-
-
-def choose(mask, if_true, if_false):
-    """Text array with ``if_true`` where ``mask`` else ``if_false`` (arrays or plain ``str``)."""
-    if pa is None:
-        n = len(mask)
-        a = np.full(n, if_true, dtype=object) if isinstance(if_true, str) else if_true
-        b = np.full(n, if_false, dtype=object) if isinstance(if_false, str) else if_false
-        return np.where(mask, a, b)
-    return pc.if_else(pa.array(np.asarray(mask, dtype=bool)), _arrow(if_true), _arrow(if_false))
 
 
 def column(text) -> pd.Series | np.ndarray:

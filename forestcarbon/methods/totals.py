@@ -92,13 +92,13 @@ def summary_row(
     ----------
     activity_ids : iterable of str
         Ids of the activities counted (stands, sites, units); their number is ``n_activities``
-        and the whole-program rows count distinct ids across periods.
+        and the whole-program rows count distinct ids across periods (an id counts by its text).
     """
     rem, emi = exact_sum(removals), exact_sum(emissions)
     total = rem - emi
     credits = credited_tonnes(total, buffer_rate)
     buffer = max(total, Decimal(0)) * Decimal(str(buffer_rate))
-    ids = frozenset(map(f"{methodology}:".__add__, map(str, activity_ids)))
+    ids = _distinct(activity_ids)
     return {
         "methodology": methodology,
         "period": period,
@@ -111,6 +111,11 @@ def summary_row(
         "n_activities": len(ids),
         "activity_ids": ids,
     }
+
+
+def _distinct(ids) -> pd.Index:
+    """The distinct ids, as text."""
+    return pd.Index(pd.unique(pd.Series(list(ids) if isinstance(ids, set) else ids).astype(str)))
 
 
 def fo001_summary(results: pd.DataFrame, buffer_rate: float) -> list[dict]:
@@ -173,7 +178,10 @@ def _combine(g: pd.DataFrame, methodology: str, period: str) -> dict:
         "buffer_rate": rates.pop() if len(rates) == 1 else np.nan,
         "buffer_tco2": total("buffer_tco2"),
         "credits_t": int(g["credits_t"].sum()),
-        "n_activities": len(frozenset().union(*g["activity_ids"])),
+        "n_activities": sum(
+            len(_distinct(pd.concat([pd.Series(ids) for ids in m["activity_ids"]])))
+            for _, m in g.groupby("methodology", sort=False)
+        ),
         "held_tco2": _held(g),
     }
 
