@@ -16,9 +16,7 @@ take seconds.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import re
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -26,6 +24,7 @@ import pandas as pd
 from forestcarbon.core.config import FO001Settings, Period
 from forestcarbon.core.exceptions import InputError, Problem
 from forestcarbon.core.params import CO2_PER_C, species_parameters
+from forestcarbon.methods.cohorts import Cohorts, build_cohorts, reference_area
 from forestcarbon.methods.eligibility import (
     OPERATION_JA,
     QUALIFYING_OPERATIONS,
@@ -33,7 +32,6 @@ from forestcarbon.methods.eligibility import (
 )
 from forestcarbon.methods.fiscal import (
     elapsed_share,
-    fiscal_year,
     fiscal_year_fractions,
     fiscal_year_of,
     fiscal_year_of_days,
@@ -51,7 +49,15 @@ from forestcarbon.methods.text import (
     spread,
 )
 
-__all__ = ["OPERATION_JA", "QUALIFYING_OPERATIONS", "carbon_tco2", "compute_fo001"]
+__all__ = [
+    "OPERATION_JA",
+    "QUALIFYING_OPERATIONS",
+    "Cohorts",
+    "build_cohorts",
+    "carbon_tco2",
+    "compute_fo001",
+    "reference_area",
+]
 
 BEF_SWITCH_AGE = 20
 """BEF of the young stand applies up to this age [years]; the older value from age 21 (§2)."""
@@ -75,208 +81,6 @@ FLAGS = {
     "held": "canopy evidence: removals held (held_tco2), not credited until an officer's record",
 }
 """Flag names in ``fo001_stands.csv`` and their meaning."""
-
-
-@dataclass(frozen=True)
-class Cohorts:
-    """Crops of the stands: one row per register crop and per replanting.
-
-    ``share`` is the part of the stand's area [0-1]; ``origin_fy`` the planting fiscal year;
-    ``planted`` the replanting date (NaT for the register crop); ``harvested`` the final-harvest
-    date
-    (NaT while standing).
-    """
-
-    stand: np.ndarray
-    share: np.ndarray
-    origin_fy: np.ndarray
-    planted: np.ndarray
-    harvested: np.ndarray
-
-
-def reference_area(stands: pd.DataFrame) -> np.ndarray:
-    """Area [ha] that operation areas are measured against: the register area where given
-    (operations are recorded in register terms), else the stand area."""
-    area = stands["stand_area_ha"].to_numpy(dtype=float)
-    if "area_ha" not in stands.columns:
-        return area
-    return np.where(stands["area_ha"].notna(), stands["area_ha"].to_numpy(dtype=float), area)
-
-
-def _share(area, reference: float) -> float:
-    """Share of the stand [0-1] an operation covers; no area means the whole stand."""
-    return 1.0 if pd.isna(area) else min(1.0, float(area) / reference)
-
-
-@dataclass
-class _Crop:
-    """One crop of one stand while its final harvests and replantings are replayed."""
-
-    share: float
-    origin_fy: int
-    planted: pd.Timestamp = pd.NaT
-    harvested: pd.Timestamp = pd.NaT
-
-
-def _harvest(crops: list[_Crop], want: float, date: pd.Timestamp) -> float:
-    """Fell ``want`` of the stand from the oldest standing crops first; returns the share felled."""
-    felled = 0.0
-    for crop in sorted((c for c in crops if pd.isna(c.harvested)), key=lambda c: c.origin_fy):
-        if want - felled <= 1e-12:
-            break
-        take = min(crop.share, want - felled)
-        if take < crop.share - 1e-12:  # partial: the rest stays standing as its own crop
-            crops.append(_Crop(crop.share - take, crop.origin_fy, crop.planted))
-            crop.share = take
-        crop.harvested = date
-        felled += take
-    return felled
-
-
-def _replay(
-    sid: str,
-    register_fy: int,
-    reference_ha: float,
-    events: list[tuple],
-    first_day: dt.date,
-    file: str,
-) -> tuple[list[_Crop], list[Problem]]:
-    """Crops of one stand after its final harvests and replantings.
-
-    ``events`` are (source_row, date, operation, area_ha, fiscal year) sorted by date.
-    """
-    crops = [_Crop(1.0, register_fy)]
-    problems = []
-    unplanted = 0.0  # felled share not yet replanted
-    for source_row, date, operation, area_ha, fy in events:
-        where = f"row {source_row} ({sid})"
-        if fy <= register_fy:  # history the register already reflects
-            if operation == "final_harvest" and date >= first_day:
-                problems.append(
-                    Problem(
-                        file,
-                        where,
-                        "date",
-                        f"final harvest on {date} is inside the monitoring "
-                        f"periods, but the register's planted_year ({register_fy}) is already the "
-                        "new crop: give the felled crop's planting year so its emission can be "
-                        "computed",
-                    )
-                )
-            continue
-        want = _share(area_ha, reference_ha)
-        if operation == "final_harvest":
-            standing = sum(c.share for c in crops if pd.isna(c.harvested))
-            if want > standing + 1e-9:
-                problems.append(
-                    Problem(
-                        file,
-                        where,
-                        "area_ha",
-                        f"final harvest of {want * reference_ha:.2f} ha "
-                        f"exceeds the standing area {standing * reference_ha:.2f} ha (two final "
-                        "harvests of one stand without replanting?)",
-                    )
-                )
-                continue
-            unplanted += _harvest(crops, want, pd.Timestamp(date))
-        elif unplanted <= 1e-12:
-            problems.append(
-                Problem(
-                    file,
-                    where,
-                    "operation",
-                    f"replanting on {date} without a final harvest "
-                    f"recorded after the register's planted_year ({register_fy})",
-                )
-            )
-        elif not pd.isna(area_ha) and want > unplanted + 1e-6:
-            problems.append(
-                Problem(
-                    file,
-                    where,
-                    "area_ha",
-                    f"replanting of {area_ha} ha exceeds the felled "
-                    f"area {unplanted * reference_ha:.2f} ha",
-                )
-            )
-        else:
-            take = unplanted if pd.isna(area_ha) else want
-            crops.append(_Crop(take, int(fy), pd.Timestamp(date)))
-            unplanted -= take
-    return crops, problems
-
-
-def build_cohorts(
-    stands: pd.DataFrame,
-    operations: pd.DataFrame,
-    periods: tuple[Period, ...],
-    *,
-    file: str = "operations",
-    keys: RegisterKeys | None = None,
-) -> Cohorts:
-    """Cohorts from the register crop and the final harvests / replantings after it.
-
-    A final harvest or replanting in a fiscal year after the register's ``planted_year`` is applied
-    (the register does not know it yet); earlier ones are history the register already reflects.
-    Final harvests take area from the oldest standing crop first. ``keys``:
-    :func:`~forestcarbon.methods.keys.register_keys` of the stands and operations (computed here
-    when not given).
-
-    Raises
-    ------
-    InputError
-        A harvest larger than the standing area (e.g. two final harvests of one stand), a
-        replanting without felled area, or a harvest inside a monitoring period that the register
-        already replaced by the new crop (its emission could not be computed).
-    """
-    n = len(stands)
-    stand = np.arange(n)
-    share = np.ones(n)
-    origin = stands["planted_year"].to_numpy(dtype=np.int64).copy()
-    planted = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-    harvested = planted.copy()
-    extra: list[tuple[int, _Crop]] = []
-    problems: list[Problem] = []
-    keys = keys or register_keys(stands, operations)
-    rows = np.flatnonzero(keys.operations_of(("final_harvest", "replanting")))
-    if len(rows):
-        reference = reference_area(stands)
-        first_day = min(p.start for p in periods)
-        events = operations.iloc[rows].reset_index(drop=True)
-        events["_row"] = keys.positions(rows)  # the stand's row in ``stands``
-        events = events.sort_values(["stand_id", "date", "source_row"], kind="stable")
-        sids = events["stand_id"].tolist()
-        at = events["_row"].tolist()
-        rows = zip(
-            events["source_row"].tolist(),
-            events["date"].tolist(),
-            events["operation"].tolist(),
-            events["area_ha"].tolist(),
-            fiscal_year(events["date"]).tolist(),
-            strict=True,
-        )
-        # one stand's events after another (the sort keeps each stand's together)
-        keyed = zip(sids, at, rows, strict=True)
-        for (sid, i), group in itertools.groupby(keyed, key=lambda e: e[:2]):
-            replayed = [event for _, _, event in group]
-            crops, p = _replay(sid, int(origin[i]), float(reference[i]), replayed, first_day, file)
-            problems += p
-            share[i], harvested[i] = (
-                crops[0].share,
-                pd.Timestamp(crops[0].harvested).to_datetime64(),
-            )
-            extra += [(i, crop) for crop in crops[1:]]
-    if problems:
-        raise InputError(problems)
-    if extra:
-        crops = [c for _, c in extra]
-        stand = np.concatenate([stand, [i for i, _ in extra]])
-        share = np.concatenate([share, [c.share for c in crops]])
-        origin = np.concatenate([origin, np.array([c.origin_fy for c in crops], dtype=np.int64)])
-        planted = np.concatenate([planted, pd.DatetimeIndex([c.planted for c in crops])])
-        harvested = np.concatenate([harvested, pd.DatetimeIndex([c.harvested for c in crops])])
-    return Cohorts(stand, share, origin, planted, harvested)
 
 
 def carbon_tco2(area_ha, volume_m3_ha, wood_density, bef, root_ratio, carbon_fraction):
@@ -388,13 +192,13 @@ def compute_period(
     rows = params.reindex(species_names)  # one row per distinct species
     per_stand = {col: rows[col].to_numpy()[species_code] for col in PARAMETER_COLUMNS}
     p_cohort = {col: v[c.stand] for col, v in per_stand.items()}
-    site = stands["site_class"].to_numpy()
+    site = stands["site_class"].to_numpy().copy()  # copies: the frame below shares its arrays
     pair, first = factorize_rows([species_code, site])  # a handful of (species, site class)
     stand_curve = yields.curve_index(species_names[species_code[first]], site[first])[pair]
     curve = np.where(stand_curve < 0, 0, stand_curve)[c.stand]  # bamboo: any curve, factor 0
     scale = _volume_scale(stands, c)
     bamboo = (species_names == "bamboo")[species_code][c.stand]
-    area = stands["stand_area_ha"].to_numpy(dtype=float)
+    area = stands["stand_area_ha"].to_numpy(dtype=float).copy()
     last_age = yields.last_age[curve]
     p_end = np.datetime64(period.end)
     p_start = np.datetime64(period.start)
@@ -511,7 +315,8 @@ def compute_period(
             "root_ratio": per_stand["root_ratio"],
             "carbon_fraction": per_stand["carbon_fraction"],
             "bef_convention": settings.bef_convention,
-        }
+        },
+        copy=False,  # every array is this period's own: no copy, no consolidation
     )
 
 
@@ -598,7 +403,7 @@ _TEXT_DTYPE = pd.Series(["text"]).dtype
 
 def _text(values: pd.Series):
     """A text column of the stands as the output column (kept as it is when already text)."""
-    return values.array if values.dtype == _TEXT_DTYPE else values.to_numpy()
+    return values.array.copy() if values.dtype == _TEXT_DTYPE else values.to_numpy()
 
 
 def check_operations(

@@ -89,13 +89,16 @@ def factorize_rows(keys: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 def encode(keys: Sequence[np.ndarray], fmt: Callable[..., str], mask=None) -> Coded:
     """:class:`Coded` text ``fmt(*values of the row's keys)``, called once per distinct
     combination; rows outside ``mask`` (when given) have no text and are not formatted."""
-    n = len(keys[0])
-    rows = np.arange(n) if mask is None else np.flatnonzero(mask)
-    sub = [np.asarray(k)[rows] for k in keys]
-    code, first = factorize_rows(sub)
-    full = np.full(n, -1, dtype=np.int64)
-    full[rows] = code
-    return Coded(full, [fmt(*(k[i] for k in sub)) for i in first])
+    keys = [np.asarray(k) for k in keys]
+    if mask is None:
+        code, first = factorize_rows(keys)
+        return Coded(code, [fmt(*(k[i] for k in keys)) for i in first])
+    mask = np.asarray(mask, dtype=bool)
+    code, first = factorize_rows([mask, *keys])  # the mask's rows are combinations of their own
+    kept = mask[first]
+    renumber = np.where(kept, np.cumsum(kept) - 1, -1)
+    texts = [fmt(*(k[i] for k in keys)) for i in first[kept]]
+    return Coded(renumber[code], texts)
 
 
 def render(keys: Sequence[np.ndarray], fmt: Callable[..., str], mask=None):
