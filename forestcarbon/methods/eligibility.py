@@ -25,7 +25,7 @@ import shapely
 
 from forestcarbon.core.config import FO001Settings, Period
 from forestcarbon.methods.keys import RegisterKeys, register_keys
-from forestcarbon.methods.text import column, day_text, encode, fixed_key, join, render, spread
+from forestcarbon.methods.text import column, day_text, fixed_key, render_joined
 
 QUALIFYING_OPERATIONS = ("planting", "weeding", "cleaning", "thinning", "replanting")
 """植栽・下刈・除伐・間伐 (and 再造林): work that makes planted forest count (FO-001.md §3)."""
@@ -305,26 +305,26 @@ def _reasons(stands, settings, period, with_plans, plans_file, **a) -> np.ndarra
 
     replaced = plan_case > 0
     dynamic = worked & in_plan & ~replaced  # the text of a planted stand with work: per stand
-    head = encode(
-        [kind, plan_case, *_only(replaced, pid_code, start_i, end_i)],
-        lambda k, case, pid, start, end: plan_text(case, pid, start, end) if case else base[k],
-        mask=~dynamic,
-    )
     last_op = work["last_operation"].array
     kinds = np.asarray(last_op.categories, dtype=object)
 
-    def last_text(k, op, day) -> str:
+    def head_text(is_dynamic, k, case, pid, start, end, n, op, day) -> str:
+        if not is_dynamic:
+            return plan_text(case, pid, start, end) if case else base[k]
         op = kinds[op]
         return (
-            f"eligible: planted forest (人工林) with {k} qualifying operation(s) since {since}, "
+            f"eligible: planted forest (人工林) with {n} qualifying operation(s) since {since}, "
             f"last {op} ({OPERATION_JA[op]}) {day_text(day)}; counted "
         )
 
-    last = encode(
-        [n_ops, last_op.codes, work["last_date"].to_numpy(dtype="datetime64[D]").view(np.int64)],
-        last_text,
-        mask=dynamic,
-    )
+    last_day = work["last_date"].to_numpy(dtype="datetime64[D]").view(np.int64)
+    head_keys = [
+        dynamic,
+        kind,
+        plan_case,
+        *_only(replaced, pid_code, start_i, end_i),
+        *_only(dynamic, n_ops, last_op.codes, last_day),
+    ]
     counted, counted_text = fixed_key(a["counted"])
     area, area_text = fixed_key(a["area"])
     # fewer days than the period: which window limits them
@@ -347,22 +347,18 @@ def _reasons(stands, settings, period, with_plans, plans_file, **a) -> np.ndarra
 
     show_plan &= short
     show_earned &= short
-    tail = render(
-        [
-            dynamic,
-            *_only(dynamic, counted, area),
-            short,
-            *_only(short, days),
-            show_plan,
-            *_only(show_plan, pid_code, start_i, end_i),
-            show_earned,
-            *_only(show_earned, earned.view(np.int64)),
-            outside,
-        ],
-        tail_text,
-        mask=in_plan,
-    )
-    return column(join(spread(head | last), tail))
+    tail_keys = [
+        dynamic,
+        *_only(dynamic, counted, area),
+        short,
+        *_only(short, days),
+        show_plan,
+        *_only(show_plan, pid_code, start_i, end_i),
+        show_earned,
+        *_only(show_earned, earned.view(np.int64)),
+        outside,
+    ]
+    return column(render_joined([(head_keys, head_text), (tail_keys, tail_text)]))
 
 
 def _only(mask, *keys) -> list[np.ndarray]:

@@ -106,6 +106,31 @@ def render(keys: Sequence[np.ndarray], fmt: Callable[..., str], mask=None):
     return spread(encode(keys, fmt, mask))
 
 
+def render_joined(pieces: Sequence[tuple[Sequence[np.ndarray], Callable[..., str]]], limit=None):
+    """Text array of the pieces' texts joined row by row; ``pieces``: (keys, fmt) as for
+    :func:`render`.
+
+    When the rows have at most ``limit`` distinct combinations of all the keys (by default 4096
+    or a sixteenth of the rows), each combination's whole text is formatted once and the text
+    written once; else each piece is rendered and the pieces joined.
+    """
+    keys = [np.asarray(k) for ks, _ in pieces for k in ks]
+    code, first = factorize_rows(keys)
+    if len(first) > (max(4096, len(code) // 16) if limit is None else limit):
+        return join(*(render(ks, fmt) for ks, fmt in pieces))
+    bounds = np.cumsum([0, *(len(ks) for ks, _ in pieces)])
+    texts = []
+    for i in first:
+        values = [k[i] for k in keys]
+        texts.append(
+            "".join(
+                fmt(*values[lo:hi])
+                for (_, fmt), lo, hi in zip(pieces, bounds[:-1], bounds[1:], strict=True)
+            )
+        )
+    return spread(Coded(code, texts))
+
+
 def fixed_key(values, decimals: int = 2) -> tuple[np.ndarray, Callable[[int], str]]:
     """(integer key, key -> text) for ``format(value, f".{decimals}f")`` of every value, exactly
     as Python formats: equal texts, equal keys, so each distinct text is formatted once.
