@@ -19,6 +19,7 @@ import pytest
 
 from forestcarbon.core.config import FO001Settings, Period
 from forestcarbon.methods import eligibility as eligibility_module
+from forestcarbon.methods import text as text_module
 from forestcarbon.methods.fo001 import compute_fo001
 from forestcarbon.methods.growth import build_yield_table
 from forestcarbon.methods.holds import hold_flagged
@@ -303,5 +304,14 @@ def test_reasons_are_the_same_joined_piece_by_piece(fy2023, monkeypatch):
     monkeypatch.setattr(
         eligibility_module, "render_joined", functools.partial(render_joined, limit=0)
     )
+    again = compute_fo001(stands, operations, YIELDS, (FY2023,), FO001Settings(), plans=PLANS)
+    pd.testing.assert_frame_equal(again.set_index("stand_id"), res, check_exact=True)
+
+
+def test_the_same_without_pyarrow(fy2023, monkeypatch):
+    # text pieces joined on numpy object arrays, ids ordered the general (Python) way
+    stands, operations, res = fy2023
+    monkeypatch.setattr(text_module, "pa", None)
+    monkeypatch.setattr(text_module, "pc", None)
     again = compute_fo001(stands, operations, YIELDS, (FY2023,), FO001Settings(), plans=PLANS)
     pd.testing.assert_frame_equal(again.set_index("stand_id"), res, check_exact=True)
