@@ -229,7 +229,7 @@ def eligibility(
     counted = np.where(eligible, counted, 0.0)
 
     reason = _reasons(
-        stands, settings, period, plans is not None, plans_file,
+        settings, period, plans is not None, plans_file,
         plan_ids=plan_ids, in_plan=in_plan, bamboo=bamboo,
         planted=planted, natural_ok=natural_ok, kind_ok=kind_ok, known=known,
         eligible=eligible, days=days, plan_start=plan_start, plan_end=plan_end, earned=earned,
@@ -258,7 +258,7 @@ OUTSIDE_PLAN = (
 BOUNDARY = "; final harvests are still booked as emissions (project boundary)"
 
 
-def _reasons(stands, settings, period, with_plans, plans_file, **a) -> np.ndarray:
+def _reasons(settings, period, with_plans, plans_file, **a):
     """The reason text of every stand (see :func:`eligibility`), built from its pieces: each
     distinct piece is formatted once (:mod:`forestcarbon.methods.text`)."""
     since = settings.operations_since.isoformat()
