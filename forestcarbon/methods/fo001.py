@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -25,6 +24,7 @@ import pandas as pd
 from forestcarbon.core.config import FO001Settings, Period
 from forestcarbon.core.exceptions import InputError, Problem
 from forestcarbon.core.params import CO2_PER_C, species_parameters
+from forestcarbon.methods.cohorts import Cohorts, build_cohorts, reference_area
 from forestcarbon.methods.eligibility import (
     OPERATION_JA,
     QUALIFYING_OPERATIONS,
@@ -32,14 +32,32 @@ from forestcarbon.methods.eligibility import (
 )
 from forestcarbon.methods.fiscal import (
     elapsed_share,
-    fiscal_year,
     fiscal_year_fractions,
     fiscal_year_of,
+    fiscal_year_of_days,
     fiscal_year_or_never,
 )
 from forestcarbon.methods.growth import YieldTable
+from forestcarbon.methods.keys import RegisterKeys, register_keys
+from forestcarbon.methods.text import (
+    Coded,
+    column,
+    day_text,
+    factorize_rows,
+    numeric_parts,
+    render,
+    spread,
+)
 
-__all__ = ["OPERATION_JA", "QUALIFYING_OPERATIONS", "carbon_tco2", "compute_fo001"]
+__all__ = [
+    "OPERATION_JA",
+    "QUALIFYING_OPERATIONS",
+    "Cohorts",
+    "build_cohorts",
+    "carbon_tco2",
+    "compute_fo001",
+    "reference_area",
+]
 
 BEF_SWITCH_AGE = 20
 """BEF of the young stand applies up to this age [years]; the older value from age 21 (§2)."""
@@ -63,188 +81,6 @@ FLAGS = {
     "held": "canopy evidence: removals held (held_tco2), not credited until an officer's record",
 }
 """Flag names in ``fo001_stands.csv`` and their meaning."""
-
-
-@dataclass(frozen=True)
-class Cohorts:
-    """Crops of the stands: one row per register crop and per replanting.
-
-    ``share`` is the part of the stand's area [0-1]; ``origin_fy`` the planting fiscal year;
-    ``planted`` the replanting date (NaT for the register crop); ``harvested`` the final-harvest
-    date
-    (NaT while standing).
-    """
-
-    stand: np.ndarray
-    share: np.ndarray
-    origin_fy: np.ndarray
-    planted: np.ndarray
-    harvested: np.ndarray
-
-
-def reference_area(stands: pd.DataFrame) -> np.ndarray:
-    """Area [ha] that operation areas are measured against: the register area where given
-    (operations are recorded in register terms), else the stand area."""
-    area = stands["stand_area_ha"].to_numpy(dtype=float)
-    if "area_ha" not in stands.columns:
-        return area
-    return np.where(stands["area_ha"].notna(), stands["area_ha"].to_numpy(dtype=float), area)
-
-
-def _share(area, reference: float) -> float:
-    """Share of the stand [0-1] an operation covers; no area means the whole stand."""
-    return 1.0 if pd.isna(area) else min(1.0, float(area) / reference)
-
-
-@dataclass
-class _Crop:
-    """One crop of one stand while its final harvests and replantings are replayed."""
-
-    share: float
-    origin_fy: int
-    planted: pd.Timestamp = pd.NaT
-    harvested: pd.Timestamp = pd.NaT
-
-
-def _harvest(crops: list[_Crop], want: float, date: pd.Timestamp) -> float:
-    """Fell ``want`` of the stand from the oldest standing crops first; returns the share felled."""
-    felled = 0.0
-    for crop in sorted((c for c in crops if pd.isna(c.harvested)), key=lambda c: c.origin_fy):
-        if want - felled <= 1e-12:
-            break
-        take = min(crop.share, want - felled)
-        if take < crop.share - 1e-12:  # partial: the rest stays standing as its own crop
-            crops.append(_Crop(crop.share - take, crop.origin_fy, crop.planted))
-            crop.share = take
-        crop.harvested = date
-        felled += take
-    return felled
-
-
-def _replay(
-    sid: str,
-    register_fy: int,
-    reference_ha: float,
-    events: pd.DataFrame,
-    first_day: dt.date,
-    file: str,
-) -> tuple[list[_Crop], list[Problem]]:
-    """Crops of one stand after its final harvests and replantings (sorted by date)."""
-    crops = [_Crop(1.0, register_fy)]
-    problems = []
-    unplanted = 0.0  # felled share not yet replanted
-    for op, fy in zip(events.itertuples(), fiscal_year(events["date"]), strict=True):
-        where = f"row {op.source_row} ({sid})"
-        if fy <= register_fy:  # history the register already reflects
-            if op.operation == "final_harvest" and op.date >= first_day:
-                problems.append(
-                    Problem(
-                        file,
-                        where,
-                        "date",
-                        f"final harvest on {op.date} is inside the monitoring "
-                        f"periods, but the register's planted_year ({register_fy}) is already the "
-                        "new crop: give the felled crop's planting year so its emission can be "
-                        "computed",
-                    )
-                )
-            continue
-        want = _share(op.area_ha, reference_ha)
-        if op.operation == "final_harvest":
-            standing = sum(c.share for c in crops if pd.isna(c.harvested))
-            if want > standing + 1e-9:
-                problems.append(
-                    Problem(
-                        file,
-                        where,
-                        "area_ha",
-                        f"final harvest of {want * reference_ha:.2f} ha "
-                        f"exceeds the standing area {standing * reference_ha:.2f} ha (two final "
-                        "harvests of one stand without replanting?)",
-                    )
-                )
-                continue
-            unplanted += _harvest(crops, want, pd.Timestamp(op.date))
-        elif unplanted <= 1e-12:
-            problems.append(
-                Problem(
-                    file,
-                    where,
-                    "operation",
-                    f"replanting on {op.date} without a final harvest "
-                    f"recorded after the register's planted_year ({register_fy})",
-                )
-            )
-        elif not pd.isna(op.area_ha) and want > unplanted + 1e-6:
-            problems.append(
-                Problem(
-                    file,
-                    where,
-                    "area_ha",
-                    f"replanting of {op.area_ha} ha exceeds the felled "
-                    f"area {unplanted * reference_ha:.2f} ha",
-                )
-            )
-        else:
-            take = unplanted if pd.isna(op.area_ha) else want
-            crops.append(_Crop(take, int(fy), pd.Timestamp(op.date)))
-            unplanted -= take
-    return crops, problems
-
-
-def build_cohorts(
-    stands: pd.DataFrame,
-    operations: pd.DataFrame,
-    periods: tuple[Period, ...],
-    *,
-    file: str = "operations",
-) -> Cohorts:
-    """Cohorts from the register crop and the final harvests / replantings after it.
-
-    A final harvest or replanting in a fiscal year after the register's ``planted_year`` is applied
-    (the register does not know it yet); earlier ones are history the register already reflects.
-    Final harvests take area from the oldest standing crop first.
-
-    Raises
-    ------
-    InputError
-        A harvest larger than the standing area (e.g. two final harvests of one stand), a
-        replanting without felled area, or a harvest inside a monitoring period that the register
-        already replaced by the new crop (its emission could not be computed).
-    """
-    n = len(stands)
-    stand = np.arange(n)
-    share = np.ones(n)
-    origin = stands["planted_year"].to_numpy(dtype=np.int64).copy()
-    planted = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-    harvested = planted.copy()
-    extra: list[tuple[int, _Crop]] = []
-    problems: list[Problem] = []
-    events = operations[operations["operation"].isin(("final_harvest", "replanting"))]
-    if len(events):
-        pos = pd.Series(np.arange(n), index=stands["stand_id"].to_numpy())
-        reference = reference_area(stands)
-        first_day = min(p.start for p in periods)
-        events = events.sort_values(["stand_id", "date", "source_row"], kind="stable")
-        for sid, group in events.groupby("stand_id", sort=True):
-            i = int(pos[sid])
-            crops, p = _replay(sid, int(origin[i]), float(reference[i]), group, first_day, file)
-            problems += p
-            share[i], harvested[i] = (
-                crops[0].share,
-                pd.Timestamp(crops[0].harvested).to_datetime64(),
-            )
-            extra += [(i, crop) for crop in crops[1:]]
-    if problems:
-        raise InputError(problems)
-    if extra:
-        crops = [c for _, c in extra]
-        stand = np.concatenate([stand, [i for i, _ in extra]])
-        share = np.concatenate([share, [c.share for c in crops]])
-        origin = np.concatenate([origin, np.array([c.origin_fy for c in crops], dtype=np.int64)])
-        planted = np.concatenate([planted, pd.DatetimeIndex([c.planted for c in crops])])
-        harvested = np.concatenate([harvested, pd.DatetimeIndex([c.harvested for c in crops])])
-    return Cohorts(stand, share, origin, planted, harvested)
 
 
 def carbon_tco2(area_ha, volume_m3_ha, wood_density, bef, root_ratio, carbon_fraction):
@@ -289,21 +125,20 @@ def carbon_tco2(area_ha, volume_m3_ha, wood_density, bef, root_ratio, carbon_fra
     )
 
 
-def _parameters(params: pd.DataFrame, species: np.ndarray, age: np.ndarray) -> tuple:
-    """(D, BEF, R, CF) per element, BEF by ``age``; NaN for species with no row (bamboo)."""
-    p = params.reindex(species)
-    bef = np.where(age <= BEF_SWITCH_AGE, p["bef_le20"].to_numpy(), p["bef_ge21"].to_numpy())
-    return (
-        p["wood_density"].to_numpy(),
-        bef,
-        p["root_ratio"].to_numpy(),
-        p["carbon_fraction"].to_numpy(),
-    )
+PARAMETER_COLUMNS = ("wood_density", "bef_le20", "bef_ge21", "root_ratio", "carbon_fraction")
+"""Columns of the parameter table the equation uses."""
 
 
-def _tco2(params, species, age, area_ha, volume_m3_ha) -> np.ndarray:
+def _parameters(p: dict[str, np.ndarray], age: np.ndarray) -> tuple:
+    """(D, BEF, R, CF) per element, BEF by ``age``; ``p``: the :data:`PARAMETER_COLUMNS` of each
+    element's species row (NaN for a species with none, e.g. bamboo)."""
+    bef = np.where(age <= BEF_SWITCH_AGE, p["bef_le20"], p["bef_ge21"])
+    return p["wood_density"], bef, p["root_ratio"], p["carbon_fraction"]
+
+
+def _tco2(p: dict[str, np.ndarray], age, area_ha, volume_m3_ha) -> np.ndarray:
     """:func:`carbon_tco2` with the species' parameters at ``age``; 0 for species with no row."""
-    return np.nan_to_num(carbon_tco2(area_ha, volume_m3_ha, *_parameters(params, species, age)))
+    return np.nan_to_num(carbon_tco2(area_ha, volume_m3_ha, *_parameters(p, age)))
 
 
 def standing_volume(yields, curve, cohorts: Cohorts, day: dt.date, *, inclusive: bool):
@@ -343,17 +178,27 @@ def compute_period(
     plans: pd.DataFrame | None = None,
     *,
     plans_file: str = "plans.csv",
+    keys: RegisterKeys | None = None,
 ) -> pd.DataFrame:
     """FO-001 result of every stand for one monitoring period (see :func:`compute_fo001`)."""
     n = len(stands)
-    elig = eligibility(stands, operations, period, settings, plans, plans_file=plans_file)
+    keys = keys or register_keys(stands, operations)
+    elig = eligibility(
+        stands, operations, period, settings, plans, plans_file=plans_file, keys=keys
+    )
     c = cohorts
-    species = stands["species"].to_numpy()[c.stand]
-    stand_curve = yields.curve_index(stands["species"], stands["site_class"])
+    species_code, species_names = pd.factorize(stands["species"], use_na_sentinel=False)
+    species_names = np.asarray(species_names, dtype=object)
+    rows = params.reindex(species_names)  # one row per distinct species
+    per_stand = {col: rows[col].to_numpy()[species_code] for col in PARAMETER_COLUMNS}
+    p_cohort = {col: v[c.stand] for col, v in per_stand.items()}
+    site = stands["site_class"].to_numpy().copy()  # copies: the frame below shares its arrays
+    pair, first = factorize_rows([species_code, site])  # a handful of (species, site class)
+    stand_curve = yields.curve_index(species_names[species_code[first]], site[first])[pair]
     curve = np.where(stand_curve < 0, 0, stand_curve)[c.stand]  # bamboo: any curve, factor 0
     scale = _volume_scale(stands, c)
-    bamboo = species == "bamboo"
-    area = stands["stand_area_ha"].to_numpy(dtype=float)
+    bamboo = (species_names == "bamboo")[species_code][c.stand]
+    area = stands["stand_area_ha"].to_numpy(dtype=float).copy()
     last_age = yields.last_age[curve]
     p_end = np.datetime64(period.end)
     p_start = np.datetime64(period.start)
@@ -374,10 +219,10 @@ def compute_period(
         v_now = yields.volume_at(curve, a) * scale * frac
         v_before = yields.volume_at(curve, a - 1) * scale * frac
         if settings.bef_convention == "increment":
-            tco2 = _tco2(params, species, a, cohort_area, v_now - v_before)
+            tco2 = _tco2(p_cohort, a, cohort_area, v_now - v_before)
         else:
-            tco2 = _tco2(params, species, a, cohort_area, v_now) - _tco2(
-                params, species, a - 1, cohort_area, v_before
+            tco2 = _tco2(p_cohort, a, cohort_area, v_now) - _tco2(
+                p_cohort, a - 1, cohort_area, v_before
             )
         gross += np.where(growing, tco2, 0.0)
         lo = max(period.start, dt.date(fy, 4, 1))
@@ -388,14 +233,14 @@ def compute_period(
 
     harvested_now = ~np.isnat(c.harvested) & (c.harvested >= p_start) & (c.harvested <= p_end)
     a_h = np.where(harvested_now, harvest_fy - c.origin_fy + 1, 0)
-    felled = _tco2(params, species, a_h, cohort_area, yields.volume_at(curve, a_h) * scale)
+    felled = _tco2(p_cohort, a_h, cohort_area, yields.volume_at(curve, a_h) * scale)
     emission = np.where(harvested_now, felled, 0.0)
     replanted_now = ~np.isnat(c.planted) & (c.planted >= p_start) & (c.planted <= p_end)
 
     removals_gross = np.bincount(c.stand, gross, minlength=n)
     emissions_gross = np.bincount(c.stand, emission, minlength=n)
     if settings.thinning_accounting == "explicit":
-        emissions_gross += _thinning_emissions(stands, operations, period, params, c)
+        emissions_gross += _thinning_emissions(stands, operations, period, per_stand, keys)
 
     share_counted = np.divide(elig.counted_area_ha, area, out=np.zeros(n), where=area > 0)
     # removals: the counted area on the counted days; emissions: every felling in the boundary
@@ -416,6 +261,7 @@ def compute_period(
     )
 
     any_ = lambda mask: np.bincount(c.stand, mask.astype(float), minlength=n) > 0  # noqa: E731
+    mapped = rows["parameter_species"].fillna("").to_numpy(dtype=object)
     flags = {
         "age_20_to_21": any_(crossed),
         "beyond_yield_table": any_(beyond),
@@ -427,25 +273,26 @@ def compute_period(
         "prorated": np.full(n, any(f < 1 for _, f in fractions)),
         "not_yet_planted": stands["planted_year"].to_numpy() > fy_end,
         "net_negative": elig.in_boundary & (net < 0),
-        "species_substituted": _species_substituted(stands, yields, stand_curve, params),
+        "species_substituted": _species_substituted(
+            yields, stand_curve, (mapped != "") & (mapped != species_names), species_code
+        ),
         "plan_dates_unknown": elig.plan_dates_unknown,
         "eligible_from_in_period": elig.started_in_period,
         "plan_partly_in_force": elig.eligible
         & ~elig.started_in_period
         & (elig.counted_days < period.days),
     }
-    p = params.reindex(stands["species"])
     return pd.DataFrame(
         {
-            "stand_id": stands["stand_id"].to_numpy(),
+            "stand_id": _text(stands["stand_id"]),
             "period": period.label,
             "eligible": elig.eligible,
             "in_boundary": elig.in_boundary,
             "reason": elig.reason,
-            "species": stands["species"].to_numpy(),
-            "forest_type": stands["forest_type"].to_numpy(),
-            "site_class": stands["site_class"].to_numpy(),
-            "plan_id": stands["plan_id"].to_numpy(),
+            "species": _text(stands["species"]),
+            "forest_type": _text(stands["forest_type"]),
+            "site_class": site,
+            "plan_id": _text(stands["plan_id"]),
             "area_ha": area,
             "eligible_area_ha": elig.counted_area_ha,
             "counted_days": elig.counted_days,
@@ -460,38 +307,43 @@ def compute_period(
             "net_tco2": net,
             "held_tco2": np.zeros(n),
             "gross_net_tco2": removals_gross - emissions_gross,
-            "flags": _join_flags(flags, n),
-            "parameter_species": p["parameter_species"].fillna("").to_numpy(),
-            "wood_density_t_m3": p["wood_density"].to_numpy(),
-            "bef_le20": p["bef_le20"].to_numpy(),
-            "bef_ge21": p["bef_ge21"].to_numpy(),
-            "root_ratio": p["root_ratio"].to_numpy(),
-            "carbon_fraction": p["carbon_fraction"].to_numpy(),
+            "flags": _join_flags(flags),
+            "parameter_species": column(spread(Coded(species_code, mapped.tolist()))),
+            "wood_density_t_m3": per_stand["wood_density"],
+            "bef_le20": per_stand["bef_le20"],
+            "bef_ge21": per_stand["bef_ge21"],
+            "root_ratio": per_stand["root_ratio"],
+            "carbon_fraction": per_stand["carbon_fraction"],
             "bef_convention": settings.bef_convention,
-        }
+        },
+        copy=False,  # every array is this period's own: no copy, no consolidation
     )
 
 
-def _species_substituted(stands, yields: YieldTable, curve, params) -> np.ndarray:
+def _species_substituted(yields: YieldTable, curve, by_species, species_code) -> np.ndarray:
     """Stands computed with another species' yield curve or parameter row (その他広葉樹 with ブナ's
-    parameters and a stand-in curve): unverified substitutions, flagged."""
+    parameters and a stand-in curve): unverified substitutions, flagged. ``by_species``: per
+    distinct species (``species_code``), whether its parameter row is another species'."""
     found = np.asarray(curve) >= 0
     by_curve = found & yields.is_substituted(np.where(found, curve, 0))
-    species = stands["species"].to_numpy()
-    mapped = params["parameter_species"].reindex(species).fillna("").to_numpy()
-    by_params = (mapped != "") & (mapped != species)
-    return by_curve | by_params
+    return by_curve | by_species[species_code]
 
 
 def main_cohort(c: Cohorts, n: int, p_end) -> np.ndarray:
     """Per stand, the youngest cohort standing at the period end (else the register crop)."""
-    standing = (np.isnat(c.planted) | (c.planted <= p_end)) & (
-        np.isnat(c.harvested) | (c.harvested > p_end)
-    )
-    order = np.lexsort((c.origin_fy, standing, c.stand))
-    last = np.r_[c.stand[order][1:] != c.stand[order][:-1], True]
     main = np.arange(n)
-    main[c.stand[order][last]] = order[last]
+    if len(c.stand) == n:  # one cohort per stand: the register crop
+        return main
+    # only the stands with several cohorts need choosing
+    several = np.flatnonzero(np.bincount(c.stand, minlength=n)[c.stand] > 1)
+    stand = c.stand[several]
+    planted, harvested = c.planted[several], c.harvested[several]
+    standing = (np.isnat(planted) | (planted <= p_end)) & (
+        np.isnat(harvested) | (harvested > p_end)
+    )
+    order = np.lexsort((c.origin_fy[several], standing, stand))
+    last = np.r_[stand[order][1:] != stand[order][:-1], True]
+    main[stand[order][last]] = several[order[last]]
     return main
 
 
@@ -507,36 +359,51 @@ def _felled_not_replanted(c: Cohorts, n: int, p_end) -> np.ndarray:
     return felled - replanted > 1e-9
 
 
-def _thinning_emissions(stands, operations, period: Period, params, c: Cohorts) -> np.ndarray:
+def _thinning_emissions(
+    stands, operations, period: Period, per_stand: dict, keys: RegisterKeys
+) -> np.ndarray:
     """Thinned stem volume booked as emission [t-CO2] per stand (explicit thinning accounting)."""
-    ops = operations[
-        (operations["operation"] == "thinning")
-        & (operations["date"] >= period.start)
-        & (operations["date"] <= period.end)
-    ]
+    day = keys.op_day
+    rows = np.flatnonzero(
+        keys.operations_of(("thinning",))
+        & (day >= np.datetime64(period.start, "D"))
+        & (day <= np.datetime64(period.end, "D"))
+    )
     out = np.zeros(len(stands))
-    if ops.empty:
+    if not len(rows):
         return out
-    pos = pd.Series(np.arange(len(stands)), index=stands["stand_id"].to_numpy())
-    idx = pos[ops["stand_id"]].to_numpy()
-    age = fiscal_year(ops["date"]) - stands["planted_year"].to_numpy()[idx] + 1
-    volume_m3 = ops["volume_m3"].to_numpy(dtype=float)  # a whole volume: A = 1, ΔV in [m3]
-    np.add.at(out, idx, _tco2(params, stands["species"].to_numpy()[idx], age, 1.0, volume_m3))
+    idx = keys.positions(rows)
+    age = fiscal_year_of_days(day[rows]) - stands["planted_year"].to_numpy()[idx] + 1
+    # a whole volume: A = 1, ΔV in [m3]
+    volume_m3 = operations["volume_m3"].to_numpy(dtype=float)[rows]
+    p = {col: v[idx] for col, v in per_stand.items()}
+    np.add.at(out, idx, _tco2(p, age, 1.0, volume_m3))
     return out
 
 
-def _dates(days: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def _dates(days: np.ndarray, mask: np.ndarray):
     """ISO dates where ``mask`` (open ends as empty text), else empty text."""
-    out = np.array([str(d) for d in days], dtype=object)
     open_end = (days <= np.datetime64("1000-01-01")) | (days >= np.datetime64("9999-12-31"))
-    return np.where(mask & ~open_end, out, "")
+    keys = days.astype("datetime64[D]").view(np.int64)
+    return column(render([keys], day_text, mask=mask & ~open_end))
 
 
-def _join_flags(flags: dict[str, np.ndarray], n: int) -> np.ndarray:
-    out = np.full(n, "", dtype=object)
-    for name, mask in flags.items():
-        out = np.where(mask, out + name + ";", out)
-    return np.array([s[:-1] for s in out], dtype=object)
+def _join_flags(flags: dict[str, np.ndarray]):
+    """The names of the flags set on each row, joined by ";" in the order of ``flags``."""
+    names = list(flags)
+    bits = np.zeros(len(next(iter(flags.values()))), dtype=np.int64)
+    for i, mask in enumerate(flags.values()):
+        bits |= np.asarray(mask, dtype=np.int64) << i
+    return column(render([bits], lambda b: ";".join(n for i, n in enumerate(names) if b >> i & 1)))
+
+
+_TEXT_DTYPE = pd.Series(["text"]).dtype
+"""The dtype pandas gives a column of Python ``str`` values."""
+
+
+def _text(values: pd.Series):
+    """A text column of the stands as the output column (kept as it is when already text)."""
+    return values.array.copy() if values.dtype == _TEXT_DTYPE else values.to_numpy()
 
 
 def check_operations(
@@ -604,24 +471,55 @@ def compute_fo001(
     check_operations(operations, settings, file=file)
     params = species_parameters(settings.carbon_fraction)
     stands = stands.reset_index(drop=True)
-    cohorts = build_cohorts(stands, operations, periods, file=file)
+    keys = register_keys(stands, operations)
+    cohorts = build_cohorts(stands, operations, periods, file=file, keys=keys)
     frames = [
         compute_period(
-            stands, operations, yields, cohorts, p, settings, params, plans, plans_file=plans_file
+            stands,
+            operations,
+            yields,
+            cohorts,
+            p,
+            settings,
+            params,
+            plans,
+            plans_file=plans_file,
+            keys=keys,
         )
         for p in periods
     ]
-    result = pd.concat(frames, ignore_index=True)
-    order = np.lexsort((natural_key_rank(result["stand_id"]), result["period"].to_numpy()))
+    result = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    # by period, then stand id in natural order: the stands' ranks, once per period
+    rank = np.tile(_rank(keys.stand_ids, keys.stand_code), len(periods))
+    order = np.lexsort((rank, result["period"].to_numpy()))
+    if (order == np.arange(len(order))).all():  # already in order (a sorted register)
+        return result.reset_index(drop=True)
     return result.iloc[order].reset_index(drop=True)
 
 
 def natural_key_rank(ids: pd.Series) -> np.ndarray:
-    """Rank of ids in natural order ("2-1-1" before "10-1-1"), as an integer array."""
-    unique = pd.unique(ids)
-    keys = sorted(unique, key=_natural_key)
-    rank = pd.Series(np.arange(len(keys)), index=keys)
-    return rank.reindex(ids.to_numpy()).to_numpy()
+    """Rank of ids in natural order ("2-1-1" before "10-1-1"), as an integer array.
+
+    Equal keys ("01-1", "1-1") rank in order of first appearance. Ids made only of digit groups
+    joined by "-" are ranked on their numbers as integer arrays; others through
+    :func:`_natural_key`.
+    """
+    code, unique = pd.factorize(pd.Series(ids), use_na_sentinel=False)
+    return _rank(unique, code)
+
+
+def _rank(unique, code: np.ndarray) -> np.ndarray:
+    """:func:`natural_key_rank` of the ids ``unique[code]`` (distinct ``unique`` in order of
+    first appearance)."""
+    parts = numeric_parts(unique) if len(unique) else None
+    if parts is None:
+        keys = sorted(unique, key=_natural_key)
+        rank = pd.Series(np.arange(len(keys)), index=keys)
+        return rank.reindex(np.asarray(unique, dtype=object)).to_numpy()[code]
+    order = np.lexsort(parts.T[::-1])  # first part first; stable: ties by appearance
+    unique_rank = np.empty(len(unique), dtype=np.int64)
+    unique_rank[order] = np.arange(len(unique))
+    return unique_rank[code]
 
 
 def _natural_key(text: str):

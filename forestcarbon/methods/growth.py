@@ -59,9 +59,24 @@ class YieldTable:
         return self.substituted[curve]
 
     def curve_index(self, species, site_class) -> np.ndarray:
-        """Curve index per (species, site_class) pair; -1 where the table has no such curve."""
-        pairs = pd.MultiIndex.from_arrays([np.asarray(species), np.asarray(site_class)])
-        return self.keys.get_indexer(pairs)
+        """Curve index per (species, site_class) pair; -1 where the table has no such curve.
+
+        Each distinct pair is looked up once (a register has a handful of them).
+        """
+        species = pd.Series(species).reset_index(drop=True)
+        site_class = pd.Series(site_class).reset_index(drop=True)
+        if not len(species):
+            return np.zeros(0, dtype=np.intp)
+        s_code, s_names = pd.factorize(species, use_na_sentinel=False)
+        c_code, c_values = pd.factorize(site_class, use_na_sentinel=False)
+        pair, first = np.unique(s_code * len(c_values) + c_code, return_inverse=True)
+        pairs = pd.MultiIndex.from_arrays(
+            [
+                np.asarray(s_names, dtype=object)[pair // len(c_values)],
+                np.asarray(c_values)[pair % len(c_values)],
+            ]
+        )
+        return self.keys.get_indexer(pairs)[first]
 
     def volume_at(self, curve, age) -> np.ndarray:
         """Stem volume [m3/ha] at whole ``age`` [years] (0 for age <= 0)."""

@@ -46,8 +46,19 @@ def to_nano(values) -> np.ndarray:
 
 
 def exact_sum(values) -> Decimal:
-    """Exact decimal sum [t-CO2] of t-CO2 floats, via integer nano-tonnes (never wraps)."""
-    return Decimal(sum(to_nano(values).ravel().tolist(), 0)) / NANO
+    """Exact decimal sum [t-CO2] of t-CO2 floats, via integer nano-tonnes (never wraps).
+
+    The nano-tonnes are summed as int64 when no partial sum can reach 2**63 (the same integers,
+    the same exact sum), else as Python integers.
+    """
+    values = np.asarray(values, dtype=float).ravel()
+    scaled = np.rint(values * NANO)
+    if not np.isfinite(scaled).all():
+        raise ValueError("a t-CO2 value to be summed is not finite (NaN or infinite)")
+    bound = float(np.abs(scaled).max()) * len(scaled) if len(scaled) else 0.0
+    if bound < 2.0**62:  # every value and partial sum fits in an int64 with room to spare
+        return Decimal(int(scaled.astype(np.int64).sum())) / NANO
+    return Decimal(sum(to_nano(values).tolist(), 0)) / NANO
 
 
 def credited_tonnes(total_tco2: Decimal, buffer_rate: float | str | Decimal = 0) -> int:
@@ -81,13 +92,13 @@ def summary_row(
     ----------
     activity_ids : iterable of str
         Ids of the activities counted (stands, sites, units); their number is ``n_activities``
-        and the whole-program rows count distinct ids across periods.
+        and the whole-program rows count distinct ids across periods (an id counts by its text).
     """
     rem, emi = exact_sum(removals), exact_sum(emissions)
     total = rem - emi
     credits = credited_tonnes(total, buffer_rate)
     buffer = max(total, Decimal(0)) * Decimal(str(buffer_rate))
-    ids = frozenset(f"{methodology}:{i}" for i in activity_ids)
+    ids = _distinct(activity_ids)
     return {
         "methodology": methodology,
         "period": period,
@@ -102,23 +113,34 @@ def summary_row(
     }
 
 
+def _distinct(ids) -> pd.Index:
+    """The distinct ids, as text."""
+    return pd.Index(pd.unique(pd.Series(list(ids) if isinstance(ids, set) else ids).astype(str)))
+
+
 def fo001_summary(results: pd.DataFrame, buffer_rate: float) -> list[dict]:
     """Summary rows of FO-001 per period from :func:`~forestcarbon.methods.fo001.compute_fo001`."""
     rows = []
-    for period, g in results.groupby("period", sort=True):
-        # the project boundary: eligible stands, and fellings of every stand in a plan
-        inside = g[g["in_boundary"]] if "in_boundary" in g.columns else g[g["eligible"]]
-        counted = inside[inside["eligible"] | (inside["emissions_tco2"] > 0)]
+    code, periods = pd.factorize(results["period"])
+    eligible = results["eligible"].to_numpy(dtype=bool)
+    # the project boundary: eligible stands, and fellings of every stand in a plan
+    inside = results["in_boundary"].to_numpy(dtype=bool) if "in_boundary" in results else eligible
+    removals = results["removals_tco2"].to_numpy(dtype=float)
+    emissions = results["emissions_tco2"].to_numpy(dtype=float)
+    counted = inside & (eligible | (emissions > 0))
+    for k in np.argsort(np.asarray(periods, dtype=object), kind="stable"):
+        mine = code == k
+        take = np.flatnonzero(mine & counted)
         row = summary_row(
             "FO-001",
-            period,
-            counted["removals_tco2"],
-            counted["emissions_tco2"],
-            counted["stand_id"],
+            periods[k],
+            removals[take],
+            emissions[take],
+            results["stand_id"].take(take).tolist(),
             buffer_rate,
         )
-        if "held_tco2" in g.columns:
-            row["held_tco2"] = decimal_text(exact_sum(g["held_tco2"]))
+        if "held_tco2" in results.columns:
+            row["held_tco2"] = decimal_text(exact_sum(results["held_tco2"].to_numpy()[mine]))
         rows.append(row)
     return rows
 
@@ -156,7 +178,10 @@ def _combine(g: pd.DataFrame, methodology: str, period: str) -> dict:
         "buffer_rate": rates.pop() if len(rates) == 1 else np.nan,
         "buffer_tco2": total("buffer_tco2"),
         "credits_t": int(g["credits_t"].sum()),
-        "n_activities": len(frozenset().union(*g["activity_ids"])),
+        "n_activities": sum(
+            len(_distinct(pd.concat([pd.Series(ids) for ids in m["activity_ids"]])))
+            for _, m in g.groupby("methodology", sort=False)
+        ),
         "held_tco2": _held(g),
     }
 
