@@ -16,6 +16,7 @@ own.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -77,6 +78,7 @@ def canopy_table(
     periods: tuple[Period, ...],
     *,
     file: str = "operations",
+    zonal: Callable | None = None,
 ) -> tuple[pd.DataFrame, VolumeModel | None]:
     """Per stand canopy statistics, derived site class, model volume and flags.
 
@@ -92,6 +94,9 @@ def canopy_table(
     settings : CanopySettings
     periods : tuple of Period
         Monitoring periods (for the cohort replay of harvests).
+    zonal : callable, optional
+        ``zonal(inner stands) -> (stats, cover_before_mean)`` as :func:`canopy_zonal` gives them
+        (a distributed run computes them partition by partition); default :func:`canopy_zonal`.
 
     Returns
     -------
@@ -122,13 +127,10 @@ def canopy_table(
     stands = stands.reset_index(drop=True)
     n = len(stands)
     inner = shrink_stands(stands, settings.edge_buffer_m)
-    stats = zonal_stats(
-        inner,
-        canopy.height,
-        cover=canopy.cover,
-        min_valid_pixels=settings.min_valid_pixels,
-        min_valid_fraction=settings.min_valid_fraction,
-    )
+    if zonal is None:
+        stats, zonal_before = canopy_zonal(inner, canopy, settings)
+    else:
+        stats, zonal_before = zonal(inner)
     if canopy.cover is None:
         stats["cover_mean"] = np.nan
     species = stands["species"].to_numpy()
@@ -146,12 +148,7 @@ def canopy_table(
     cover_before = np.full(n, np.nan)
     thinned = np.zeros(n)
     if canopy.cover_before is not None:
-        cover_before = zonal_mean(
-            inner,
-            canopy.cover_before,
-            min_valid_pixels=settings.min_valid_pixels,
-            valid_range=COVER_RANGE,
-        ).to_numpy()
+        cover_before = zonal_before
         thinned = thinning_share(stands, operations, canopy.cover_before_date, canopy.cover_date)
     change = stats["cover_mean"].to_numpy() - cover_before
     not_visible = thinning_not_visible(thinned, change, settings.min_cover_drop)
@@ -225,12 +222,39 @@ def canopy_table(
     return table[CANOPY_COLUMNS + extra], model
 
 
-def compute_canopy(inputs) -> CanopyResult | None:
+def canopy_zonal(
+    inner: gpd.GeoDataFrame, canopy: CanopyInputs, settings: CanopySettings
+) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """Zonal statistics of (shrunk) stands on the canopy rasters: the height and cover statistics
+    (:func:`~forestcarbon.canopy.zonal.zonal_stats`, one row per stand in input order) and the mean
+    cover before [0-1] (None without ``cover_before``). Each stand's statistics depend only on
+    its polygon and the rasters, so any partition of the stands gives the same rows."""
+    stats = zonal_stats(
+        inner,
+        canopy.height,
+        cover=canopy.cover,
+        min_valid_pixels=settings.min_valid_pixels,
+        min_valid_fraction=settings.min_valid_fraction,
+    )
+    before = None
+    if canopy.cover_before is not None:
+        before = zonal_mean(
+            inner,
+            canopy.cover_before,
+            min_valid_pixels=settings.min_valid_pixels,
+            valid_range=COVER_RANGE,
+        ).to_numpy()
+    return stats, before
+
+
+def compute_canopy(inputs, *, zonal: Callable | None = None) -> CanopyResult | None:
     """The canopy step of a program; ``None`` when the program has no canopy height raster.
 
     Parameters
     ----------
     inputs : forestcarbon.inputs.program.ProgramInputs
+    zonal : callable, optional
+        See :func:`canopy_table` (a distributed run's zonal statistics by partition).
 
     Raises
     ------
@@ -255,5 +279,6 @@ def compute_canopy(inputs) -> CanopyResult | None:
         settings,
         inputs.settings.periods,
         file=str(inputs.files.get("operations", "operations")),
+        zonal=zonal,
     )
     return CanopyResult(table, model, canopy, settings)

@@ -70,7 +70,12 @@ def describe_inputs(files: dict[str, Path], program_dir: Path) -> dict:
         except ValueError:
             name = f"<packaged>/{path.name}" if "forestcarbon" in path.parts else str(path)
         sha = sha_as_read(path) or file_sha256(path)  # the bytes the run read
-        out[role] = {"path": name, "bytes": path.stat().st_size, "sha256": sha}
+        size = (
+            sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+            if path.is_dir()  # a partitioned GeoParquet folder
+            else path.stat().st_size
+        )
+        out[role] = {"path": name, "bytes": size, "sha256": sha}
     return out
 
 
@@ -82,12 +87,14 @@ def build_provenance(
     growth_sources: list[str],
     outputs: dict[str, str],
     warnings: list[str] | None = None,
+    compute: dict | None = None,
 ) -> dict:
     """The provenance record of a run (no timestamps: same inputs give the same record).
 
     ``warnings``: what a verifier must know about the run (e.g. fiscal years valued with a
-    substitute emission factor)."""
-    return {
+    substitute emission factor); ``compute``: where a distributed run computed (scheduler,
+    partitions), recorded under ``compute`` (absent for a run in one process)."""
+    record = {
         "warnings": list(warnings or []),
         "program": settings.program.name,
         "program_dir": program_dir.name,
@@ -101,3 +108,6 @@ def build_provenance(
         "code_revision": code_revision(),
         "outputs_sha256": outputs,
     }
+    if compute is not None:
+        record["compute"] = compute
+    return record
