@@ -66,7 +66,8 @@ def open_client(scheduler: Scheduler, *, memory_limit: str = "auto") -> Iterator
     """A ``distributed.Client`` on the scheduler, closed (with its LocalCluster) on exit.
 
     A LocalCluster has ``scheduler.workers`` worker processes of one thread each (the engine's
-    arithmetic is numpy: processes, not threads, use several cores), no dashboard.
+    arithmetic is numpy: processes, not threads, use several cores); its dashboard is on a free
+    port (logged).
     """
     distributed = _require_dask()
     if scheduler.kind == "local":
@@ -76,11 +77,12 @@ def open_client(scheduler: Scheduler, *, memory_limit: str = "auto") -> Iterator
                 n_workers=scheduler.workers,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",  # a free port (8787 may be taken)
                 memory_limit=memory_limit,
             ) as cluster,
             distributed.Client(cluster) as client,
         ):
+            log.info("Dask dashboard: %s", client.dashboard_link)
             yield client
     else:
         log.info("Dask: scheduler %s", scheduler.address)
