@@ -113,9 +113,9 @@ class DaskEngine(Engine):
         part = self._parts(stands.geometry)
         ops_part = route(inputs.operations["stand_id"], stands["stand_id"], part)
         self.sizes = np.bincount(part, minlength=part.max() + 1 if len(part) else 0).tolist()
-        shared = self.client.scatter(
-            [inputs.yields, s.periods, s.fo001, fo001_files(inputs)], broadcast=True
-        )
+        # passed with each task, not scattered: scattered data lost with a worker cannot be
+        # recomputed, while a task's own arguments let Dask run it again elsewhere
+        shared = (inputs.yields, s.periods, s.fo001, fo001_files(inputs))
         futures = [
             self.client.submit(
                 fo001_task,
