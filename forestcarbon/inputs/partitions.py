@@ -21,14 +21,17 @@ HILBERT_LEVEL = 16
 
 def hilbert_order(geoms: gpd.GeoSeries) -> np.ndarray:
     """Row positions of ``geoms`` sorted along the Hilbert curve of their bounding boxes' centres
-    (ties in row order); empty or missing geometries last."""
+    over the square enclosing them (ties in row order); empty or missing geometries last."""
     geoms = gpd.GeoSeries(geoms).reset_index(drop=True)
     usable = ~(geoms.isna() | geoms.is_empty)
     key = np.full(len(geoms), np.iinfo(np.int64).max, dtype=np.int64)
     if usable.any():
-        bounds = geoms[usable].total_bounds
+        # a square around the stands: geopandas scales each axis to the bounds given, and a
+        # long thin program would otherwise be cut across rather than along
+        x0, y0, x1, y1 = geoms[usable].total_bounds
+        side = max(x1 - x0, y1 - y0, 1e-9)
         key[usable.to_numpy()] = geoms[usable].hilbert_distance(
-            total_bounds=bounds, level=HILBERT_LEVEL
+            total_bounds=(x0, y0, x0 + side, y0 + side), level=HILBERT_LEVEL
         )
     return np.argsort(key, kind="stable")
 

@@ -45,7 +45,8 @@ PARTITIONS_PER_WORKER = 4
 and to retry a lost partition cheaply."""
 
 PARTITIONING = (
-    "stands sorted along a Hilbert curve of their bounding-box centres (geopandas "
+    "stands sorted along a Hilbert curve of their bounding-box centres over the square "
+    "enclosing them (geopandas "
     "hilbert_distance, level 16) and cut into equal runs; operations with their stand; PV sites "
     "likewise; air-conditioning units with their facility"
 )
