@@ -43,7 +43,9 @@ log = logging.getLogger("forestcarbon")
 
 @dataclass
 class PartResult:
-    """What one part's task returns: its summary partial and its measures."""
+    """What one part's task returns: its summary partial and its measures: wall and CPU time [s]
+    of the whole task and of the engine alone (FO-001, holds, summary partial), and the peak
+    resident memory of the worker process so far [MB]."""
 
     name: str
     partial: Partial
@@ -51,6 +53,8 @@ class PartResult:
     seconds: float
     engine_seconds: float
     peak_mb: float
+    cpu_seconds: float = 0.0
+    engine_cpu_seconds: float = 0.0
 
 
 @dataclass
@@ -82,7 +86,7 @@ def part_names(program_dir: Path) -> list[str]:
 
 def part_task(program_dir: str, name: str, out_dir: str | None) -> PartResult:
     """Read, validate and compute one part; write its per-stand GeoParquet (a worker's task)."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     program_dir = Path(program_dir)
     settings = load_settings(program_dir)
     ops = program_dir / "operations" / name
@@ -92,13 +96,13 @@ def part_task(program_dir: str, name: str, out_dir: str | None) -> PartResult:
         operations=f"operations/{name}" if ops.is_file() else "",
     )
     program = load_program(program_dir, settings=dataclasses.replace(settings, inputs=inputs))
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     fo = Engine().fo001(program, program.stands)
     reviews = program.reviews if program.reviews is not None else read_reviews("")
     fo, partial = hold_task(
         fo, program.operations, latest_decisions(reviews), settings.fo001, keep_ids=False
     )
-    engine_seconds = time.perf_counter() - t1
+    engine_seconds, engine_cpu = time.perf_counter() - t1, time.process_time() - c1
     if out_dir is not None:
         geoms = program.stands.set_index("stand_id").geometry
         layer = gpd.GeoDataFrame(
@@ -114,6 +118,8 @@ def part_task(program_dir: str, name: str, out_dir: str | None) -> PartResult:
         time.perf_counter() - t0,
         engine_seconds,
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        time.process_time() - c0,
+        engine_cpu,
     )
 
 
