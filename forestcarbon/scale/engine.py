@@ -22,6 +22,7 @@ driver, on the gathered results.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import geopandas as gpd
@@ -59,6 +60,19 @@ def period_order(df: pd.DataFrame, id_col: str) -> pd.DataFrame:
         return df.reset_index(drop=True)
     order = np.lexsort((natural_key_rank(df[id_col]), df["period"].to_numpy()))
     return df.iloc[order].reset_index(drop=True)
+
+
+LARGE_GRAPH = "4GB"
+"""Dask warns above 10 MB of task arguments; a distributed run sends each partition's stands with
+its task on purpose (data scattered beforehand would be lost with a killed worker)."""
+
+
+@contextlib.contextmanager
+def _partitions_in_tasks():
+    import dask  # the scale extra, imported only by a distributed run
+
+    with dask.config.set({"distributed.admin.large-graph-warning-threshold": LARGE_GRAPH}):
+        yield
 
 
 def fo001_task(stands, operations, yields, periods, settings, files) -> pd.DataFrame:
@@ -105,7 +119,11 @@ class DaskEngine(Engine):
     def _parts(self, geoms) -> np.ndarray:
         return partition_numbers(geoms, self.partitions)
 
-    def _gather(self, futures) -> list:
+    def _map(self, fn, argsets: list) -> list:
+        """``fn(*args)`` for each of ``argsets`` on the cluster, results in the same order; a task
+        lost with its worker is run again (its arguments travel with it, none is scattered)."""
+        with _partitions_in_tasks():
+            futures = [self.client.submit(fn, *args, pure=False) for args in argsets]
         return self.client.gather(futures)
 
     def fo001(self, inputs, stands: pd.DataFrame) -> pd.DataFrame:
@@ -117,23 +135,18 @@ class DaskEngine(Engine):
         # passed with each task, not scattered: scattered data lost with a worker cannot be
         # recomputed, while a task's own arguments let Dask run it again elsewhere
         shared = (inputs.yields, s.periods, s.fo001, fo001_files(inputs))
-        futures = [
-            self.client.submit(
-                fo001_task,
-                stands[part == i],
-                inputs.operations[ops_part == i],
-                *shared,
-                pure=False,
-            )
-            for i in np.unique(part)
-        ]
+        numbers = np.unique(part)
         log.info(
             "FO-001: %d partitions on %d workers",
-            len(futures),
+            len(numbers),
             self.workers,
             extra={"progress": 0.1},
         )
-        return period_order(pd.concat(self._gather(futures), ignore_index=True), "stand_id")
+        results = self._map(
+            fo001_task,
+            [(stands[part == i], inputs.operations[ops_part == i], *shared) for i in numbers],
+        )
+        return period_order(pd.concat(results, ignore_index=True), "stand_id")
 
     def canopy(self, inputs):
         canopy = load_canopy_inputs(inputs)
@@ -144,11 +157,9 @@ class DaskEngine(Engine):
         def zonal(inner):
             inner = inner.reset_index(drop=True)
             part = self._parts(inner.geometry)
-            futures = [
-                self.client.submit(zonal_task, inner[part == i], canopy, settings, pure=False)
-                for i in np.unique(part)
-            ]
-            results = self._gather(futures)
+            results = self._map(
+                zonal_task, [(inner[part == i], canopy, settings) for i in np.unique(part)]
+            )
             rows = np.concatenate([np.flatnonzero(part == i) for i in np.unique(part)])
             back = np.argsort(rows, kind="stable")
             stats = pd.concat([r[0] for r in results], ignore_index=True).iloc[back]
@@ -165,13 +176,13 @@ class DaskEngine(Engine):
         part_of = pd.Series(self._parts(stands.geometry), index=stands["stand_id"].to_numpy())
         part = part_of.reindex(fo["stand_id"].to_numpy()).to_numpy()
         ops_part = route(inputs.operations["stand_id"], stands["stand_id"], part_of.to_numpy())
-        futures = [
-            self.client.submit(
-                hold_task, fo[part == i], inputs.operations[ops_part == i], decisions, s, pure=False
-            )
-            for i in np.unique(part)
-        ]
-        results = self._gather(futures)
+        results = self._map(
+            hold_task,
+            [
+                (fo[part == i], inputs.operations[ops_part == i], decisions, s)
+                for i in np.unique(part)
+            ],
+        )
         held = pd.concat([r[0] for r in results]).sort_index()  # the rows' original positions
         rows = fo001_rows(reduce_partials(r[1] for r in results), s.buffer_rate)
         return held.reset_index(drop=True), rows
@@ -180,8 +191,7 @@ class DaskEngine(Engine):
         for line in energy.factors.substitutes() if energy.factors is not None else []:
             log.warning("emission factor: %s", line)
         parts = energy_partitions(energy, self.partitions)
-        futures = [self.client.submit(energy_task, p, settings, pure=False) for p in parts]
-        results = self._gather(futures)
+        results = self._map(energy_task, [(p, settings) for p in parts])
         solar = [r.solar for r in results if r.solar is not None]
         aircon = [r.aircon for r in results if r.aircon is not None]
         return EnergyResult(
