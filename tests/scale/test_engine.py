@@ -78,3 +78,17 @@ def test_cli_scheduler_setting_and_bad_scheduler(tmp_path, capsys):
     assert "--scheduler" in err and "'lokal:2'" in err and "local:N" in err
     assert "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_compute_setting_runs_the_cli_on_its_own_cluster(tmp_path, capsys):
+    program = write_synthetic_program(tmp_path / "syn", 1_000, per_partition=1_000)
+    assert main(["fo001", str(program), "--out", str(tmp_path / "single")]) == 0
+    with (program / "program.toml").open("a", encoding="utf-8") as f:
+        f.write('\n[compute]\nscheduler = "local:1"\npartitions = 3\n')
+    assert main(["fo001", str(program), "--out", str(tmp_path / "dist")]) == 0
+    capsys.readouterr()
+    same_files(tmp_path / "single", tmp_path / "dist", ["fo001_stands.csv", "program_summary.csv"])
+    record = json.loads((tmp_path / "dist" / "provenance.json").read_text(encoding="utf-8"))
+    assert record["compute"]["scheduler"] == "local:1"
+    assert record["compute"]["stands_per_partition"] == [334, 333, 333]  # i * 3 // 1000
+    assert record["settings"]["compute"] == {"scheduler": "local:1", "partitions": 3}
