@@ -84,6 +84,18 @@ def part_names(program_dir: Path) -> list[str]:
     return [p.name for p in parts]
 
 
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process [MB]: VmHWM (Linux; a spawned Dask worker's own peak,
+    whereas ru_maxrss carries the parent's peak across exec), else ru_maxrss."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def part_task(program_dir: str, name: str, out_dir: str | None) -> PartResult:
     """Read, validate and compute one part; write its per-stand GeoParquet (a worker's task)."""
     t0, c0 = time.perf_counter(), time.process_time()
@@ -117,7 +129,7 @@ def part_task(program_dir: str, name: str, out_dir: str | None) -> PartResult:
         len(program.stands),
         time.perf_counter() - t0,
         engine_seconds,
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        peak_memory_mb(),
         time.process_time() - c0,
         engine_cpu,
     )
