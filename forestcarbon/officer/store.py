@@ -105,7 +105,8 @@ def _key(df: pd.DataFrame) -> pd.Series:
     parts = [df["stand_id"].astype(str), df["date"].astype(str), df["operation"].astype(str)]
     for col in ("area_ha", "volume_m3"):
         values = pd.to_numeric(df[col], errors="coerce")
-        parts.append(values.map(lambda v: "" if pd.isna(v) else f"{v:.6f}"))
+        # as text whatever pandas infers (an empty column maps to float64)
+        parts.append(values.map(lambda v: "" if pd.isna(v) else f"{v:.6f}").astype(str))
     key = parts[0]
     for p in parts[1:]:
         key = key + "|" + p
