@@ -23,7 +23,8 @@ from forestcarbon.core.files import (
     write_outputs,
 )
 from forestcarbon.core.runfolder import check_run_target, publish_run
-from forestcarbon.inputs.energy import load_energy
+from forestcarbon.inputs.energy import EnergyInputs, load_energy
+from forestcarbon.inputs.partitions import partition_numbers
 from forestcarbon.inputs.program import ProgramInputs, future_period_problems, load_program
 from forestcarbon.inputs.reviews import latest_decisions, read_reviews
 from forestcarbon.methods.energy import EnergyResult, compute_energy
@@ -39,6 +40,7 @@ from forestcarbon.methods.uncertainty import simulate_program, summary_intervals
 from forestcarbon.officer.ledger_tables import program_ledger
 from forestcarbon.outputs.layers import fo001_layer
 from forestcarbon.outputs.map import map_files, map_name, result_map
+from forestcarbon.outputs.parquet import partitioned_files
 from forestcarbon.outputs.provenance import build_provenance
 from forestcarbon.outputs.report import REPORT_FILE, SUMMARY_FILE, report_files
 from forestcarbon.outputs.sticker_page import sticker_page_files
@@ -68,6 +70,10 @@ class RunResult:
         The program's credit ledger as tables (:func:`forestcarbon.officer.ledger_tables.
         ledger_tables`) when it keeps one: the report's 活用 sheet, the map's businesses and the
         sticker look-up page.
+    compute : dict, optional
+        How a distributed run computed (scheduler, partitions; provenance.json ``compute``);
+        None in this process. With it, the per-stand results are also written as partitioned
+        GeoParquet (``fo001_stands.parquet/``).
     """
 
     inputs: ProgramInputs
@@ -77,6 +83,7 @@ class RunResult:
     energy: EnergyResult | None = None
     canopy: CanopyResult | None = None
     credits: dict | None = None
+    compute: dict | None = None
 
     @property
     def stands(self) -> pd.DataFrame:
@@ -106,14 +113,55 @@ def fo001_files(inputs: ProgramInputs) -> dict:
     }
 
 
-def compute(inputs: ProgramInputs, *, fo001_only: bool = False, report: bool = True) -> RunResult:
+class Engine:
+    """Where :func:`compute` does the per-stand and per-site work: in this process (the default).
+
+    :class:`forestcarbon.scale.engine.DaskEngine` does the same work on a Dask cluster, partition
+    by partition, with identical results.
+    """
+
+    def fo001(self, inputs: ProgramInputs, stands: pd.DataFrame) -> pd.DataFrame:
+        """FO-001 of ``stands`` with the program's operations, plans, periods and settings."""
+        s = inputs.settings
+        return compute_fo001(
+            stands, inputs.operations, inputs.yields, s.periods, s.fo001, **fo001_files(inputs)
+        )
+
+    def canopy(self, inputs: ProgramInputs) -> CanopyResult | None:
+        """The canopy step (None without a canopy height raster)."""
+        return compute_canopy(inputs)
+
+    def hold_and_total(self, fo: pd.DataFrame, inputs: ProgramInputs, decisions) -> tuple:
+        """(FO-001 with canopy-flagged removals held, FO-001 summary rows)."""
+        s = inputs.settings.fo001
+        fo = hold_flagged(fo, inputs.operations, decisions, s)
+        return fo, fo001_summary(fo, s.buffer_rate)
+
+    def energy(self, energy: EnergyInputs, settings) -> EnergyResult:
+        """EN-R-002 and EN-S-004 of the program's sites and units."""
+        return compute_energy(energy, settings)
+
+    def record(self) -> dict | None:
+        """What provenance.json records of where the run computed (None: this process)."""
+        return None
+
+
+def compute(
+    inputs: ProgramInputs,
+    *,
+    fo001_only: bool = False,
+    report: bool = True,
+    engine: Engine | None = None,
+) -> RunResult:
     """Compute every step the program has (pure: writes nothing).
 
     FO-001 (refined by the canopy rasters when they exist), EN-R-002/EN-S-004 when the program has
     solar or air-conditioning inputs, the Monte Carlo intervals, the summary and the report tables.
     ``fo001_only`` leaves out energy and the report (``forestcarbon fo001``); ``report=False``
     leaves out only the report's workbook and figures (``validate``: they check nothing).
+    ``engine``: where the per-stand and per-site work runs (default: this process).
     """
+    engine = engine or Engine()
     s = inputs.settings
     log.info(
         "FO-001: %d stands x %d period(s)",
@@ -123,25 +171,22 @@ def compute(inputs: ProgramInputs, *, fo001_only: bool = False, report: bool = T
     )
 
     def fo001_of(stands):
-        return compute_fo001(
-            stands, inputs.operations, inputs.yields, s.periods, s.fo001, **fo001_files(inputs)
-        )
+        return engine.fo001(inputs, stands)
 
-    canopy = compute_canopy(inputs)  # None without a canopy height raster
+    canopy = engine.canopy(inputs)  # None without a canopy height raster
     if canopy is None:
         fo = fo001_of(inputs.stands)
     else:  # site class from the canopy when asked; canopy flags in fo001_stands.csv
         fo, canopy = canopy.refine_fo001(inputs.stands, inputs.yields, fo001_of)
         inputs = dataclasses.replace(inputs, files={**inputs.files, **canopy.inputs.files})
     reviews = inputs.reviews if inputs.reviews is not None else read_reviews("")
-    fo = hold_flagged(fo, inputs.operations, latest_decisions(reviews), s.fo001)
-    rows = fo001_summary(fo, s.fo001.buffer_rate)
+    fo, rows = engine.hold_and_total(fo, inputs, latest_decisions(reviews))
     energy = None
     if not inputs.energy.empty and not fo001_only:
-        energy = compute_energy(inputs.energy, s)
+        energy = engine.energy(inputs.energy, s)
         rows += energy.summary_rows()
     fo, summary = _with_uncertainty(fo, rows, energy, s)
-    result = RunResult(inputs, fo, summary, energy=energy, canopy=canopy)
+    result = RunResult(inputs, fo, summary, energy=energy, canopy=canopy, compute=engine.record())
     if energy is not None:
         result.extra.update(energy.tables())
     if canopy is not None:
@@ -200,14 +245,24 @@ def output_files(result: RunResult, *, maps: bool = True) -> dict:
         growth_sources=inputs.yields.sources(),
         outputs=hashes,
         warnings=_factor_warnings(result.energy),
+        compute=result.compute,
     )
     layer = fo001_layer(result)
     return {
         **tables,
         "fo001_stands.gpkg": lambda path: write_gpkg(layer, path, layer="fo001_stands"),
         "provenance.json": json_bytes(provenance),
+        **(_partitioned(result, layer) if result.compute else {}),
         **(_map_files(result) if maps else {}),
     }
+
+
+def _partitioned(result: RunResult, layer) -> dict:
+    """The per-stand results as GeoParquet, one file per partition of the distributed run (the
+    partitions re-derived from the stands and the recorded number, as ``verify`` does)."""
+    stands = result.inputs.stands
+    part = partition_numbers(stands.geometry, result.compute["partitions"])
+    return partitioned_files(layer, pd.Series(part, index=stands["stand_id"].to_numpy()))
 
 
 def _map_files(result: RunResult) -> dict:
@@ -258,6 +313,7 @@ def run_program(
     *,
     overwrite: bool = True,
     fo001_only: bool = False,
+    engine: Engine | None = None,
 ) -> RunResult:
     """Validate, compute and write the run folder of a program (nothing is written on error).
 
@@ -265,11 +321,12 @@ def run_program(
     ``overwrite``, a folder holding inputs or other content, a link: refused); the run folder is
     then published as one atomic set sealed by ``run_complete.json`` (``core/runfolder.py``).
     ``fo001_only``: FO-001 outputs, the summary and provenance only (no energy, report or maps).
+    ``engine``: where to compute (default: this process; see :mod:`forestcarbon.scale`).
     """
     check_run_target(out_dir, overwrite=overwrite, inputs=[Path(program_dir) / CONFIG_FILE])
     inputs = load_for_run(program_dir)
     check_run_target(out_dir, overwrite=overwrite, inputs=input_paths(inputs.files))
-    result = compute(inputs, fo001_only=fo001_only)
+    result = compute(inputs, fo001_only=fo001_only, engine=engine)
     files = output_files(result, maps=not fo001_only)
     log.info("writing %d files to %s", len(files), out_dir, extra={"progress": 0.9})
     unchanged_inputs(result.inputs.files)

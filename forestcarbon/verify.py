@@ -37,6 +37,7 @@ from forestcarbon.core.files import COMPLETION_FILE, file_sha256, write_file
 from forestcarbon.core.params import table_path
 from forestcarbon.core.runfolder import files_in, read_kind, require_complete, verify_completion
 from forestcarbon.inputs.program import load_program
+from forestcarbon.inputs.readers import parquet_parts
 from forestcarbon.inputs.store_state import store_state
 from forestcarbon.officer.ledger import check_ledger
 from forestcarbon.run import compute, energy_outputs, output_files
@@ -97,7 +98,7 @@ def check_inputs(provenance: dict, program_dir: Path) -> list[str]:
     out = []
     for role, record in sorted(provenance["inputs"].items()):
         path = _input_path(record, program_dir)
-        if path.is_symlink() or path.is_dir():
+        if path.is_symlink() or (path.is_dir() and not parquet_parts(path)):
             out.append(f"{record['path']} ({role}): not a regular file")
             continue
         if not path.exists():
@@ -345,6 +346,10 @@ def verify_run(run_dir: str | Path, *, program_dir: str | Path | None = None) ->
             files = energy_outputs(program_dir)[2]
         else:
             result = compute(load_program(program_dir), fo001_only=kind == "fo001")
+            # a distributed run: same results in this process; same GeoParquet partitions
+            recorded = provenance.get("compute")
+            ok = isinstance(recorded, dict) and isinstance(recorded.get("partitions"), int)
+            result.compute = recorded if ok else None
             files = output_files(result, maps=kind == "run")
     except InputError as e:
         v.outputs.append(f"the recorded inputs no longer validate: {e}")

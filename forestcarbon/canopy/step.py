@@ -20,6 +20,7 @@ import importlib.metadata
 import logging
 import platform
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +29,7 @@ import pandas as pd
 import rasterio
 import shapely
 
-from forestcarbon.canopy import rasters, zonal
+from forestcarbon.canopy import rasters
 from forestcarbon.canopy.flags import (
     canopy_below_expected,
     join_flags,
@@ -88,6 +89,7 @@ def canopy_table(
     periods: tuple[Period, ...],
     *,
     file: str = "operations",
+    zonal: Callable | None = None,
 ) -> tuple[pd.DataFrame, VolumeModel | None]:
     """Per stand canopy statistics, derived site class, model volume and flags.
 
@@ -103,6 +105,9 @@ def canopy_table(
     settings : CanopySettings
     periods : tuple of Period
         Monitoring periods (for the cohort replay of harvests).
+    zonal : callable, optional
+        ``zonal(inner stands) -> (stats, cover_before_mean)`` as :func:`canopy_zonal` gives them
+        (a distributed run computes them partition by partition); default :func:`canopy_zonal`.
 
     Returns
     -------
@@ -132,7 +137,10 @@ def canopy_table(
     """
     stands = stands.reset_index(drop=True)
     n = len(stands)
-    stats, cover_before = _zonal(stands, canopy, settings)
+    if zonal is None:
+        stats, cover_before = _zonal(stands, canopy, settings)
+    else:
+        stats, cover_before = zonal(shrink_stands(stands, settings.edge_buffer_m))
     if canopy.cover is None:
         stats["cover_mean"] = np.nan
     species = stands["species"].to_numpy()
@@ -242,22 +250,9 @@ def _zonal(
         else:
             if len(stats) == len(stands) == len(cover_before):
                 return stats, cover_before
-    inner = shrink_stands(stands, settings.edge_buffer_m)
-    stats = zonal_stats(
-        inner,
-        canopy.height,
-        cover=canopy.cover,
-        min_valid_pixels=settings.min_valid_pixels,
-        min_valid_fraction=settings.min_valid_fraction,
+    stats, cover_before = canopy_zonal(
+        shrink_stands(stands, settings.edge_buffer_m), canopy, settings
     )
-    cover_before = np.full(len(stands), np.nan)
-    if canopy.cover_before is not None:
-        cover_before = zonal_mean(
-            inner,
-            canopy.cover_before,
-            min_valid_pixels=settings.min_valid_pixels,
-            valid_range=COVER_RANGE,
-        ).to_numpy(dtype=float)
     try:
         entry = {"stats": frame_entry(stats), "cover_before": cover_before.tolist()}
     except ValueError as e:  # a column the cache cannot keep exactly: not kept
@@ -267,10 +262,35 @@ def _zonal(
     return stats, cover_before
 
 
+def canopy_zonal(
+    inner: gpd.GeoDataFrame, canopy: CanopyInputs, settings: CanopySettings
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Zonal statistics of (shrunk) stands on the canopy rasters: the height and cover statistics
+    (:func:`~forestcarbon.canopy.zonal.zonal_stats`, one row per stand in input order) and the mean
+    cover before [0-1] (NaN without ``cover_before``). Each stand's statistics depend only on
+    its polygon and the rasters, so any partition of the stands gives the same rows."""
+    stats = zonal_stats(
+        inner,
+        canopy.height,
+        cover=canopy.cover,
+        min_valid_pixels=settings.min_valid_pixels,
+        min_valid_fraction=settings.min_valid_fraction,
+    )
+    before = np.full(len(inner), np.nan)
+    if canopy.cover_before is not None:
+        before = zonal_mean(
+            inner,
+            canopy.cover_before,
+            min_valid_pixels=settings.min_valid_pixels,
+            valid_range=COVER_RANGE,
+        ).to_numpy(dtype=float)
+    return stats, before
+
+
 @functools.cache
 def _zonal_versions() -> tuple:
     """What zonal statistics depend on besides their inputs: the code and the libraries."""
-    sources = (zonal.__file__, rasters.__file__, __file__)
+    sources = (sys.modules[zonal_stats.__module__].__file__, rasters.__file__, __file__)
     return (
         *(Path(f).read_bytes().decode("utf-8") for f in sources),
         sys.version,
@@ -283,12 +303,14 @@ def _zonal_versions() -> tuple:
     )
 
 
-def compute_canopy(inputs) -> CanopyResult | None:
+def compute_canopy(inputs, *, zonal: Callable | None = None) -> CanopyResult | None:
     """The canopy step of a program; ``None`` when the program has no canopy height raster.
 
     Parameters
     ----------
     inputs : forestcarbon.inputs.program.ProgramInputs
+    zonal : callable, optional
+        See :func:`canopy_table` (a distributed run's zonal statistics by partition).
 
     Raises
     ------
@@ -313,5 +335,6 @@ def compute_canopy(inputs) -> CanopyResult | None:
         settings,
         inputs.settings.periods,
         file=str(inputs.files.get("operations", "operations")),
+        zonal=zonal,
     )
     return CanopyResult(table, model, canopy, settings)

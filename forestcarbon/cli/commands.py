@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from forestcarbon import SAMPLE_PROGRAM, notebooks, run, verify
-from forestcarbon.cli import credits_commands
+from forestcarbon.cli import credits_commands, scale_commands
 from forestcarbon.core.files import write_outputs
 from forestcarbon.inputs.program import load_program
 from forestcarbon.officer import store, store_init
@@ -42,7 +42,7 @@ def cmd_validate(args) -> int:
 
 def cmd_run(args) -> int:
 
-    result = run.run_program(args.program_dir, args.out, overwrite=args.overwrite)
+    result = scale_commands.run_or_distribute(args)
     _print_summary(result)
     print(f"outputs in {args.out}")
     return 0
@@ -50,7 +50,7 @@ def cmd_run(args) -> int:
 
 def cmd_fo001(args) -> int:
 
-    result = run.run_program(args.program_dir, args.out, overwrite=args.overwrite, fo001_only=True)
+    result = scale_commands.run_or_distribute(args, fo001_only=True)
     _print_summary(result)
     print(f"outputs in {args.out}")
     return 0
@@ -266,4 +266,5 @@ COMMANDS = {
     "canopy": cmd_canopy,
     "store": cmd_store,
     "review": cmd_review,
+    "convert": scale_commands.cmd_convert,
 }

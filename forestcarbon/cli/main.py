@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from forestcarbon import __version__
-from forestcarbon.cli import credits, notebooks, officer, review, store
+from forestcarbon.cli import credits, notebooks, officer, review, scale, store
 from forestcarbon.cli.options import out_args, program_arg
 from forestcarbon.cli.progress import Reporter
 from forestcarbon.core.exceptions import ForestCarbonError
@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     notebooks.add_parser(sub)  # notebooks (verification notebooks as HTML)
     review.add_parsers(sub)  # review (a stand held by canopy evidence)
     credits.add_parsers(sub)  # credits (the credit ledger)
+    scale.add_parsers(sub)  # convert; run/fo001 --scheduler (Dask)
     return parser
 
 

@@ -71,7 +71,8 @@ class InputSettings:
     stands: str = _setting(
         "stands.gpkg",
         "Stand polygons (any OGR format); when the default stands.gpkg is absent, the one "
-        "stands.shp/.geojson/.json/.fgb/.parquet/.gml/.kml present is used.",
+        "stands.shp/.geojson/.json/.fgb/.parquet/.gml/.kml present is used, or a folder stands/ "
+        "of GeoParquet parts (forestcarbon convert).",
     )
     stands_layer: str = _setting(
         "", "Layer name in the stands file; empty: 'stands' or the only one."
@@ -81,7 +82,8 @@ class InputSettings:
         "operations.csv",
         "Silvicultural records (CSV/XLSX, a GeoPackage layer 'operations' whose polygons are "
         "the treated areas, or the record store of forestcarbon ops); when the default "
-        "operations.csv is absent, the one operations.xlsx/.xlsm/.txt/.gpkg present is used.",
+        "operations.csv is absent, the one operations.xlsx/.xlsm/.txt/.gpkg/.parquet present "
+        "is used, or a folder operations/ of Parquet parts.",
     )
     solar: str = _setting(
         "",
@@ -489,6 +491,7 @@ class Settings:
     uncertainty: UncertaintySettings = field(default_factory=UncertaintySettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     credits: CreditSettings = field(default_factory=CreditSettings)
+    compute: ComputeSettings = field(default_factory=lambda: ComputeSettings())
 
     def to_dict(self) -> dict:
         """Plain JSON-able dict (dates as ISO strings), for provenance."""
@@ -715,3 +718,24 @@ def settings_doc() -> str:
             )
             lines.append(f"| `[{name}] {f.name}` | `{default!r}` | {ver} | {doc} |")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class ComputeSettings:
+    """Where a run computes (``forestcarbon.scale``): this process, or a Dask cluster."""
+
+    scheduler: str = _setting(
+        "",
+        "Empty: compute in this process (the default). 'local:N': a Dask LocalCluster of N worker "
+        "processes (1 thread each); 'tcp://host:8786': an existing Dask scheduler. Results are "
+        "identical whichever is used; `run --scheduler` overrides it.",
+    )
+    partitions: int = _setting(
+        0,
+        "Stand partitions of a distributed run (compact areas along a Hilbert curve); 0: four per "
+        "worker.",
+        bounds=(0, 1_000_000),
+    )
+
+
+SECTIONS["compute"] = ComputeSettings

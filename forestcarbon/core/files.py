@@ -20,8 +20,13 @@ from forestcarbon.core.exceptions import OutputError
 
 
 def file_sha256(path: str | Path) -> str:
-    """sha256 hex digest of a file's bytes."""
+    """sha256 hex digest of a file's bytes; of a folder (a partitioned GeoParquet input), the
+    digest of its files' relative names and digests in name order."""
     h = hashlib.sha256()
+    if Path(path).is_dir():
+        for part in sorted(p for p in Path(path).rglob("*") if p.is_file()):
+            h.update(f"{part.relative_to(path).as_posix()}\0{file_sha256(part)}\n".encode())
+        return h.hexdigest()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
@@ -58,7 +63,7 @@ def changed_since_read(paths) -> list[Path]:
     out = []
     for path in paths:
         recorded = sha_as_read(path)
-        if recorded is not None and (not Path(path).is_file() or file_sha256(path) != recorded):
+        if recorded is not None and (not Path(path).exists() or file_sha256(path) != recorded):
             out.append(Path(path))
     return out
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import geopandas as gpd
 import openpyxl
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pyogrio
 
 from forestcarbon.core.config import CONFIG_FILE
@@ -56,9 +58,20 @@ def _peek_header(path: Path) -> None:
         )
 
 
-TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm")
+TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".parquet")
 LAYER_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".parquet", ".gml", ".kml")
 """Vector formats looked for by name when the default ``stands.gpkg`` is absent."""
+
+PARQUET = ".parquet"
+"""Suffix of (Geo)Parquet files; a folder of them (``stands/part-00000.parquet``, ...) is one
+partitioned input (``forestcarbon convert PROGRAM --to geoparquet`` writes them)."""
+
+
+def parquet_parts(path: Path) -> list[Path]:
+    """The ``.parquet`` files of a partitioned input folder, in name order (empty: not one)."""
+    if not path.is_dir():
+        return []
+    return sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == PARQUET)
 
 
 def locate_input(program_dir: Path, configured: str, default: str, suffixes, key: str) -> Path:
@@ -66,7 +79,8 @@ def locate_input(program_dir: Path, configured: str, default: str, suffixes, key
     default file is absent, the one file of the same name in another format.
 
     ``stands.gpkg`` absent and ``stands.shp`` present -> ``stands.shp`` (logged, so the run says
-    which file it used); two candidates (``stands.shp`` and ``stands.geojson``) are an error
+    which file it used); a folder ``stands/`` of ``.parquet`` files (partitioned GeoParquet) is
+    found the same way; two candidates (``stands.shp`` and ``stands.geojson``) are an error
     naming both. Suffixes match case-insensitively (``STANDS.SHP``). The default file wins when
     it exists; a file of the same name in another format beside it is then named in a warning
     (an officer who added ``stands.shp`` learns that ``stands.gpkg`` is the one used).
@@ -76,7 +90,12 @@ def locate_input(program_dir: Path, configured: str, default: str, suffixes, key
         return path
     stem = Path(default).stem.lower()
     wanted = {f"{stem}{s}" for s in suffixes}
-    found = sorted(p for p in program_dir.iterdir() if p.is_file() and p.name.lower() in wanted)
+    found = sorted(
+        p
+        for p in program_dir.iterdir()
+        if (p.is_file() and p.name.lower() in wanted)
+        or (PARQUET in suffixes and p.name.lower() == stem and parquet_parts(p))
+    )
     if path.exists():
         others = [p.name for p in found if p.name != default]
         if others:
@@ -154,6 +173,10 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
     Values are kept as text so that validation, not the reader, decides what is valid.
     """
     path = Path(path)
+    if parquet_parts(path) or (path.is_file() and path.suffix.lower() == PARQUET):
+        df = _parquet_table(path)
+        df.columns = [str(c).strip() for c in df.columns]
+        return df
     if not path.is_file():
         raise InputError(Problem(str(path), "", "", "file not found"))
     size = path.stat().st_size
@@ -205,6 +228,59 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
             raise InputError(Problem(str(path), "", "", f"not a valid CSV table: {e}")) from None
     df.columns = [str(c).strip() for c in df.columns]
     return df
+
+
+def _parquet_table(path: Path) -> pd.DataFrame:
+    """A Parquet file, or a folder of them, as a table of text (as a CSV would be read): numbers
+    and dates written as text, nulls as empty cells; a geometry column is left out."""
+    parts = parquet_parts(path) or [path]
+    frames = []
+    for part in parts:
+        note_input(part)
+        try:
+            table = pq.read_table(part)
+        except (pa.ArrowException, OSError) as e:
+            raise InputError(Problem(str(part), "", "", f"cannot read as Parquet: {e}")) from None
+        if table.num_columns > MAX_COLUMNS:
+            raise InputError(
+                Problem(str(part), "", "", f"more than {MAX_COLUMNS} columns; the right file?")
+            )
+        df = table.drop_columns([c for c in ("geometry",) if c in table.column_names])
+        df = df.to_pandas()
+        for col in df.columns:
+            text = df[col].astype(object)
+            df[col] = text.where(text.notna(), "").map(_cell_text)
+        frames.append((part, df))
+    return _same_columns(frames)
+
+
+def _cell_text(value) -> str:
+    """A Parquet cell as a CSV cell: 3 -> '3', 2.5 -> '2.5', a date -> '2023-04-01'."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat() if value == value.normalize() else value.isoformat()
+    return str(value)
+
+
+def _same_columns(frames: list) -> pd.DataFrame:
+    """Concatenate the parts of a partitioned input; a part whose columns differ from the first
+    part's is an error naming the part and the column."""
+    first_part, first = frames[0]
+    for part, df in frames[1:]:
+        missing = [c for c in first.columns if c not in df.columns]
+        extra = [c for c in df.columns if c not in first.columns]
+        if missing or extra:
+            col = (missing or extra)[0]
+            what = (
+                f"column missing (present in {first_part.name})"
+                if missing
+                else f"column not in {first_part.name} (every part must have the same columns)"
+            )
+            raise InputError(Problem(str(part), "", col, what))
+    if len(frames) == 1:
+        return first
+    return pd.concat([df for _, df in frames], ignore_index=True)
 
 
 def _xlsx_header(data: bytes, sheet: str | int) -> tuple:
@@ -279,7 +355,9 @@ def read_layer(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFram
     if path.is_file():
         note_input(path)
     try:
-        if path.suffix.lower() == ".parquet":
+        if parquet_parts(path):
+            gdf = _read_geoparquet_folder(path)
+        elif path.suffix.lower() == PARQUET:
             gdf = gpd.read_parquet(path)
         else:
             if layer is None:
@@ -317,6 +395,33 @@ def read_layer(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFram
             )
         )
     return gdf
+
+
+def _read_geoparquet_folder(path: Path) -> gpd.GeoDataFrame:
+    """The parts of a partitioned GeoParquet folder as one layer, in part order; a part that is not
+    GeoParquet, has other columns or another CRS is an error naming it."""
+    frames = []
+    for part in parquet_parts(path):
+        note_input(part)
+        try:
+            gdf = gpd.read_parquet(part)
+        except Exception as e:  # pyarrow and geopandas raise many types for a broken file
+            raise InputError(
+                Problem(str(part), "", "geometry", f"cannot read as GeoParquet: {e}")
+            ) from None
+        if frames and gdf.crs != frames[0][1].crs:
+            raise InputError(
+                Problem(
+                    str(part),
+                    "",
+                    "geometry",
+                    f"CRS {gdf.crs} differs from {frames[0][0].name}'s ({frames[0][1].crs})",
+                )
+            )
+        frames.append((part, gdf))
+    crs = frames[0][1].crs
+    merged = _same_columns(frames)
+    return gpd.GeoDataFrame(merged, geometry=frames[0][1].geometry.name, crs=crs)
 
 
 def _read_ogr(path: Path, layer: str | None) -> gpd.GeoDataFrame:

@@ -71,7 +71,12 @@ def describe_inputs(files: dict[str, Path], program_dir: Path) -> dict:
         except ValueError:
             name = f"<packaged>/{path.name}" if "forestcarbon" in path.parts else str(path)
         sha = sha_as_read(path) or file_sha256(path)  # the bytes the run read
-        out[role] = {"path": name, "bytes": path.stat().st_size, "sha256": sha}
+        size = (
+            sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+            if path.is_dir()  # a partitioned GeoParquet folder
+            else path.stat().st_size
+        )
+        out[role] = {"path": name, "bytes": size, "sha256": sha}
     return out
 
 
@@ -83,6 +88,7 @@ def build_provenance(
     growth_sources: list[str],
     outputs: dict[str, str],
     warnings: list[str] | None = None,
+    compute: dict | None = None,
 ) -> dict:
     """The provenance record of a run (no timestamps: same inputs give the same record).
 
@@ -90,9 +96,11 @@ def build_provenance(
     substitute emission factor). ``record_store`` (when the program keeps a store, reviews or a
     credit ledger): the ledger's head, the reviews' state and, for a PostgreSQL store, content
     hashes of the operations and stands read (:func:`forestcarbon.inputs.store_state.store_state`).
+    ``compute``: where a distributed run computed (scheduler, partitions), recorded under
+    ``compute`` (absent for a run in one process).
     """
     state = store_state(program_dir, settings)
-    return {
+    record = {
         "warnings": list(warnings or []),
         "program": settings.program.name,
         "program_dir": program_dir.name,
@@ -105,4 +113,9 @@ def build_provenance(
         "packages": package_versions(),
         "code_revision": code_revision(),
         "outputs_sha256": outputs,
-    } | ({"record_store": state} if state is not None else {})
+    }
+    if state is not None:
+        record["record_store"] = state
+    if compute is not None:
+        record["compute"] = compute
+    return record

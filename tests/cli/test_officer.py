@@ -26,6 +26,7 @@ COMMANDS = [
     "notebooks",
     "review",
     "credits",
+    "convert",
 ]
 
 
