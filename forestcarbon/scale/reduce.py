@@ -50,9 +50,9 @@ def partial_of(fo: pd.DataFrame, buffer_rate: float, *, ids: bool = True) -> Par
             "emissions": Decimal(row["emissions_tco2"]),
             "held": Decimal(held) if held != "" else None,
             "n": row["n_activities"],
-            "ids": row["activity_ids"] if ids else None,
+            "ids": set(row["activity_ids"]) if ids else None,
         }
-        every |= row["activity_ids"]
+        every.update(row["activity_ids"])
     out.n_any = len(every)
     return out
 
@@ -103,7 +103,7 @@ def fo001_rows(total: Partial, buffer_rate: float) -> list[dict]:
             "buffer_tco2": decimal_text(max(net, Decimal(0)) * Decimal(str(buffer_rate))),
             "credits_t": credited_tonnes(net, buffer_rate),
             "n_activities": t["n"],
-            "activity_ids": t["ids"] if t["ids"] is not None else frozenset(),
+            "activity_ids": pd.Index(sorted(t["ids"] or ()), dtype=object),
         }
         if t["held"] is not None:
             row["held_tco2"] = decimal_text(t["held"])
