@@ -164,9 +164,9 @@ def test_reviews_and_ledger_written_before_the_database_are_adopted(
         ledger.read_ledger(folder)
     with pytest.raises(InputError, match=r"holds 1 reviews written before .* reviews.gpkg"):
         add_review(folder, "1-1-1", "felled", "x", now=ledger_clock)
-    assert main(["-q", "store", "adopt", str(folder), "records.gpkg"]) == 0
+    assert main(["store", "adopt", str(folder), "records.gpkg"]) == 0
     assert "0 reviews, 2 credit ledger entries" in capsys.readouterr().out
-    assert main(["-q", "store", "adopt", str(folder), "reviews.gpkg"]) == 0
+    assert main(["store", "adopt", str(folder), "reviews.gpkg"]) == 0
     assert "1 reviews, 0 credit ledger entries" in capsys.readouterr().out
     assert ledger.read_ledger(folder)[1:] == before
     assert ledger.read_ledger(folder)[0].kind == "postgresql"
