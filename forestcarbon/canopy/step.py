@@ -40,7 +40,13 @@ from forestcarbon.canopy.site_class import (
     site_class_index,
 )
 from forestcarbon.canopy.volume_model import fit_to_plots
-from forestcarbon.canopy.zonal import COVER_RANGE, shrink_stands, zonal_mean, zonal_stats
+from forestcarbon.canopy.zonal import (
+    COVER_RANGE,
+    check_overlap,
+    shrink_stands,
+    zonal_mean,
+    zonal_stats_partition,
+)
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -77,6 +83,7 @@ def canopy_table(
     periods: tuple[Period, ...],
     *,
     file: str = "operations",
+    pixels: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, VolumeModel | None]:
     """Per stand canopy statistics, derived site class, model volume and flags.
 
@@ -92,6 +99,10 @@ def canopy_table(
     settings : CanopySettings
     periods : tuple of Period
         Monitoring periods (for the cohort replay of harvests).
+    pixels : DataFrame, optional
+        The raster statistics of every stand, computed beforehand (e.g. per partition on Dask
+        workers) by :func:`canopy_pixels`, matched to the stands by ``stand_id``; by default
+        computed here.
 
     Returns
     -------
@@ -121,16 +132,10 @@ def canopy_table(
     """
     stands = stands.reset_index(drop=True)
     n = len(stands)
-    inner = shrink_stands(stands, settings.edge_buffer_m)
-    stats = zonal_stats(
-        inner,
-        canopy.height,
-        cover=canopy.cover,
-        min_valid_pixels=settings.min_valid_pixels,
-        min_valid_fraction=settings.min_valid_fraction,
-    )
-    if canopy.cover is None:
-        stats["cover_mean"] = np.nan
+    for raster in (canopy.height, canopy.cover, canopy.cover_before):
+        if raster is not None:  # wrong file or CRS: refused for the program, not per partition
+            check_overlap(stands, raster)
+    stats = canopy_pixels(stands, canopy, settings) if pixels is None else _aligned(pixels, stands)
     species = stands["species"].to_numpy()
     register = stands["site_class"].to_numpy(dtype=int)
     age = crop_age_at(stands, operations, canopy.height_date, periods, file=file)
@@ -143,15 +148,9 @@ def canopy_table(
     index = np.where(derivable, raw_index, np.nan)
     disagrees = site_class_disagrees(index, register, derivable, settings.site_class_margin)
 
-    cover_before = np.full(n, np.nan)
+    cover_before = stats["cover_before_mean"].to_numpy()
     thinned = np.zeros(n)
     if canopy.cover_before is not None:
-        cover_before = zonal_mean(
-            inner,
-            canopy.cover_before,
-            min_valid_pixels=settings.min_valid_pixels,
-            valid_range=COVER_RANGE,
-        ).to_numpy()
         thinned = thinning_share(stands, operations, canopy.cover_before_date, canopy.cover_date)
     change = stats["cover_mean"].to_numpy() - cover_before
     not_visible = thinning_not_visible(thinned, change, settings.min_cover_drop)
@@ -225,12 +224,68 @@ def canopy_table(
     return table[CANOPY_COLUMNS + extra], model
 
 
-def compute_canopy(inputs) -> CanopyResult | None:
+def canopy_pixels(
+    stands: gpd.GeoDataFrame, canopy: CanopyInputs, settings: CanopySettings
+) -> pd.DataFrame:
+    """The raster part of the canopy step for some stands (one partition or the whole program).
+
+    The stands shrunk by ``edge_buffer_m``, then :func:`zonal_stats_partition` of the height and
+    cover rasters and the mean of the earlier cover raster. Each stand's row depends only on that
+    stand, so the tables of partitions concatenated equal the table of all stands; the rest of the
+    step (:func:`canopy_table` with ``pixels=``) needs the whole program (the volume model is fitted
+    on every plot).
+
+    Returns
+    -------
+    DataFrame
+        One row per stand in ``stands``' order: :func:`forestcarbon.canopy.zonal.zonal_stats`'
+        columns, ``cover_mean`` [0-1] (NaN without a cover raster) and ``cover_before_mean`` [0-1]
+        (NaN without an earlier cover raster).
+    """
+    inner = shrink_stands(stands.reset_index(drop=True), settings.edge_buffer_m)
+    stats = zonal_stats_partition(
+        inner,
+        canopy.height,
+        cover=canopy.cover,
+        min_valid_pixels=settings.min_valid_pixels,
+        min_valid_fraction=settings.min_valid_fraction,
+    )
+    if canopy.cover is None:
+        stats["cover_mean"] = np.nan
+    stats["cover_before_mean"] = np.nan
+    if canopy.cover_before is not None and len(inner):
+        stats["cover_before_mean"] = zonal_mean(
+            inner,
+            canopy.cover_before,
+            min_valid_pixels=settings.min_valid_pixels,
+            valid_range=COVER_RANGE,
+            require_overlap=False,
+        ).to_numpy()
+    return stats
+
+
+def _aligned(pixels: pd.DataFrame, stands: gpd.GeoDataFrame) -> pd.DataFrame:
+    """``pixels`` rows in the order of ``stands`` (by stand_id); every stand must have one."""
+    by_id = pixels.drop_duplicates("stand_id").set_index("stand_id")
+    missing = ~stands["stand_id"].isin(by_id.index)
+    if missing.any() or len(by_id) != len(pixels):
+        raise ValueError(
+            f"canopy pixel statistics: {int(missing.sum())} stand(s) without a row "
+            f"(e.g. {', '.join(stands.loc[missing, 'stand_id'].astype(str)[:3])}) or "
+            f"{len(pixels) - len(by_id)} duplicated stand_id(s)"
+        )
+    return by_id.loc[stands["stand_id"]].reset_index()
+
+
+def compute_canopy(inputs, *, pixels: pd.DataFrame | None = None) -> CanopyResult | None:
     """The canopy step of a program; ``None`` when the program has no canopy height raster.
 
     Parameters
     ----------
     inputs : forestcarbon.inputs.program.ProgramInputs
+    pixels : DataFrame, optional
+        :func:`canopy_pixels` of every stand computed beforehand (a distributed run's partitions
+        concatenated); by default computed here in one process.
 
     Raises
     ------
@@ -255,5 +310,6 @@ def compute_canopy(inputs) -> CanopyResult | None:
         settings,
         inputs.settings.periods,
         file=str(inputs.files.get("operations", "operations")),
+        pixels=pixels,
     )
     return CanopyResult(table, model, canopy, settings)

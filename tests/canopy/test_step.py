@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from forestcarbon import SAMPLE_PROGRAM
-from forestcarbon.canopy.step import CANOPY_COLUMNS, compute_canopy
+from forestcarbon.canopy.inputs import load_canopy_inputs
+from forestcarbon.canopy.step import CANOPY_COLUMNS, canopy_pixels, compute_canopy
 from forestcarbon.cli.main import main
 from forestcarbon.core.exceptions import InputError
 from forestcarbon.inputs.program import load_program
@@ -92,3 +94,20 @@ def test_run_includes_the_canopy_step_when_the_raster_exists(program):
     (folder / "program.toml").write_text(toml, encoding="utf-8")
     plain = compute(load_program(folder))
     assert "canopy_stands.csv" not in plain.extra and plain.canopy is None
+
+
+def test_partitioned_pixels_give_the_same_canopy_table(sample_canopy):
+    inputs, whole, _ = sample_canopy
+    canopy, settings = load_canopy_inputs(inputs), inputs.settings.canopy
+    stands = inputs.stands
+    order = np.argsort(stands.hilbert_distance().to_numpy(), kind="stable")
+    parts = [stands.iloc[p] for p in np.array_split(order, 3)]
+    pixels = [canopy_pixels(p, canopy, settings) for p in parts]
+    everything = canopy_pixels(stands, canopy, settings)
+    expected = everything.iloc[order].reset_index(drop=True)
+    pd.testing.assert_frame_equal(pd.concat(pixels, ignore_index=True), expected, check_exact=True)
+    # the partitions in any order: matched to the stands by stand_id
+    result = compute_canopy(inputs, pixels=pd.concat(pixels[::-1]))
+    pd.testing.assert_frame_equal(result.table, whole.table, check_exact=True)
+    with pytest.raises(ValueError, match="1 stand\\(s\\) without a row"):
+        compute_canopy(inputs, pixels=everything.iloc[1:])
