@@ -404,6 +404,29 @@ def simulate_program(fo001: pd.DataFrame, energy, settings) -> tuple[pd.DataFram
     )
 
 
+def program_stand_intervals(fo001: pd.DataFrame, settings) -> pd.DataFrame:
+    """:func:`stand_intervals` of some rows with a program's ``[uncertainty]`` and
+    ``[fo001] carbon_fraction`` settings (a distributed run: per partition)."""
+    u = settings.uncertainty
+    return stand_intervals(
+        fo001,
+        draws=u.draws,
+        seed=u.seed,
+        coverage=u.coverage,
+        carbon_fraction=settings.fo001.carbon_fraction,
+    )
+
+
+def program_intervals(total: Contribution, settings) -> pd.DataFrame:
+    """:func:`summary_intervals` of the program's reduced :class:`Contribution` with its settings
+    (what :func:`simulate_program` and :func:`summary_intervals` give in one process)."""
+    u = settings.uncertainty
+    totals = draw_totals(
+        total, draws=u.draws, seed=u.seed, carbon_fraction=settings.fo001.carbon_fraction
+    )
+    return summary_intervals(totals, u.coverage)
+
+
 def summary_intervals(totals: dict, coverage: float) -> pd.DataFrame:
     """Mean and interval per (methodology, period), plus program rows (draws summed jointly)."""
     rows = []

@@ -17,6 +17,8 @@ from forestcarbon.methods.uncertainty import (
     draw_totals,
     keyed_errors,
     partition_draws,
+    program_intervals,
+    program_stand_intervals,
     relative_sd,
     simulate,
     stand_intervals,
@@ -225,7 +227,6 @@ def test_three_partitions_add_up_to_the_single_run_exactly():
 def test_partitioned_sample_reproduces_the_runs_intervals(sample_run):
     _, result = sample_run
     fo, energy = result.fo001, result.energy
-    u, cf = result.inputs.settings.uncertainty, result.inputs.settings.fo001.carbon_fraction
     rows = np.array_split(np.random.default_rng(4).permutation(len(fo)), 3)
     sites = np.array_split(np.arange(len(energy.solar)), 3)
     units = np.array_split(np.arange(len(energy.aircon)), 3)
@@ -233,9 +234,12 @@ def test_partitioned_sample_reproduces_the_runs_intervals(sample_run):
         contribution(fo.iloc[r], energy_part(energy, s, a))
         for r, s, a in zip(rows, sites, units, strict=True)
     ]
-    totals = draw_totals(combine(pieces), draws=u.draws, seed=u.seed, carbon_fraction=cf)
-    intervals = summary_intervals(totals, u.coverage)
+    intervals = program_intervals(combine(pieces), result.inputs.settings)
     columns = ["total_mean_tco2", "total_low_tco2", "total_high_tco2"]
     recorded = result.summary.set_index(["methodology", "period"])[columns]
     got = intervals.set_index(["methodology", "period"])[columns].loc[recorded.index]
     pd.testing.assert_frame_equal(got, recorded, check_exact=True)
+    per_stand = pd.concat(
+        [program_stand_intervals(fo.iloc[r], result.inputs.settings) for r in rows]
+    ).sort_index()
+    pd.testing.assert_frame_equal(per_stand, fo[per_stand.columns], check_exact=True)
