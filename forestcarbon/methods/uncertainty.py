@@ -277,17 +277,15 @@ def draw_totals(
     """
     out = {}
     keys = sorted({k for groups in total.fo001.values() for k in groups}, key=_group_sort)
-    if keys:
-        frame = pd.DataFrame(keys, columns=["species", "site_class"], dtype=object)
-        m = fo001_multipliers(frame, draws, seed, carbon_fraction)
-        column = {k: j for j, k in enumerate(keys)}
-        for period in sorted(total.fo001):
-            acc = np.zeros(draws)
-            for k in keys:
-                nano = total.fo001[period].get(k, 0)
-                if nano:
-                    acc += m[:, column[k]] * (nano / NANO)
-            out[("FO-001", period)] = acc
+    frame = pd.DataFrame(keys, columns=["species", "site_class"], dtype=object)
+    m = fo001_multipliers(frame, draws, seed, carbon_fraction) if keys else None
+    for period in sorted(total.fo001):  # a period without eligible stands totals 0 in every draw
+        acc = np.zeros(draws)
+        for j, k in enumerate(keys):
+            nano = total.fo001[period].get(k, 0)
+            if nano:
+                acc += m[:, j] * (nano / NANO)
+        out[("FO-001", period)] = acc
     if total.solar or total.aircon:
         sd = relative_sd()
         ef = 1 + keyed_errors(

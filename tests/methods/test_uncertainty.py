@@ -243,3 +243,10 @@ def test_partitioned_sample_reproduces_the_runs_intervals(sample_run):
         [program_stand_intervals(fo.iloc[r], result.inputs.settings) for r in rows]
     ).sort_index()
     pd.testing.assert_frame_equal(per_stand, fo[per_stand.columns], check_exact=True)
+
+
+def test_a_period_without_eligible_stands_totals_zero_in_every_draw():
+    fo = one_stand()
+    fo["eligible"] = False
+    _, totals = simulate(fo, None, draws=100, seed=1, coverage=0.9)
+    assert np.array_equal(totals[("FO-001", PERIOD)], np.zeros(100))
