@@ -4,7 +4,8 @@
 and checks that it exists, has one band, a CRS (the message says how to assign one) and no
 rotation; it yields the exactextract source with the raster's CRS, pixel area [m2 in a metric
 CRS] and bounds. A band whose validity is given by its nodata value is read as plain arrays
-(faster than masked arrays, same values).
+(faster than masked arrays, same values). :func:`write_vrt_mosaic` writes a GDAL virtual mosaic
+(VRT) of many aligned tiles, as ``gdalbuildvrt`` does, for a machine without the GDAL tools.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from xml.sax.saxutils import escape
 
 from forestcarbon.core.exceptions import CRSError, InputError, Problem
 from forestcarbon.core.files import note_input
@@ -141,3 +143,110 @@ def _check_bands(count: int, name: str) -> None:
 
 def _is_dataarray(obj) -> bool:
     return type(obj).__name__ == "DataArray" and hasattr(obj, "rio")
+
+
+def write_vrt_mosaic(tiles, path) -> Path:
+    """Write a GDAL VRT mosaic of single-band raster ``tiles`` (``gdalbuildvrt`` without GDAL).
+
+    Parameters
+    ----------
+    tiles : iterable of str or Path
+        GeoTIFF (or COG) tiles with the same CRS, pixel size, data type and nodata value, on one
+        pixel grid (tile origins a whole number of pixels apart); they should not overlap.
+    path : str or Path
+        The VRT file to write; tiles under its folder are referenced relative to it.
+
+    Returns
+    -------
+    Path
+        ``path``. Reading a window of the VRT reads only the tiles under that window.
+    """
+    import rasterio
+
+    path = Path(path)
+    metas = []
+    for tile in map(Path, tiles):
+        with rasterio.open(tile) as ds:
+            _check_bands(ds.count, tile.name)
+            metas.append(
+                dict(
+                    tile=tile,
+                    alike=(ds.crs, ds.res, ds.dtypes[0], ds.nodata),
+                    bounds=ds.bounds,
+                    size=(ds.width, ds.height),
+                    block=ds.block_shapes[0],
+                )
+            )
+    if not metas:
+        raise InputError(Problem(str(path), "", "", "no tiles to build a VRT mosaic from"))
+    crs, (res_x, res_y), dtype, nodata = metas[0]["alike"]
+    left = min(m["bounds"].left for m in metas)
+    top = max(m["bounds"].top for m in metas)
+    right = max(m["bounds"].right for m in metas)
+    bottom = min(m["bounds"].bottom for m in metas)
+    sources = []
+    for m in metas:
+        tile, (width, height), block = m["tile"], m["size"], m["block"]
+        if m["alike"] != metas[0]["alike"]:
+            raise InputError(
+                Problem(
+                    tile.name,
+                    "",
+                    "",
+                    f"differs from {metas[0]['tile'].name} in CRS, pixel size, data type or "
+                    "nodata: a VRT mosaic needs tiles alike (warp them first)",
+                )
+            )
+        x_off = (m["bounds"].left - left) / res_x
+        y_off = (top - m["bounds"].top) / res_y
+        if abs(x_off - round(x_off)) > 1e-6 or abs(y_off - round(y_off)) > 1e-6:
+            raise InputError(
+                Problem(tile.name, "", "", "not on the mosaic's pixel grid (warp it first)")
+            )
+        try:
+            name, relative = tile.resolve().relative_to(path.parent.resolve()).as_posix(), 1
+        except ValueError:
+            name, relative = tile.resolve().as_posix(), 0
+        kind = "SimpleSource" if nodata is None else "ComplexSource"
+        nodata_tag = "" if nodata is None else f"\n      <NODATA>{nodata!r}</NODATA>"
+        sources.append(
+            f"""    <{kind}>
+      <SourceFilename relativeToVRT="{relative}">{escape(name)}</SourceFilename>
+      <SourceBand>1</SourceBand>
+      <SourceProperties RasterXSize="{width}" RasterYSize="{height}"
+        DataType="{_gdal_type(dtype)}" BlockXSize="{block[1]}" BlockYSize="{block[0]}"/>
+      <SrcRect xOff="0" yOff="0" xSize="{width}" ySize="{height}"/>
+      <DstRect xOff="{round(x_off)}" yOff="{round(y_off)}" xSize="{width}" ySize="{height}"/>"""
+            f"""{nodata_tag}
+    </{kind}>"""
+        )
+    width, height = round((right - left) / res_x), round((top - bottom) / res_y)
+    band_nodata = "" if nodata is None else f"\n    <NoDataValue>{nodata!r}</NoDataValue>"
+    path.write_text(
+        f"""<VRTDataset rasterXSize="{width}" rasterYSize="{height}">
+  <SRS>{escape(crs.to_wkt())}</SRS>
+  <GeoTransform>{left!r}, {res_x!r}, 0.0, {top!r}, 0.0, {-res_y!r}</GeoTransform>
+  <VRTRasterBand dataType="{_gdal_type(dtype)}" band="1">{band_nodata}
+{chr(10).join(sources)}
+  </VRTRasterBand>
+</VRTDataset>
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+_GDAL_TYPES = {
+    "uint8": "Byte",
+    "int8": "Int8",
+    "uint16": "UInt16",
+    "int16": "Int16",
+    "uint32": "UInt32",
+    "int32": "Int32",
+    "float32": "Float32",
+    "float64": "Float64",
+}
+
+
+def _gdal_type(dtype: str) -> str:
+    return _GDAL_TYPES[str(dtype)]

@@ -20,7 +20,6 @@ import importlib.metadata
 import logging
 import platform
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,7 +48,13 @@ from forestcarbon.canopy.site_class import (
     site_class_index,
 )
 from forestcarbon.canopy.volume_model import model_volumes
-from forestcarbon.canopy.zonal import COVER_RANGE, shrink_stands, zonal_mean, zonal_stats
+from forestcarbon.canopy.zonal import (
+    COVER_RANGE,
+    check_overlap,
+    shrink_stands,
+    zonal_mean,
+    zonal_stats_partition,
+)
 from forestcarbon.core.cache import content_key, entry_frame, frame_entry, read_entry, write_entry
 from forestcarbon.core.files import note_input, sha_as_read
 
@@ -89,7 +94,7 @@ def canopy_table(
     periods: tuple[Period, ...],
     *,
     file: str = "operations",
-    zonal: Callable | None = None,
+    pixels: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, VolumeModel | None]:
     """Per stand canopy statistics, derived site class, model volume and flags.
 
@@ -105,9 +110,10 @@ def canopy_table(
     settings : CanopySettings
     periods : tuple of Period
         Monitoring periods (for the cohort replay of harvests).
-    zonal : callable, optional
-        ``zonal(inner stands) -> (stats, cover_before_mean)`` as :func:`canopy_zonal` gives them
-        (a distributed run computes them partition by partition); default :func:`canopy_zonal`.
+    pixels : DataFrame, optional
+        The raster statistics of every stand, computed beforehand (e.g. per partition on Dask
+        workers) by :func:`canopy_pixels`, matched to the stands by ``stand_id``; by default
+        computed here.
 
     Returns
     -------
@@ -137,12 +143,10 @@ def canopy_table(
     """
     stands = stands.reset_index(drop=True)
     n = len(stands)
-    if zonal is None:
-        stats, cover_before = _zonal(stands, canopy, settings)
-    else:
-        stats, cover_before = zonal(shrink_stands(stands, settings.edge_buffer_m))
-    if canopy.cover is None:
-        stats["cover_mean"] = np.nan
+    for raster in (canopy.height, canopy.cover, canopy.cover_before):
+        if raster is not None:  # wrong file or CRS: refused for the program, not per partition
+            check_overlap(stands, raster)
+    stats = _cached_pixels(stands, canopy, settings) if pixels is None else _aligned(pixels, stands)
     species = stands["species"].to_numpy()
     register = stands["site_class"].to_numpy(dtype=int)
     age = crop_age_at(stands, operations, canopy.height_date, periods, file=file)
@@ -155,6 +159,7 @@ def canopy_table(
     index = np.where(derivable, raw_index, np.nan)
     disagrees = site_class_disagrees(index, register, derivable, settings.site_class_margin)
 
+    cover_before = stats["cover_before_mean"].to_numpy()
     thinned = np.zeros(n)
     if canopy.cover_before is not None:
         thinned = thinning_share(stands, operations, canopy.cover_before_date, canopy.cover_date)
@@ -215,11 +220,10 @@ def canopy_table(
     return table[CANOPY_COLUMNS + extra], model
 
 
-def _zonal(
+def _cached_pixels(
     stands: gpd.GeoDataFrame, canopy: CanopyInputs, settings: CanopySettings
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """Zonal statistics of the stands shrunk by the edge buffer (:func:`zonal_stats`) and mean
-    cover before [0-1] (NaN without that raster), kept in the user's cache.
+) -> pd.DataFrame:
+    """:func:`canopy_pixels` of the program's stands, kept in the user's cache.
 
     The cache entry (:mod:`forestcarbon.core.cache`) is keyed by a sha256 of the rasters' bytes
     (as read for provenance), the stands' ids, geometries and CRS, the settings used, the source
@@ -244,53 +248,65 @@ def _zonal(
     if cached is not None:
         try:
             stats = entry_frame(cached["stats"])
-            cover_before = np.asarray(cached["cover_before"], dtype=float)
         except (KeyError, TypeError, ValueError) as e:  # a foreign entry: compute again
             log.debug("canopy: cache entry %s ignored (%s)", key, e)
         else:
-            if len(stats) == len(stands) == len(cover_before):
-                return stats, cover_before
-    stats, cover_before = canopy_zonal(
-        shrink_stands(stands, settings.edge_buffer_m), canopy, settings
-    )
+            if len(stats) == len(stands):
+                return stats
+    stats = canopy_pixels(stands, canopy, settings)
     try:
-        entry = {"stats": frame_entry(stats), "cover_before": cover_before.tolist()}
+        entry = {"stats": frame_entry(stats)}
     except ValueError as e:  # a column the cache cannot keep exactly: not kept
         log.debug("canopy: zonal statistics not cached (%s)", e)
     else:
         write_entry("canopy_zonal", key, entry)
-    return stats, cover_before
+    return stats
 
 
-def canopy_zonal(
-    inner: gpd.GeoDataFrame, canopy: CanopyInputs, settings: CanopySettings
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """Zonal statistics of (shrunk) stands on the canopy rasters: the height and cover statistics
-    (:func:`~forestcarbon.canopy.zonal.zonal_stats`, one row per stand in input order) and the mean
-    cover before [0-1] (NaN without ``cover_before``). Each stand's statistics depend only on
-    its polygon and the rasters, so any partition of the stands gives the same rows."""
-    stats = zonal_stats(
+def canopy_pixels(
+    stands: gpd.GeoDataFrame, canopy: CanopyInputs, settings: CanopySettings
+) -> pd.DataFrame:
+    """The raster part of the canopy step for some stands (one partition or the whole program).
+
+    The stands shrunk by ``edge_buffer_m``, then :func:`zonal_stats_partition` of the height and
+    cover rasters and the mean of the earlier cover raster. Each stand's row depends only on that
+    stand, so the tables of partitions concatenated equal the table of all stands; the rest of the
+    step (:func:`canopy_table` with ``pixels=``) needs the whole program (the volume model is fitted
+    on every plot).
+
+    Returns
+    -------
+    DataFrame
+        One row per stand in ``stands``' order: :func:`forestcarbon.canopy.zonal.zonal_stats`'
+        columns, ``cover_mean`` [0-1] (NaN without a cover raster) and ``cover_before_mean`` [0-1]
+        (NaN without an earlier cover raster).
+    """
+    inner = shrink_stands(stands.reset_index(drop=True), settings.edge_buffer_m)
+    stats = zonal_stats_partition(
         inner,
         canopy.height,
         cover=canopy.cover,
         min_valid_pixels=settings.min_valid_pixels,
         min_valid_fraction=settings.min_valid_fraction,
     )
-    before = np.full(len(inner), np.nan)
-    if canopy.cover_before is not None:
-        before = zonal_mean(
+    if canopy.cover is None:
+        stats["cover_mean"] = np.nan
+    stats["cover_before_mean"] = np.nan
+    if canopy.cover_before is not None and len(inner):
+        stats["cover_before_mean"] = zonal_mean(
             inner,
             canopy.cover_before,
             min_valid_pixels=settings.min_valid_pixels,
             valid_range=COVER_RANGE,
-        ).to_numpy(dtype=float)
-    return stats, before
+            require_overlap=False,
+        ).to_numpy()
+    return stats
 
 
 @functools.cache
 def _zonal_versions() -> tuple:
     """What zonal statistics depend on besides their inputs: the code and the libraries."""
-    sources = (sys.modules[zonal_stats.__module__].__file__, rasters.__file__, __file__)
+    sources = (sys.modules[zonal_stats_partition.__module__].__file__, rasters.__file__, __file__)
     return (
         *(Path(f).read_bytes().decode("utf-8") for f in sources),
         sys.version,
@@ -303,14 +319,28 @@ def _zonal_versions() -> tuple:
     )
 
 
-def compute_canopy(inputs, *, zonal: Callable | None = None) -> CanopyResult | None:
+def _aligned(pixels: pd.DataFrame, stands: gpd.GeoDataFrame) -> pd.DataFrame:
+    """``pixels`` rows in the order of ``stands`` (by stand_id); every stand must have one."""
+    by_id = pixels.drop_duplicates("stand_id").set_index("stand_id")
+    missing = ~stands["stand_id"].isin(by_id.index)
+    if missing.any() or len(by_id) != len(pixels):
+        raise ValueError(
+            f"canopy pixel statistics: {int(missing.sum())} stand(s) without a row "
+            f"(e.g. {', '.join(stands.loc[missing, 'stand_id'].astype(str)[:3])}) or "
+            f"{len(pixels) - len(by_id)} duplicated stand_id(s)"
+        )
+    return by_id.loc[stands["stand_id"]].reset_index()
+
+
+def compute_canopy(inputs, *, pixels: pd.DataFrame | None = None) -> CanopyResult | None:
     """The canopy step of a program; ``None`` when the program has no canopy height raster.
 
     Parameters
     ----------
     inputs : forestcarbon.inputs.program.ProgramInputs
-    zonal : callable, optional
-        See :func:`canopy_table` (a distributed run's zonal statistics by partition).
+    pixels : DataFrame, optional
+        :func:`canopy_pixels` of every stand computed beforehand (a distributed run's partitions
+        concatenated); by default computed here in one process.
 
     Raises
     ------
@@ -335,6 +365,6 @@ def compute_canopy(inputs, *, zonal: Callable | None = None) -> CanopyResult | N
         settings,
         inputs.settings.periods,
         file=str(inputs.files.get("operations", "operations")),
-        zonal=zonal,
+        pixels=pixels,
     )
     return CanopyResult(table, model, canopy, settings)

@@ -7,6 +7,13 @@ Stands are handed to exactextract as WKB in Hilbert-curve order, reprojected to 
 CRS when needed (the raster is never warped), and the raster is read window by window with a
 bounded GDAL cache, so rasters larger than memory work. :func:`shrink_stands` takes the
 mixed edge pixels out before the statistics.
+
+At scale, :func:`zonal_stats_partition` computes the same statistics for one partition of the
+stands (a Dask task): a stand's statistics depend on its own polygon and pixels only, so the
+partitions' tables concatenated equal the single call row for row. Each call opens the raster
+(GeoTIFF, COG or a GDAL VRT mosaic of many tiles) itself and reads only the windows of its own
+stands: through a VRT, GDAL opens and reads only the tiles under a window, so a worker's memory is
+its GDAL block cache plus one stand's window, whatever the mosaic's size.
 """
 
 from __future__ import annotations
@@ -119,28 +126,28 @@ def _extract(
     cache_mb: int,
     valid_range: tuple[float, float] | None = None,
     unit: str = "",
+    require_overlap: bool = True,
 ) -> pd.DataFrame:
     """exactextract ``ops`` (column -> operation) and the valid pixel count, rows as ``stands``.
 
     ``valid_range``: pixel values [unit] a stand may hold (widened by RANGE_TOLERANCE); a stand
     with a pixel outside it, or not finite, is an error naming the raster and the stand.
+    ``require_overlap``: a raster that overlaps no stand is an error (off for one partition).
     """
     import rasterio
     from exactextract import exact_extract
 
     with open_raster(raster) as r:
         geoms = _stands_in_crs(stands, r.crs, r.name).geometry.to_numpy()
-        if not shapely.intersects(geoms, shapely.box(*r.bounds)).any():
-            raise InputError(
-                Problem(
-                    r.name,
-                    "",
-                    "",
-                    "the raster does not overlap any stand (extent "
-                    f"{', '.join(f'{b:.0f}' for b in r.bounds)} in {r.crs.to_string()}): wrong "
-                    "file or wrong CRS?",
-                )
-            )
+        inside = shapely.intersects(geoms, shapely.box(*r.bounds))
+        if require_overlap and not inside.any():
+            raise _no_overlap(r)
+        if not inside.any():  # a partition beside the raster: no pixels, nothing to read
+            columns = [*ops, "valid_pixels"]
+            out = pd.DataFrame(np.nan, index=stands.index, columns=columns)
+            out["valid_pixels"] = 0.0
+            out["valid_fraction"] = 0.0
+            return out
         # Space-filling-curve order: neighbouring stands read the same raster blocks while they
         # are still in GDAL's block cache.
         order = np.argsort(_hilbert(geoms), kind="stable")
@@ -172,6 +179,30 @@ def _extract(
         where=area_cells > 0,
     ).clip(0.0, 1.0)
     return out
+
+
+def _no_overlap(r) -> InputError:
+    return InputError(
+        Problem(
+            r.name,
+            "",
+            "",
+            "the raster does not overlap any stand (extent "
+            f"{', '.join(f'{b:.0f}' for b in r.bounds)} in {r.crs.to_string()}): wrong "
+            "file or wrong CRS?",
+        )
+    )
+
+
+def check_overlap(stands: gpd.GeoDataFrame | gpd.GeoSeries, raster) -> None:
+    """Refuse a raster that overlaps none of ``stands`` (wrong file or wrong CRS), as
+    :func:`zonal_stats` does; for a partitioned run, call it once with every stand or with one
+    bounding box per partition (a GeoSeries with a CRS) before :func:`zonal_stats_partition`."""
+    geoms = stands if isinstance(stands, gpd.GeoSeries) else stands.geometry
+    with open_raster(raster) as r:
+        geoms = geoms.to_crs(r.crs) if not geoms.crs.equals(r.crs) else geoms
+        if not shapely.intersects(geoms.to_numpy(), shapely.box(*r.bounds)).any():
+            raise _no_overlap(r)
 
 
 def _check_range(out: pd.DataFrame, stands, name: str, valid_range, unit: str) -> None:
@@ -216,6 +247,7 @@ def zonal_stats(
     strategy: str = "feature-sequential",
     max_cells_in_memory: int = 30_000_000,
     cache_mb: int = DEFAULT_CACHE_MB,
+    require_overlap: bool = True,
 ) -> pd.DataFrame:
     """Coverage-weighted canopy statistics of every stand.
 
@@ -241,6 +273,9 @@ def zonal_stats(
         does not grow with the raster.
     cache_mb : int
         GDAL block cache [MB] while extracting.
+    require_overlap : bool
+        Refuse a raster that overlaps no stand (wrong file or CRS); off for one partition of a
+        program (:func:`zonal_stats_partition`).
 
     Returns
     -------
@@ -257,7 +292,12 @@ def zonal_stats(
     quantiles of exactextract. ``valid_fraction`` is the valid coverage-weighted pixel count over
     the stand's area in pixels: nodata pixels and parts outside the raster lower it.
     """
-    options = dict(strategy=strategy, max_cells_in_memory=max_cells_in_memory, cache_mb=cache_mb)
+    options = dict(
+        strategy=strategy,
+        max_cells_in_memory=max_cells_in_memory,
+        cache_mb=cache_mb,
+        require_overlap=require_overlap,
+    )
     out = _extract(stands, height, HEIGHT_STATS, valid_range=HEIGHT_RANGE_M, unit="m", **options)
     too_few = (out["valid_pixels"] < min_valid_pixels) | (
         out["valid_fraction"] < min_valid_fraction
@@ -281,6 +321,7 @@ def zonal_mean(
     max_cells_in_memory: int = 30_000_000,
     cache_mb: int = DEFAULT_CACHE_MB,
     valid_range: tuple[float, float] | None = None,
+    require_overlap: bool = True,
 ) -> pd.Series:
     """Coverage-weighted mean of ``raster`` in each stand (NaN with too few valid pixels).
 
@@ -294,8 +335,67 @@ def zonal_mean(
         strategy=strategy,
         max_cells_in_memory=max_cells_in_memory,
         cache_mb=cache_mb,
+        require_overlap=require_overlap,
     )
     return out["mean"].where(out["valid_pixels"] >= min_valid_pixels)
+
+
+def zonal_stats_partition(
+    stands: gpd.GeoDataFrame,
+    height,
+    *,
+    cover=None,
+    id_column: str = "stand_id",
+    min_valid_pixels: float = 10.0,
+    min_valid_fraction: float = 0.5,
+    cache_mb: int = DEFAULT_CACHE_MB,
+) -> pd.DataFrame:
+    """:func:`zonal_stats` of one partition of a program's stands (e.g. one Dask task).
+
+    Parameters
+    ----------
+    stands : GeoDataFrame
+        The partition's stand polygons with a CRS (compact areas, e.g. Hilbert-sorted
+        partitions, share raster blocks; any split gives the same rows).
+    height, cover : str or Path
+        Canopy height [m] and optional cover [0-1] rasters: a GeoTIFF, COG or GDAL VRT mosaic,
+        opened by this call (a path travels to a worker; an open dataset does not).
+    id_column, min_valid_pixels, min_valid_fraction, cache_mb
+        As for :func:`zonal_stats`.
+
+    Returns
+    -------
+    DataFrame
+        :func:`zonal_stats`' columns, one row per stand of the partition in its order, with the
+        values the single call gives for these stands: concatenating the partitions' tables in
+        partition order gives the whole program's table. A partition outside the raster gives
+        rows without pixels (too_few_pixels) instead of an error: check the whole program once
+        with :func:`check_overlap`.
+
+    Notes
+    -----
+    Memory per call is bounded by ``cache_mb`` plus the window of one stand (exactextract's
+    feature-sequential strategy), never by the raster or the partition's extent; each stand's
+    window is read from the tiles under it only.
+    """
+    if len(stands) == 0:
+        columns = [id_column, *HEIGHT_STATS, "valid_pixels", "valid_fraction", "too_few_pixels"]
+        out = pd.DataFrame({c: pd.Series(dtype=float) for c in columns})
+        out[id_column] = stands[id_column].to_numpy() if id_column in stands else []
+        out["too_few_pixels"] = out["too_few_pixels"].astype(bool)
+        if cover is not None:
+            out["cover_mean"] = pd.Series(dtype=float)
+        return out
+    return zonal_stats(
+        stands,
+        height,
+        cover=cover,
+        id_column=id_column,
+        min_valid_pixels=min_valid_pixels,
+        min_valid_fraction=min_valid_fraction,
+        cache_mb=cache_mb,
+        require_overlap=False,
+    )
 
 
 MIN_INNER_SHARE = 0.25

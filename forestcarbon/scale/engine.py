@@ -10,7 +10,7 @@
   (:func:`forestcarbon.methods.holds.hold_flagged`) and sums its summary rows; the driver reduces
   them exactly (:mod:`forestcarbon.scale.reduce`).
 - canopy: zonal statistics per partition of stands (each worker reads only its stands' windows
-  of the rasters, :func:`forestcarbon.canopy.step.canopy_zonal`); the volume model, fitted on the
+  of the rasters, :func:`forestcarbon.canopy.step.canopy_pixels`); the volume model, fitted on the
   program's field plots, and the flags on the driver.
 - energy: PV sites and air-conditioned facilities in partitions with their readings.
 
@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from forestcarbon.canopy.inputs import load_canopy_inputs
-from forestcarbon.canopy.step import canopy_zonal, compute_canopy
+from forestcarbon.canopy.step import canopy_pixels, compute_canopy
 from forestcarbon.inputs.energy import EnergyInputs
 from forestcarbon.inputs.partitions import partition_numbers, route
 from forestcarbon.methods.energy import EnergyResult, compute_energy
@@ -86,9 +86,9 @@ def hold_task(fo, operations, decisions, settings, keep_ids: bool = True) -> tup
     return fo, partial_of(fo, settings.buffer_rate, ids=keep_ids)
 
 
-def zonal_task(inner, canopy, settings) -> tuple:
+def pixels_task(stands, canopy, settings) -> pd.DataFrame:
     """Canopy zonal statistics of one partition of stands (a task run on a worker)."""
-    return canopy_zonal(inner, canopy, settings)
+    return canopy_pixels(stands, canopy, settings)
 
 
 def energy_task(part: EnergyInputs, settings) -> EnergyResult:
@@ -154,19 +154,13 @@ class DaskEngine(Engine):
             return None
         settings = inputs.settings.canopy
 
-        def zonal(inner):
-            inner = inner.reset_index(drop=True)
-            part = self._parts(inner.geometry)
-            results = self._map(
-                zonal_task, [(inner[part == i], canopy, settings) for i in np.unique(part)]
-            )
-            rows = np.concatenate([np.flatnonzero(part == i) for i in np.unique(part)])
-            back = np.argsort(rows, kind="stable")
-            stats = pd.concat([r[0] for r in results], ignore_index=True).iloc[back]
-            before = np.concatenate([r[1] for r in results])[back]
-            return stats.reset_index(drop=True), before
-
-        return compute_canopy(inputs, zonal=zonal)
+        stands = inputs.stands.reset_index(drop=True)
+        part = self._parts(stands.geometry)
+        results = self._map(
+            pixels_task, [(stands[part == i], canopy, settings) for i in np.unique(part)]
+        )
+        # rows are matched to the stands by stand_id, whatever the partitions' order
+        return compute_canopy(inputs, pixels=pd.concat(results, ignore_index=True))
 
     def hold_and_total(self, fo: pd.DataFrame, inputs, decisions) -> tuple:
         s = inputs.settings.fo001

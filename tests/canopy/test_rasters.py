@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
+import rasterio
 from shapely.geometry import box
 
+from forestcarbon.canopy.rasters import write_vrt_mosaic
 from forestcarbon.canopy.zonal import zonal_stats
-from forestcarbon.core.exceptions import CRSError
+from forestcarbon.core.exceptions import CRSError, InputError
 from tests.canopy.conftest import NINE, stands_of, write_raster
 
 
@@ -26,3 +29,15 @@ def test_dataarray_input_gives_the_same_statistics(tmp_path):
     from_file = zonal_stats(stands_of(box(5, 5, 25, 25)), raster, min_valid_pixels=0)
     from_da = zonal_stats(stands_of(box(5, 5, 25, 25)), da, min_valid_pixels=0)
     assert from_da.loc[0, "canopy_mean_m"] == pytest.approx(from_file.loc[0, "canopy_mean_m"])
+
+
+def test_vrt_mosaic_places_tiles_and_refuses_tiles_off_the_grid(tmp_path):
+    west = write_raster(tmp_path / "w.tif", NINE)  # x 0-30, y 0-30
+    east = write_raster(tmp_path / "e.tif", np.array(NINE) + 10, left=30.0)  # x 30-60
+    vrt = write_vrt_mosaic([east, west], tmp_path / "m.vrt")
+    with rasterio.open(vrt) as ds:
+        assert (ds.width, ds.height, ds.bounds.left, ds.bounds.right) == (6, 3, 0.0, 60.0)
+        assert ds.read(1)[0].tolist() == [1, 2, 3, 11, 12, 13]  # north row, west then east
+    shifted = write_raster(tmp_path / "s.tif", NINE, left=35.0)  # half a pixel off the grid
+    with pytest.raises(InputError, match=r"s\.tif.*not on the mosaic's pixel grid"):
+        write_vrt_mosaic([west, shifted], tmp_path / "bad.vrt")

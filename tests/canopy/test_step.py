@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 import rasterio
 
 from forestcarbon import SAMPLE_PROGRAM
 from forestcarbon.canopy import step
-from forestcarbon.canopy.step import CANOPY_COLUMNS, compute_canopy
+from forestcarbon.canopy.inputs import load_canopy_inputs
+from forestcarbon.canopy.step import CANOPY_COLUMNS, canopy_pixels, compute_canopy
 from forestcarbon.cli.main import main
 from forestcarbon.core.exceptions import InputError
 from forestcarbon.core.files import csv_bytes
@@ -112,7 +114,7 @@ def test_zonal_statistics_from_the_cache_are_the_same_bit_for_bit(tmp_path, monk
         raise AssertionError("the rasters were read again")
 
     with monkeypatch.context() as m:
-        m.setattr(step, "zonal_stats", no_rasters)
+        m.setattr(step, "zonal_stats_partition", no_rasters)
         m.setattr(step, "zonal_mean", no_rasters)
         cached = compute_canopy(load_program(program))
     for name, table in fresh.tables().items():
@@ -136,3 +138,20 @@ def test_zonal_statistics_from_the_cache_are_the_same_bit_for_bit(tmp_path, monk
         inputs.settings.periods,
     )
     assert len(list(entries.glob("*.json"))) == 3
+
+
+def test_partitioned_pixels_give_the_same_canopy_table(sample_canopy):
+    inputs, whole, _ = sample_canopy
+    canopy, settings = load_canopy_inputs(inputs), inputs.settings.canopy
+    stands = inputs.stands
+    order = np.argsort(stands.hilbert_distance().to_numpy(), kind="stable")
+    parts = [stands.iloc[p] for p in np.array_split(order, 3)]
+    pixels = [canopy_pixels(p, canopy, settings) for p in parts]
+    everything = canopy_pixels(stands, canopy, settings)
+    expected = everything.iloc[order].reset_index(drop=True)
+    pd.testing.assert_frame_equal(pd.concat(pixels, ignore_index=True), expected, check_exact=True)
+    # the partitions in any order: matched to the stands by stand_id
+    result = compute_canopy(inputs, pixels=pd.concat(pixels[::-1]))
+    pd.testing.assert_frame_equal(result.table, whole.table, check_exact=True)
+    with pytest.raises(ValueError, match="1 stand\\(s\\) without a row"):
+        compute_canopy(inputs, pixels=everything.iloc[1:])

@@ -6,10 +6,18 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+import pandas as pd
 import pytest
 from shapely.geometry import Polygon, box
 
-from forestcarbon.canopy.zonal import shrink_stands, zonal_stats
+from forestcarbon.canopy import rasters
+from forestcarbon.canopy.rasters import write_vrt_mosaic
+from forestcarbon.canopy.zonal import (
+    check_overlap,
+    shrink_stands,
+    zonal_stats,
+    zonal_stats_partition,
+)
 from forestcarbon.core.exceptions import InputError
 from tests.canopy.conftest import NINE, X0, Y0, stands_of, write_raster
 
@@ -110,3 +118,96 @@ def test_shrink_stands_keeps_small_stands_whole():
     assert inner.geometry.area[0] == pytest.approx(90 * 90)  # shrunk by 5 m on every side
     assert inner.geometry.area[1] == pytest.approx(15 * 15)  # 5 x 5 m left: under a quarter
     assert shrink_stands(stands, 0.0) is stands
+
+
+# --- one partition at a time, on a VRT mosaic of small tiles ------------------------------------
+
+MOSAIC_W, MOSAIC_H, TILE = 60, 48, 20
+"""A 60 x 48 raster of 1 m pixels (x 0-60, y 0-48) cut into 3 x 3 tiles of at most 20 x 20."""
+
+
+def mosaic(tmp_path):
+    """The same canopy heights as one GeoTIFF and as a VRT over 3 x 3 GeoTIFF tiles; a cover."""
+    rng = np.random.default_rng(5)
+    values = rng.uniform(0, 30, (MOSAIC_H, MOSAIC_W)).round(1)
+    values[rng.random(values.shape) < 0.03] = -9999  # nodata scattered over every tile
+    single = write_raster(tmp_path / "whole.tif", values, top=MOSAIC_H, res=1.0, nodata=-9999)
+    tiles = []
+    for row0 in range(0, MOSAIC_H, TILE):
+        for col0 in range(0, MOSAIC_W, TILE):
+            part = values[row0 : row0 + TILE, col0 : col0 + TILE]
+            path = tmp_path / "tiles" / f"t{row0}_{col0}.tif"
+            path.parent.mkdir(exist_ok=True)
+            tiles.append(
+                write_raster(path, part, left=col0, top=MOSAIC_H - row0, res=1.0, nodata=-9999)
+            )
+    share = np.where(values == -9999, -9999, values / 30)
+    cover = write_raster(tmp_path / "cover.tif", share, top=MOSAIC_H, res=1.0, nodata=-9999)
+    return single, write_vrt_mosaic(tiles[::-1], tmp_path / "mosaic.vrt"), cover
+
+
+def scattered_stands(n=60):
+    """Stands over the mosaic: many across tile borders (x 20, 40; y 28, 8), some half outside."""
+    rng = np.random.default_rng(6)
+    x, y = rng.uniform(-3, 63, n), rng.uniform(-3, 51, n)
+    w, h = rng.uniform(2, 15, n), rng.uniform(2, 15, n)
+    corners = zip(x, y, x + w, y + h, strict=True)
+    geoms = [box(*c).buffer(0.7, quad_segs=2) for c in corners]
+    geoms += [box(18, 6, 23, 11), box(38.5, 26.5, 41.5, 29.5), box(100, 100, 110, 110)]
+    return stands_of(*geoms)
+
+
+def test_partitions_on_a_vrt_mosaic_equal_the_single_call_on_one_file(tmp_path):
+    single, vrt, cover = mosaic(tmp_path)
+    stands = scattered_stands()
+    options = dict(cover=cover, min_valid_pixels=3, min_valid_fraction=0.3)
+    whole = zonal_stats(stands, single, **options)
+    assert whole["too_few_pixels"].iloc[-1]  # the stand beside the raster
+    assert whole["canopy_mean_m"].notna().sum() > 40
+    # stands across the tile borders: the mosaic gives the one-file values exactly
+    pd.testing.assert_frame_equal(zonal_stats(stands, vrt, **options), whole, check_exact=True)
+    # three Hilbert-order partitions (and one empty, and one beside the raster), concatenated
+    order = np.argsort(stands.hilbert_distance().to_numpy(), kind="stable")
+    parts = [*np.array_split(order[:-1], 3), order[:0], order[-1:]]
+    tables = [zonal_stats_partition(stands.iloc[p], vrt, **options) for p in parts]
+    assert list(tables[3].columns) == list(whole.columns) and len(tables[3]) == 0
+    got = pd.concat(tables[:3] + tables[4:], ignore_index=True)
+    expected = whole.iloc[np.concatenate(parts)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+def test_a_partition_reads_only_the_windows_of_its_stands(tmp_path, monkeypatch):
+    _, vrt, _ = mosaic(tmp_path)
+    windows = []
+    original = rasters._rasterio_source
+
+    def recording(ds):
+        source = original(ds)
+        read = source.read_window
+
+        def read_window(x0, y0, nx, ny):
+            windows.append((x0, y0, nx, ny))
+            return read(x0, y0, nx, ny)
+
+        source.read_window = read_window
+        return source
+
+    monkeypatch.setattr(rasters, "_rasterio_source", recording)
+    # two stands in the south-west tile: columns 2-13, rows 33-45 (y 3-15, top 48)
+    stands = stands_of(box(2, 3, 9, 10), box(6, 8, 13, 15))
+    zonal_stats_partition(stands, vrt, min_valid_pixels=0, min_valid_fraction=0)
+    assert windows
+    for x0, y0, nx, ny in windows:
+        if nx * ny:  # exactextract also asks for one empty window
+            assert x0 >= 2 and x0 + nx <= 13 and y0 >= 33 and y0 + ny <= 45
+    assert sum(nx * ny for *_, nx, ny in windows) == 2 * 7 * 7  # one 7 x 7 window per stand
+
+
+def test_a_raster_beside_every_stand_is_refused_once_for_the_program(tmp_path):
+    _, vrt, _ = mosaic(tmp_path)
+    beside = stands_of(box(100, 100, 110, 110))
+    with pytest.raises(InputError, match="does not overlap any stand"):
+        check_overlap(beside, vrt)
+    check_overlap(scattered_stands(), vrt)  # no error
+    table = zonal_stats_partition(beside, vrt, min_valid_pixels=0)
+    assert table["valid_pixels"].tolist() == [0.0] and table["too_few_pixels"].all()
