@@ -31,6 +31,7 @@ import openpyxl
 import pandas as pd
 import pyogrio
 
+from forestcarbon.core import cache
 from forestcarbon.core.config import load_settings
 from forestcarbon.core.exceptions import InputError, Problem
 from forestcarbon.core.files import COMPLETION_FILE, file_sha256, write_file
@@ -345,7 +346,8 @@ def verify_run(run_dir: str | Path, *, program_dir: str | Path | None = None) ->
         if kind == "energy":
             files = energy_outputs(program_dir)[2]
         else:
-            result = compute(load_program(program_dir), fo001_only=kind == "fo001")
+            with cache.bypassed():  # re-derived from the inputs alone, never the user's cache
+                result = compute(load_program(program_dir), fo001_only=kind == "fo001")
             # a distributed run: same results in this process; same GeoParquet partitions
             recorded = provenance.get("compute")
             ok = isinstance(recorded, dict) and isinstance(recorded.get("partitions"), int)

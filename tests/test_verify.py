@@ -367,3 +367,29 @@ def test_verify_names_the_store_state_the_run_was_made_from(stored_program, tmp_
         text = capsys.readouterr().out
         assert "record store, operations: the run was made from 1 records" in text
         assert "now 2 records" in text
+
+
+def test_verify_never_reads_the_users_cache(tmp_path, monkeypatch, capsys):
+    """A run's canopy statistics may come from the user's cache; verify re-derives them from the
+    rasters. A cache entry edited by hand (every canopy height 0 m: every stand looks felled, so
+    its removals are held) changes what `run` writes, and verify finds the difference."""
+    monkeypatch.setenv("FORESTCARBON_CACHE_DIR", str(tmp_path / "cache"))
+    program = tmp_path / "program"
+    shutil.copytree(SAMPLE_PROGRAM, program)
+    assert main(["-q", "run", str(program), "--out", str(tmp_path / "honest")]) == 0
+    (entry,) = (tmp_path / "cache" / "canopy_zonal").glob("*.json")
+    data = json.loads(entry.read_text())
+    stats = data["value"]["stats"]
+    for i, name in enumerate(stats["columns"]):
+        if name.startswith("canopy_") and name.endswith("_m"):
+            stats["data"][i] = [0.0 if v is not None else None for v in stats["data"][i]]
+    entry.write_text(json.dumps(data))
+    out = tmp_path / "tampered"
+    assert main(["-q", "run", str(program), "--out", str(out)]) == 0
+    honest = pd.read_csv(tmp_path / "honest" / "program_summary.csv")
+    tampered = pd.read_csv(out / "program_summary.csv")
+    assert tampered["credits_t"].sum() < honest["credits_t"].sum()  # the edited entry was used
+    capsys.readouterr()
+    assert main(["-q", "verify", str(out)]) == 1
+    assert "program_summary.csv" in capsys.readouterr().out
+    assert main(["-q", "verify", str(tmp_path / "honest")]) == 0

@@ -32,9 +32,25 @@ CACHE_FORMAT = 1
 """Layout of a cache entry; entries of another format are ignored."""
 
 
+_BYPASSED = False
+"""True inside :func:`bypassed`: nothing is read from or written to the cache."""
+
+
+@contextlib.contextmanager
+def bypassed():
+    """Compute everything afresh inside this block (``verify`` re-derives a run from its inputs
+    alone: a cache entry edited by hand must never reach a verifier's figures)."""
+    global _BYPASSED
+    before, _BYPASSED = _BYPASSED, True
+    try:
+        yield
+    finally:
+        _BYPASSED = before
+
+
 def cache_dir() -> Path | None:
     """The cache folder (created on first write), or None when the cache is turned off."""
-    if os.environ.get("FORESTCARBON_CACHE", "").lower() in {"off", "0", "no", "false"}:
+    if _BYPASSED or os.environ.get("FORESTCARBON_CACHE", "").lower() in {"off", "0", "no", "false"}:
         return None
     named = os.environ.get("FORESTCARBON_CACHE_DIR")
     return Path(named) if named else Path(platformdirs.user_cache_dir("forestcarbon", False))

@@ -17,6 +17,7 @@ each next to the function that builds its rows in that order.
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -306,7 +307,11 @@ def classify_rates(rates: np.ndarray, *, scheme: str = "Quantiles", k: int = 5):
     if n_unique < 2:
         classes[positive] = 0
         return classes, [float(values.max())]
-    classifier = mapclassify.classify(values, scheme, k=min(k, n_unique))
+    with warnings.catch_warnings():
+        # few distinct rates (e.g. most stands held): mapclassify lowers k itself and says so;
+        # the bins it returns are used as they are (duplicates dropped below)
+        warnings.filterwarnings("ignore", "Not enough unique values", UserWarning)
+        classifier = mapclassify.classify(values, scheme, k=min(k, n_unique))
     bins = np.unique(np.asarray(classifier.bins, dtype=float))
     classes[positive] = np.searchsorted(bins, values, side="left").clip(0, len(bins) - 1)
     return classes, [float(b) for b in bins]

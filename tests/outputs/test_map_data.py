@@ -253,3 +253,12 @@ def test_rows_match_their_field_lists(program):
         "rows": cells,
         "extra": 1,
     }
+
+
+def test_few_distinct_rates_are_classed_without_a_warning():
+    # 11 non-negative rates, 8 of them 0: the 1/3 and 2/3 quantiles are both 0, so the classes are
+    # (.., 0] and (0, 2]; the one negative rate (net emission) is class -1
+    rates = np.array([0.0] * 8 + [1.0, 1.0, 2.0, -1.0])
+    classes, bounds = classify_rates(rates)  # filterwarnings=error: mapclassify's k warning fails
+    assert bounds == [0.0, 2.0]
+    assert classes.tolist() == [0] * 8 + [1, 1, 1, -1]
