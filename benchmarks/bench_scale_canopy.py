@@ -40,6 +40,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_zonal import voronoi_cells  # benchmarks/ is the script's folder, first on sys.path
 
 CRS = "EPSG:6673"
 LEFT, TOP = -60_000.0, -80_000.0
@@ -118,21 +119,8 @@ def make_mosaic(workdir: Path, size: int, tile: int) -> tuple[Path, str]:
 def make_stands(workdir: Path, size: int, n: int, partitions: int) -> Path:
     """About ``n`` stands tiling the mosaic, Hilbert-sorted, as ``partitions`` GeoParquet files."""
     import geopandas as gpd
-    import shapely
 
-    rng = np.random.default_rng(SEED)
-    per_side = round(n**0.5)
-    step = size / per_side
-    centres = (np.arange(per_side) + 0.5) * step
-    gx, gy = np.meshgrid(centres, centres)
-    jitter = rng.uniform(-0.35 * step, 0.35 * step, (2, gx.size))
-    points = np.column_stack([gx.ravel() + jitter[0], gy.ravel() + jitter[1]])
-    frame = shapely.box(0, 0, size, size)
-    cells = shapely.get_parts(
-        shapely.voronoi_polygons(shapely.multipoints(points), extend_to=frame)
-    )
-    cells = shapely.intersection(cells, frame)
-    cells = shapely.transform(cells, lambda c: c + np.array([LEFT, TOP - size]))
+    cells = voronoi_cells(np.random.default_rng(SEED), size, n, 0.35, LEFT, TOP)
     stands = gpd.GeoDataFrame(geometry=cells, crs=CRS)
     stands = stands.iloc[np.argsort(stands.hilbert_distance().to_numpy(), kind="stable")]
     stands.insert(0, "stand_id", [f"{i // 100 + 1}-{i % 100 + 1}-1" for i in range(len(stands))])

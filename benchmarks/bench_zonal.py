@@ -95,24 +95,31 @@ def make_raster(path: Path, size: int, seed: int = 0) -> None:
             ds.write(block, 1, window=Window(0, row0, size, len(rows)))
 
 
-def make_stands(size: int, n: int, seed: int = 1):
-    """About ``n`` stands tiling the raster (jittered-grid Voronoi cells), in random order."""
-    import geopandas as gpd
+def voronoi_cells(rng, size: int, n: int, jitter: float, left: float, top: float):
+    """About ``n`` polygons tiling a ``size`` x ``size`` m square whose top-left corner is (left,
+    top): Voronoi cells of a grid of points each moved by up to ``jitter`` x the grid step."""
     import shapely
 
-    rng = np.random.default_rng(seed)
     per_side = round(n**0.5)
     step = size / per_side
     centres = (np.arange(per_side) + 0.5) * step
     gx, gy = np.meshgrid(centres, centres)
-    jitter = rng.uniform(-0.3 * step, 0.3 * step, (2, gx.size))
-    points = np.column_stack([gx.ravel() + jitter[0], gy.ravel() + jitter[1]])
+    moved = rng.uniform(-jitter * step, jitter * step, (2, gx.size))
+    points = np.column_stack([gx.ravel() + moved[0], gy.ravel() + moved[1]])
     frame = shapely.box(0, 0, size, size)
     cells = shapely.get_parts(
         shapely.voronoi_polygons(shapely.multipoints(points), extend_to=frame)
     )
     cells = shapely.intersection(cells, frame)
-    cells = shapely.transform(cells, lambda c: c + np.array([LEFT, TOP - size]))
+    return shapely.transform(cells, lambda c: c + np.array([left, top - size]))
+
+
+def make_stands(size: int, n: int, seed: int = 1):
+    """About ``n`` stands tiling the raster (jittered-grid Voronoi cells), in random order."""
+    import geopandas as gpd
+
+    rng = np.random.default_rng(seed)
+    cells = voronoi_cells(rng, size, n, 0.3, LEFT, TOP)
     order = rng.permutation(len(cells))
     ids = [f"{i // 100 + 1}-{i % 100 + 1}-1" for i in range(len(cells))]
     return gpd.GeoDataFrame({"stand_id": ids}, geometry=cells[order], crs=CRS)
