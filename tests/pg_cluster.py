@@ -11,9 +11,12 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -129,3 +132,31 @@ def store_toml(cluster: Cluster | None, *, user: str = "postgres") -> str:
         return '[inputs]\noperations = "records.gpkg"\n'
     schema = "t_" + uuid.uuid4().hex[:12]
     return f'[store]\nurl = "{cluster.url(user)}"\nschema = "{schema}"\n'
+
+
+def kill_mid_transaction(url: str, cli_args: list[str], writing: str, poll_s: float) -> int:
+    """Run ``python -m forestcarbon.cli CLI_ARGS``, SIGKILL it as soon as the SQL condition
+    ``writing`` on ``pg_stat_activity`` holds for its connection (application_name
+    'forestcarbon'), wait until the server has dropped that connection (its transaction rolled
+    back) and return the process's return code (``-SIGKILL``)."""
+    import psycopg  # the postgres extra
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "forestcarbon.cli", *cli_args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    ours = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'forestcarbon'"
+    deadline = time.monotonic() + 300
+    with psycopg.connect(url, autocommit=True) as con:
+        while not con.execute(f"{ours} AND {writing}").fetchone()[0]:
+            assert proc.poll() is None, f"the command ended before it wrote: {proc.stderr.read()!r}"
+            assert time.monotonic() < deadline
+            time.sleep(poll_s)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        proc.stderr.close()
+        while con.execute(ours).fetchone()[0]:  # the server notices the dead client, rolls back
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    return proc.returncode

@@ -8,11 +8,7 @@ tests/officer/test_store_concurrency.py."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pandas as pd
@@ -28,7 +24,7 @@ from forestcarbon.inputs.store_postgres import MAX_ATTEMPTS, grant_statements
 from forestcarbon.officer import store
 from tests.conftest import stand
 from tests.officer.test_store import big_import, seed
-from tests.pg_cluster import store_toml
+from tests.pg_cluster import kill_mid_transaction, store_toml
 
 STANDS = [stand("1-1-1", 1.0), stand("1-2-1", 2.0), stand("1-3-1", 1.0)]
 
@@ -232,31 +228,14 @@ def test_import_killed_mid_transaction_leaves_nothing(program, pg_cluster, tmp_p
     target = store.program_store(folder)
     before = (read_records(target), store.read_history(target))
     csv = big_import(tmp_path / "big.csv", 200_000)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "forestcarbon.cli", "-q", "ops", "import", str(folder), str(csv)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    # killed once the import is inside its transaction, copying rows into the tables
+    returncode = kill_mid_transaction(
+        target.url,
+        ["-q", "ops", "import", str(folder), str(csv)],
+        "state = 'active' AND query LIKE 'COPY%%'",
+        poll_s=0.005,
     )
-    deadline = time.monotonic() + 300
-    with psycopg.connect(target.url, autocommit=True) as con:
-        # wait until the import is inside its transaction, copying rows into the tables
-        while not con.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'forestcarbon' "
-            "AND state = 'active' AND query LIKE 'COPY%%'"
-        ).fetchone()[0]:
-            assert proc.poll() is None, f"import ended before it wrote: {proc.stderr.read()!r}"
-            assert time.monotonic() < deadline
-            time.sleep(0.005)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        proc.stderr.close()
-        # the server notices the dead client and rolls its transaction back
-        while con.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'forestcarbon'"
-        ).fetchone()[0]:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-    assert proc.returncode == -signal.SIGKILL
+    assert returncode == -signal.SIGKILL
     pd.testing.assert_frame_equal(read_records(target), before[0])
     pd.testing.assert_frame_equal(store.read_history(target), before[1])
     assert store.verify_history(target)[0]

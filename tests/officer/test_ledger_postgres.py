@@ -8,11 +8,7 @@ test_ledger_concurrency.py."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import time
 
 import pandas as pd
 import psycopg
@@ -30,7 +26,7 @@ from tests.officer.ledger_fixtures import clock as ledger_clock
 from tests.officer.ledger_fixtures import run_with_credits
 from tests.officer.test_ledger import BANK, seeded
 from tests.officer.test_store import seed
-from tests.pg_cluster import store_toml
+from tests.pg_cluster import kill_mid_transaction, store_toml
 
 STANDS = [stand("1-1-1", 1.0), stand("1-2-1", 2.0), stand("1-3-1", 1.0)]
 
@@ -119,31 +115,14 @@ def test_ledger_import_killed_mid_transaction_leaves_nothing(pg_ledger, tmp_path
     csv = tmp_path / "big.csv"
     big.to_csv(csv, index=False)
     target = store.program_store(folder)
-    command = ["-m", "forestcarbon.cli", "-q", "credits", "import", str(folder), str(csv)]
-    proc = subprocess.Popen(
-        [sys.executable, *command],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    # killed once the import's transaction has written (it holds a transaction id)
+    returncode = kill_mid_transaction(
+        target.url,
+        ["-q", "credits", "import", str(folder), str(csv)],
+        "backend_xid IS NOT NULL",
+        poll_s=0.002,
     )
-    deadline = time.monotonic() + 300
-    with psycopg.connect(target.url, autocommit=True) as con:
-        # wait until the import's transaction has written (it holds a transaction id)
-        while not con.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'forestcarbon' "
-            "AND backend_xid IS NOT NULL"
-        ).fetchone()[0]:
-            assert proc.poll() is None, f"import ended before it wrote: {proc.stderr.read()!r}"
-            assert time.monotonic() < deadline
-            time.sleep(0.002)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        proc.stderr.close()
-        while con.execute(  # the server notices the dead client and rolls back
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'forestcarbon'"
-        ).fetchone()[0]:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-    assert proc.returncode == -signal.SIGKILL
+    assert returncode == -signal.SIGKILL
     assert ledger.read_ledger(folder)[1:] == before
     assert ledger.check_ledger(folder) == []
     # the lock died with the connection: the ledger keeps working, the chain goes on
