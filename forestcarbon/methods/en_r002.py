@@ -1,6 +1,6 @@
 """EN-R-002 household solar PV: reductions of every site for every period.
 
-The rules are those of ``methodology/EN-R-002_EN-S-004.md``, "EN-R-002" and "Common":
+The rules are those of ``docs/EN-R-002_EN-S-004.md``, "EN-R-002" and "Common":
 ``EL_self = EL_generated - EL_sold``, ``EM_BL = EL_self x EF``, ``EM_PJ = 0``, ``ER = EM_BL``, with
 the electricity emission factor of the fiscal year (April-March) in which each day's reduction
 happened. A site without readings is estimated as ``capacity_kw x yield x self-consumption ratio x
@@ -100,7 +100,7 @@ def compute_solar(
     Notes
     -----
     Source: J-Credit methodology EN-R-002 (太陽光発電設備の導入) as summarised in
-    ``methodology/EN-R-002_EN-S-004.md``, sections "EN-R-002" and "Common". Per site and period,
+    ``docs/EN-R-002_EN-S-004.md``, sections "EN-R-002" and "Common". Per site and period,
     with :math:`y` the fiscal years (April-March) of the counted days:
 
     .. math::

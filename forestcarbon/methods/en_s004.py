@@ -1,6 +1,6 @@
 """EN-S-004 high-efficiency air conditioning: baseline COPs, reductions of every unit and period.
 
-The rules are those of ``methodology/EN-R-002_EN-S-004.md``, "EN-S-004" and "Common":
+The rules are those of ``docs/EN-R-002_EN-S-004.md``, "EN-S-004" and "Common":
 ``EL_BL = EL_PJ x COP_PJ / COP_BL``, ``ER = EM_BL - EM_PJ = (EL_BL - EL_PJ) x EF`` with the
 electricity emission factor of the fiscal year (April-March) in which each day's reduction
 happened. Cooling and heating metered separately get one ratio each, otherwise the conservative
@@ -168,7 +168,7 @@ def compute_aircon(
     Notes
     -----
     Source: J-Credit methodology EN-S-004 (空調設備の導入) as summarised in
-    ``methodology/EN-R-002_EN-S-004.md``, sections "EN-S-004" and "Common" (the baseline-energy
+    ``docs/EN-R-002_EN-S-004.md``, sections "EN-S-004" and "Common" (the baseline-energy
     structure is marked [M] there: that of sister methodologies; the conservative single ratio is
     the project decision [D]). Per unit and period, with :math:`y` the fiscal years (April-March)
     of the counted days and :math:`r_c = COP_{PJ,c} / COP_{BL,c}`,

@@ -1,6 +1,6 @@
 """EN-R-002 household solar and EN-S-004 air conditioning together: one result, summary rows.
 
-The rules are those of ``methodology/EN-R-002_EN-S-004.md``: reduction ``ER = EM_BL - EM_PJ`` with
+The rules are those of ``docs/EN-R-002_EN-S-004.md``: reduction ``ER = EM_BL - EM_PJ`` with
 the electricity emission factor of the fiscal year (April-March) in which the reduction happened; a
 reading that crosses fiscal years is split by days, each part with its year's factor
 (:func:`forestcarbon.methods.fiscal.fiscal_year_days`); each activity (a PV site; an

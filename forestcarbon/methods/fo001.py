@@ -1,6 +1,6 @@
 """FO-001 forest management: eligibility, removals and emissions per stand and monitoring period.
 
-The rules are those of ``methodology/FO-001.md`` (cited by section in each docstring). Rules
+The rules are those of ``docs/FO-001.md`` (cited by section in each docstring). Rules
 that are not confirmed against the official text are settings of
 :class:`~forestcarbon.core.config.FO001Settings`.
 

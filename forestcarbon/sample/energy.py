@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 ENERGY_SEED_OFFSET = 3
 CRS = "EPSG:6673"
 CITY_HALL = (-30_000.0, -103_200.0)
-"""Tsuyama city hall in EPSG:6673 [m] (x easting, y northing; FIELD-NOTES.md)."""
+"""Tsuyama city hall in EPSG:6673 [m] (x easting, y northing; about 35.07N, 134.00E)."""
 
 FISCAL_YEARS = (2022, 2023)
 """Fiscal years with readings: the sample program's two periods."""
