@@ -135,6 +135,7 @@ def _ops(args) -> int:
             volume_m3=args.volume_m3,
             note=args.note,
             message=args.message,
+            geometry=args.geometry,
         )
     elif args.ops_command == "init":
         result = store_init.init_store(args.program_dir, store=args.store, note=args.message)

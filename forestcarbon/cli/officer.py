@@ -49,6 +49,14 @@ def add_parsers(sub) -> None:
     p.add_argument("--area-ha", default=None, help="treated area [ha]; omitted: the whole stand")
     p.add_argument("--volume-m3", default=None, help="thinned or felled volume [m3]")
     p.add_argument("--note", default="", help="note kept with the record (備考)")
+    p.add_argument(
+        "--geometry",
+        default=None,
+        metavar="WKT|FILE",
+        help="treated-area polygon (施業区域): WKT in the working CRS, or a GeoPackage/GeoJSON/"
+        "shapefile with one polygon (any CRS); the counted area is its part inside the stand, "
+        "never more than --area-ha",
+    )
     p.add_argument("-m", "--message", default="", help="note for the history of this change")
 
     p = actions.add_parser(
@@ -57,7 +65,13 @@ def add_parsers(sub) -> None:
         "Shift_JIS); creates the store when missing",
     )
     program_arg(p)
-    p.add_argument("file", metavar="FILE", type=Path, help="operations table (CSV or XLSX)")
+    p.add_argument(
+        "file",
+        metavar="FILE",
+        type=Path,
+        help="operations table (CSV or XLSX, optional WKT column 施業区域/geometry), or a layer "
+        "(GeoPackage/GeoJSON/shapefile) whose polygons are the treated areas",
+    )
     p.add_argument("-m", "--message", default="", help="note for the history of this change")
 
     p = actions.add_parser("undo", help="revert the latest change not yet undone")

@@ -21,14 +21,17 @@ Tables (plain GeoPackage attribute tables; QGIS and ``ogrinfo`` open them)
 ----------------------------------------------------------------------
 ``operations``
     ``fid`` (record number), ``stand_id``, ``date`` (``YYYY-MM-DD``), ``operation``, ``area_ha``
-    [ha], ``volume_m3`` [m3], ``note``. In messages about a store, "row N" is the record's fid.
+    [ha], ``volume_m3`` [m3], ``note``, and ``geometry``: the treated-area polygon (a GeoPackage
+    MULTIPOLYGON column in the working CRS, NULL without one; QGIS shows the table as a polygon
+    layer). In messages about a store, "row N" is the record's fid.
 ``history``
     One row per change, append-only: ``fid`` (the change number), ``time`` (UTC, ISO 8601, from the
     clock), ``action`` (``import`` | ``add`` | ``undo``), ``note``, ``source`` (file imported or
     command), ``n_added``, ``n_removed``, ``undoes`` (the change an undo reverted).
 ``history_rows``
     Every record each change added or removed: ``change``, ``effect`` (``added`` | ``removed``),
-    ``record`` (the record's fid) and the record's columns. Replaying it rebuilds ``operations``
+    ``record`` (the record's fid) and the record's columns, its polygon included (a GeoPackage
+    geometry blob). Replaying it rebuilds ``operations``
     (:func:`forestcarbon.officer.store.verify_history`).
 """
 
@@ -47,15 +50,18 @@ from forestcarbon.core.files import note_input
 from forestcarbon.inputs.schemas import OPERATIONS_SPEC, empty_operations, validate
 from forestcarbon.inputs.store_gpkg import BUSY_TIMEOUT_S, GpkgStore, open_store, query_records
 from forestcarbon.inputs.stores import (
+    ATTRIBUTE_COLUMNS,
+    GEOMETRY_COLUMN,
     HISTORY_ROWS_TABLE,
     HISTORY_TABLE,
     OPERATIONS_TABLE,
     RECORD_COLUMNS,
     RecordStore,
     StoreSession,
+    geometry_key,
     typed_records,
 )
-from forestcarbon.inputs.treated import is_record_store_file
+from forestcarbon.inputs.treated import is_record_store_file, polygon_problems
 
 __all__ = [
     "BUSY_TIMEOUT_S",
@@ -96,24 +102,25 @@ def store_path(program_dir: str | Path, settings: Settings) -> Path:
                 str(path),
                 "",
                 "[inputs] operations",
-                "is a GeoPackage layer of operations (with treated-area polygons), not a record "
-                "store of forestcarbon ops: the record store does not keep treated-area polygons "
-                "yet, so keep recording in this layer (QGIS; run and validate read it), or create "
-                'a store with another name (e.g. operations = "records.gpkg" and forestcarbon '
-                "ops import PROGRAM_DIR FILE.csv) for records without polygons",
+                "is a GeoPackage layer of operations, not a record store of forestcarbon ops. "
+                f"To record operations with their history, run forestcarbon ops init {program_dir}:"
+                " it creates records.gpkg from this layer (treated-area polygons kept) and sets "
+                'operations = "records.gpkg"; or keep editing the layer in QGIS (run and validate '
+                "read it)",
             )
         )
     return path
 
 
 def as_store(store: str | Path | RecordStore) -> RecordStore:
-    """A :class:`RecordStore` given itself or a GeoPackage path."""
+    """A :class:`RecordStore` given itself or a GeoPackage path (to read)."""
     return store if isinstance(store, RecordStore) else GpkgStore(Path(store))
 
 
 def read_records(store: str | Path | RecordStore) -> pd.DataFrame:
     """Every record of a store (a GeoPackage path or a :class:`RecordStore`) as stored: fid,
-    stand_id, date (text), operation, area_ha [ha], volume_m3 [m3], note; ordered by fid."""
+    stand_id, date (text), operation, area_ha [ha], volume_m3 [m3], note, geometry (the
+    treated-area polygon, None without one); ordered by fid."""
     return as_store(store).read(lambda s: s.records(), history=False)
 
 
@@ -151,15 +158,19 @@ def problem_where(text: str, stand_id: str = "") -> str:
     return text
 
 
-def records_as_text(records: pd.DataFrame) -> pd.DataFrame:
-    """Stored records as the text table :func:`~forestcarbon.inputs.schemas.validate` expects."""
+def records_as_text(records: pd.DataFrame, *, geometry: bool = True) -> pd.DataFrame:
+    """Stored records as the text table :func:`~forestcarbon.inputs.schemas.validate` expects
+    (``geometry``: with the polygon as exact WKB hex, '' without one; for comparisons)."""
 
     def text(value) -> str:
         if value is None or (isinstance(value, float) and np.isnan(value)):
             return ""
         return repr(value) if isinstance(value, float) else str(value)
 
-    return pd.DataFrame({c: records[c].map(text) for c in RECORD_COLUMNS})
+    out = pd.DataFrame({c: records[c].map(text) for c in ATTRIBUTE_COLUMNS})
+    if geometry:
+        out[GEOMETRY_COLUMN] = [geometry_key(g) or "" for g in records[GEOMETRY_COLUMN]]
+    return out
 
 
 def load_operations(store: str | Path | RecordStore) -> tuple[pd.DataFrame, list[Problem]]:
@@ -185,11 +196,18 @@ def operations_in(
         records = session.records()
     if records.empty:
         return empty_operations(), []
-    ops, problems = validate(records_as_text(records), OPERATIONS_SPEC, str(path))
+    ops, problems = validate(records_as_text(records, geometry=False), OPERATIONS_SPEC, str(path))
     fids = records["fid"].to_numpy()
     ops["source_row"] = fids
     labels = {i + 2: (str(path), f"row {fid}") for i, fid in enumerate(fids)}
-    return ops, relabel_problems(problems, labels)
+    problems = relabel_problems(problems, labels)
+    geoms = records[GEOMETRY_COLUMN].to_numpy()
+    if any(g is not None for g in geoms):  # treated-area polygons, in the working CRS
+        rows = [f"row {f} ({s})" for f, s in zip(fids, records["stand_id"], strict=True)]
+        problems += polygon_problems(geoms, rows, str(path), GEOMETRY_COLUMN)
+        ops[GEOMETRY_COLUMN] = geoms
+        ops.attrs.setdefault("headers", {})[GEOMETRY_COLUMN] = GEOMETRY_COLUMN
+    return ops, problems
 
 
 def default_schema(program_dir: str | Path) -> str:
@@ -236,7 +254,7 @@ def open_record_store(
                 )
             ) from None
         return PostgresStore(text, schema, crs=crs)
-    return GpkgStore(Path(target))
+    return GpkgStore(Path(target), crs=crs)
 
 
 def record_store(program_dir: str | Path, settings: Settings) -> RecordStore:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import struct
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -33,9 +34,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import pyproj
+import shapely
 
 from forestcarbon.core.exceptions import ForestCarbonError, InputError, OutputError, Problem
 from forestcarbon.inputs.stores import (
+    ATTRIBUTE_COLUMNS,
     BALANCE_COLUMNS,
     BALANCES_TABLE,
     DECISIONS,
@@ -43,6 +47,7 @@ from forestcarbon.inputs.stores import (
     ENTRY_COLUMNS,
     ENTRY_INTEGERS,
     GENESIS_HASH,
+    GEOMETRY_COLUMN,
     HISTORY_COLUMNS,
     HISTORY_ROWS_TABLE,
     HISTORY_TABLE,
@@ -54,6 +59,7 @@ from forestcarbon.inputs.stores import (
     RecordStore,
     StoreSession,
     T,
+    as_multipolygon,
     typed_entry,
     typed_history,
     typed_history_rows,
@@ -230,10 +236,105 @@ def open_store(
         con.close()
 
 
+# --- treated-area polygons (GeoPackage geometry blobs) -------------------------------------------
+
+_ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
+"""GeoPackage geometry header: envelope contents indicator -> envelope size [bytes]."""
+
+
+def gpkg_blob(geom, srs_id: int) -> bytes | None:
+    """A geometry as a GeoPackage geometry blob (GeoPackage 1.3 §2.1.3: "GP", version 0, flags
+    little-endian with an xy envelope, srs_id, envelope, then little-endian WKB); None stays
+    None."""
+    if geom is None:
+        return None
+    minx, miny, maxx, maxy = shapely.bounds(geom)
+    header = b"GP" + bytes([0, 0b0000_0011]) + struct.pack("<i4d", srs_id, minx, maxx, miny, maxy)
+    return header + shapely.to_wkb(geom, byte_order=1)
+
+
+def from_gpkg_blob(blob) -> object:
+    """A GeoPackage geometry blob (as written here, by GDAL or QGIS) -> a shapely geometry; None
+    for NULL."""
+    if blob is None:
+        return None
+    blob = bytes(blob)
+    if blob[:2] != b"GP":
+        raise ValueError("not a GeoPackage geometry blob")
+    flags = blob[3]
+    envelope = _ENVELOPE_BYTES.get((flags >> 1) & 0b111)
+    if envelope is None:
+        raise ValueError("GeoPackage geometry blob with an unknown envelope")
+    return shapely.from_wkb(blob[8 + envelope :])
+
+
+def _columns(con: sqlite3.Connection, table: str) -> set[str]:
+    return {r[1] for r in con.execute(f'PRAGMA table_info("{table}")')}
+
+
+def has_geometry(con: sqlite3.Connection) -> bool:
+    """True when the store's operations table has the treated-area polygon column (stores
+    created before it have none: :func:`ensure_geometry` adds it on the next write)."""
+    return GEOMETRY_COLUMN in _columns(con, OPERATIONS_TABLE)
+
+
+def _srs_id(con: sqlite3.Connection) -> int:
+    row = con.execute(
+        "SELECT srs_id FROM gpkg_geometry_columns WHERE table_name = ? AND column_name = ?",
+        (OPERATIONS_TABLE, GEOMETRY_COLUMN),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def ensure_geometry(con: sqlite3.Connection, crs: str, path: Path) -> None:
+    """Give the operations table its treated-area polygon column once (inside the caller's
+    transaction): a GeoPackage geometry column ``geometry`` (MULTIPOLYGON, the working CRS
+    ``crs``, registered in ``gpkg_geometry_columns`` so that QGIS shows the table as a polygon
+    layer and edits it) and a ``geometry`` column of ``history_rows`` keeping each polygon a
+    change added or removed. No spatial index: its GDAL triggers call functions plain SQLite
+    lacks."""
+    if has_geometry(con):
+        return
+    target = pyproj.CRS.from_user_input(crs)
+    epsg = target.to_epsg()
+    if epsg is None:
+        raise InputError(
+            Problem(str(path), "", "[program] crs", f"{crs!r} has no EPSG code for the store")
+        )
+    con.execute(
+        "INSERT OR IGNORE INTO gpkg_spatial_ref_sys (srs_name, srs_id, organization, "
+        "organization_coordsys_id, definition, description) VALUES (?, ?, 'EPSG', ?, ?, ?)",
+        (target.name, epsg, epsg, target.to_wkt("WKT1_GDAL"), target.name),
+    )
+    con.execute(f"ALTER TABLE {OPERATIONS_TABLE} ADD COLUMN {GEOMETRY_COLUMN} MULTIPOLYGON")
+    con.execute(
+        "INSERT INTO gpkg_geometry_columns (table_name, column_name, geometry_type_name, srs_id, "
+        "z, m) VALUES (?, ?, 'MULTIPOLYGON', ?, 0, 0)",
+        (OPERATIONS_TABLE, GEOMETRY_COLUMN, epsg),
+    )
+    con.execute(
+        "UPDATE gpkg_contents SET data_type = 'features', srs_id = ?, description = ? "
+        "WHERE table_name = ?",
+        (epsg, _DESCRIPTIONS[OPERATIONS_TABLE], OPERATIONS_TABLE),
+    )
+    if GEOMETRY_COLUMN not in _columns(con, HISTORY_ROWS_TABLE):
+        con.execute(f"ALTER TABLE {HISTORY_ROWS_TABLE} ADD COLUMN {GEOMETRY_COLUMN} BLOB")
+
+
+def _select_geometry(con: sqlite3.Connection, table: str) -> str:
+    """The SELECT expression of the polygon column (NULL in a store created before it)."""
+    return GEOMETRY_COLUMN if GEOMETRY_COLUMN in _columns(con, table) else "NULL"
+
+
+def _decoded(rows: list, at: int) -> list:
+    """Rows with the GeoPackage blob at position ``at`` decoded to a geometry."""
+    return [(*r[:at], from_gpkg_blob(r[at]), *r[at + 1 :]) for r in rows]
+
+
 def query_records(con: sqlite3.Connection, fids: list[int] | None = None) -> pd.DataFrame:
     """Records of an open store (all, or those whose fid is in ``fids``), ordered by fid, with
     the columns of :func:`~forestcarbon.inputs.records.read_records`."""
-    columns = ", ".join(RECORD_COLUMNS)
+    columns = ", ".join((*ATTRIBUTE_COLUMNS, _select_geometry(con, OPERATIONS_TABLE)))
     if fids is None:
         rows = con.execute(f"SELECT fid, {columns} FROM {OPERATIONS_TABLE} ORDER BY fid").fetchall()
     else:
@@ -244,7 +345,8 @@ def query_records(con: sqlite3.Connection, fids: list[int] | None = None) -> pd.
             rows += con.execute(
                 f"SELECT fid, {columns} FROM {OPERATIONS_TABLE} WHERE fid IN ({marks})", chunk
             ).fetchall()
-        rows.sort()
+        rows.sort(key=lambda r: r[0])
+    rows = _decoded(rows, 1 + len(ATTRIBUTE_COLUMNS))
     return typed_records(pd.DataFrame(rows, columns=["fid", *RECORD_COLUMNS]))
 
 
@@ -300,8 +402,11 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _row_values(df: pd.DataFrame) -> list[tuple]:
-    """Records as SQL parameters: fid, stand_id, date, operation, area_ha, volume_m3, note."""
+def _row_values(df: pd.DataFrame, srs_id: int) -> list[tuple]:
+    """Records as SQL parameters: fid, stand_id, date, operation, area_ha, volume_m3, note,
+    geometry (a GeoPackage blob of SRS ``srs_id``, or NULL)."""
+    if GEOMETRY_COLUMN not in df:
+        df = df.assign(**{GEOMETRY_COLUMN: None})
     out = []
     for r in df.itertuples(index=False):
         out.append(
@@ -313,6 +418,7 @@ def _row_values(df: pd.DataFrame) -> list[tuple]:
                 None if pd.isna(r.area_ha) else float(r.area_ha),
                 None if pd.isna(r.volume_m3) else float(r.volume_m3),
                 "" if pd.isna(r.note) else str(r.note),
+                gpkg_blob(as_multipolygon(r.geometry), srs_id),
             )
         )
     return out
@@ -460,22 +566,39 @@ class GpkgSession(GpkgSideTables, StoreSession):
         )
         return change
 
+    def _values(self, frame: pd.DataFrame) -> tuple[list[str], list[tuple]]:
+        """Columns and parameters of records for an INSERT (without the polygon column in a
+        store created before it, which then cannot take a polygon)."""
+        if has_geometry(self.con):
+            return list(RECORD_COLUMNS), _row_values(frame, _srs_id(self.con))
+        if GEOMETRY_COLUMN in frame and frame[GEOMETRY_COLUMN].notna().any():
+            raise InputError(
+                Problem(
+                    str(self.con.execute("PRAGMA database_list").fetchone()[2]),
+                    "",
+                    GEOMETRY_COLUMN,
+                    "this store has no treated-area polygon column yet: record through "
+                    "forestcarbon ops (it adds the column once, in the working CRS)",
+                )
+            )
+        return list(ATTRIBUTE_COLUMNS), [r[:-1] for r in _row_values(frame, 0)]
+
     def _history_rows(self, change: int, removed: pd.DataFrame, added: pd.DataFrame) -> None:
-        columns = ", ".join(RECORD_COLUMNS)
-        marks = ", ".join("?" * len(RECORD_COLUMNS))
         for effect, frame in (("removed", removed), ("added", added)):
+            names, values = self._values(frame)
+            marks = ", ".join("?" * len(names))
             self.con.executemany(
-                f"INSERT INTO {HISTORY_ROWS_TABLE} (change, effect, record, {columns}) "
+                f"INSERT INTO {HISTORY_ROWS_TABLE} (change, effect, record, {', '.join(names)}) "
                 f"VALUES (?, ?, ?, {marks})",
-                ((change, effect, *row) for row in _row_values(frame)),
+                ((change, effect, *row) for row in values),
             )
 
     def _insert_records(self, records: pd.DataFrame) -> None:
-        columns = ", ".join(RECORD_COLUMNS)
-        marks = ", ".join("?" * len(RECORD_COLUMNS))
+        names, values = self._values(records)
+        marks = ", ".join("?" * len(names))
         self.con.executemany(
-            f"INSERT INTO {OPERATIONS_TABLE} (fid, {columns}) VALUES (?, {marks})",
-            _row_values(records),
+            f"INSERT INTO {OPERATIONS_TABLE} (fid, {', '.join(names)}) VALUES (?, {marks})",
+            values,
         )
 
     def history(self) -> pd.DataFrame:
@@ -486,14 +609,14 @@ class GpkgSession(GpkgSideTables, StoreSession):
         return typed_history(rows, HISTORY_COLUMNS)
 
     def history_rows(self, change=None, effect=None) -> pd.DataFrame:
-        columns = ", ".join(RECORD_COLUMNS)
+        columns = ", ".join((*ATTRIBUTE_COLUMNS, _select_geometry(self.con, HISTORY_ROWS_TABLE)))
         rows = self.con.execute(
             f"SELECT change, effect, record, {columns} FROM {HISTORY_ROWS_TABLE} "
             "WHERE (? IS NULL OR change = ?) AND (? IS NULL OR effect = ?) "
             "ORDER BY change, effect DESC, record",  # 'removed' before 'added' within a change
             (change, change, effect, effect),
         ).fetchall()
-        return typed_history_rows(rows)
+        return typed_history_rows(_decoded(rows, 3 + len(ATTRIBUTE_COLUMNS)))
 
     def restore(self, history, history_rows, records) -> None:
         self.con.executemany(
@@ -537,8 +660,11 @@ class GpkgStore(RecordStore):
 
     kind = "gpkg"
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, crs: str = ""):
         self.path = Path(path)
+        self.crs = crs
+        """The program's working CRS: the CRS of the treated-area polygons; '' when the store
+        is only read (a store is never given its polygon column without it)."""
         self.label = str(self.path)
         self.name = self.path.name
 
@@ -563,6 +689,8 @@ class GpkgStore(RecordStore):
         path = self.path
         if path.exists() or not create:
             with open_store(path, records=not side) as con, transaction(con):
+                if not side and self.crs:
+                    ensure_geometry(con, self.crs, path)
                 return apply(GpkgSession(con))
         try:
             fd, tmp_name = tempfile.mkstemp(
@@ -579,6 +707,8 @@ class GpkgStore(RecordStore):
             except Exception as e:  # GDAL and the file system raise many types
                 raise OutputError(f"cannot create the record store in {path.parent}: {e}") from None
             with open_store(tmp) as con, transaction(con):
+                if self.crs:
+                    ensure_geometry(con, self.crs, path)
                 result = apply(GpkgSession(con))
             try:
                 os.link(tmp, path)  # atomic, and never replaces a store created meanwhile

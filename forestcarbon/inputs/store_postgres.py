@@ -52,6 +52,8 @@ from forestcarbon.core.exceptions import InputError, Problem
 from forestcarbon.inputs.store_postgres_side import PostgresSideTables, side_ddl, side_grants
 from forestcarbon.inputs.stores import (
     ACTIONS,
+    ATTRIBUTE_COLUMNS,
+    GEOMETRY_COLUMN,
     HISTORY_COLUMNS,
     HISTORY_ROWS_TABLE,
     HISTORY_TABLE,
@@ -61,6 +63,7 @@ from forestcarbon.inputs.stores import (
     RecordStore,
     StoreSession,
     T,
+    as_multipolygon,
     typed_history,
     typed_history_rows,
     typed_records,
@@ -76,9 +79,21 @@ CONNECT_TIMEOUT_S = 10
 
 _RETRYABLE = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)
 
-_RECORD_SELECT = sql.SQL(
-    "fid, stand_id, to_char(date, 'YYYY-MM-DD'), operation, area_ha, volume_m3, note"
+_RECORD_SELECT = "fid, stand_id, to_char(date, 'YYYY-MM-DD'), operation, area_ha, volume_m3, note"
+"""The record's attributes as selected; the polygon follows (:meth:`PostgresSession._q`)."""
+
+
+_GEOMETRY_DDL = (
+    """ALTER TABLE {s}.operations ADD COLUMN geometry geometry(MultiPolygon, {srid})
+        CONSTRAINT operations_geometry_valid CHECK (geometry IS NULL OR (ST_IsValid(geometry)
+            AND NOT ST_IsEmpty(geometry) AND ST_Area(geometry) > 0))""",
+    "CREATE INDEX ON {s}.operations USING gist (geometry)",
+    "ALTER TABLE {s}.history_rows ADD COLUMN geometry geometry(MultiPolygon, {srid})",
+    "COMMENT ON COLUMN {s}.operations.geometry IS "
+    "'treated-area polygon (施業区域) in the working CRS; NULL: the recorded area_ha counts'",
 )
+"""The treated-area polygon columns (a new schema has them; :meth:`PostgresStore._upgrade` adds
+them once to a schema created before them)."""
 
 
 def _ddl(schema: str, srid: int) -> list[sql.Composed]:
@@ -131,6 +146,7 @@ def _ddl(schema: str, srid: int) -> list[sql.Composed]:
             volume_m3 double precision,
             note text NOT NULL DEFAULT '',
             PRIMARY KEY (change, effect, record))""",
+        *_GEOMETRY_DDL,
         """CREATE FUNCTION {s}.refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
                 RAISE EXCEPTION '% is append-only', TG_TABLE_NAME
@@ -201,9 +217,20 @@ def _value(v):
     return v
 
 
-def _record_rows(df: pd.DataFrame, prefix: tuple = ()) -> Iterator[tuple]:
-    for r in df.itertuples(index=False):
-        yield (
+def _ewkb(geom, srid: int) -> str | None:
+    """A treated-area polygon as hex EWKB with the column's SRID (COPY's text for a geometry);
+    a Polygon as its one-part MultiPolygon."""
+    geom = as_multipolygon(geom)
+    if geom is None:
+        return None
+    return shapely.to_wkb(shapely.set_srid(geom, srid), hex=True, include_srid=True)
+
+
+def _record_rows(df: pd.DataFrame, prefix: tuple = (), srid: int | None = None) -> Iterator[tuple]:
+    """Records as COPY rows (with the polygon as hex EWKB when ``srid`` is given)."""
+    geoms = df[GEOMETRY_COLUMN] if GEOMETRY_COLUMN in df else [None] * len(df)
+    for r, geom in zip(df.itertuples(index=False), geoms, strict=True):
+        row = (
             *prefix,
             int(r.fid),
             str(r.stand_id),
@@ -213,6 +240,7 @@ def _record_rows(df: pd.DataFrame, prefix: tuple = ()) -> Iterator[tuple]:
             _value(r.volume_m3),
             "" if pd.isna(r.note) else str(r.note),
         )
+        yield row if srid is None else (*row, _ewkb(geom, srid))
 
 
 class PostgresSession(PostgresSideTables, StoreSession):
@@ -222,9 +250,38 @@ class PostgresSession(PostgresSideTables, StoreSession):
         self.con = con
         self.schema = schema
         self.s = sql.Identifier(schema)
+        self._srid: int | None = None
+        self._srid_known = False
+
+    @property
+    def srid(self) -> int | None:
+        """The SRID of the operations' polygon column; None in a schema created before it."""
+        if not self._srid_known:
+            self._srid = _geometry_srid(self.con, self.schema)
+            self._srid_known = True
+        return self._srid
 
     def _q(self, text: str) -> sql.Composed:
-        return sql.SQL(text).format(s=self.s, cols=_RECORD_SELECT)
+        geometry = "ST_AsBinary(geometry)" if self.srid is not None else "NULL::bytea"
+        return sql.SQL(text).format(s=self.s, cols=sql.SQL(f"{_RECORD_SELECT}, {geometry}"))
+
+    def _columns(self) -> tuple[str, ...]:
+        """Record columns a COPY writes (without the polygon in a schema created before it,
+        which then cannot take one)."""
+        return RECORD_COLUMNS if self.srid is not None else ATTRIBUTE_COLUMNS
+
+    def _rows(self, df: pd.DataFrame, prefix: tuple = ()) -> Iterator[tuple]:
+        if self.srid is None and GEOMETRY_COLUMN in df and df[GEOMETRY_COLUMN].notna().any():
+            raise InputError(
+                Problem(
+                    self.schema,
+                    "",
+                    GEOMETRY_COLUMN,
+                    "this schema has no treated-area polygon column yet: run a forestcarbon ops "
+                    "command once with the schema owner's role (it adds the column)",
+                )
+            )
+        return _record_rows(df, prefix, self.srid)
 
     def records(self, fids=None) -> pd.DataFrame:
         if fids is None:
@@ -274,13 +331,13 @@ class PostgresSession(PostgresSideTables, StoreSession):
                 self._q("DELETE FROM {s}.operations WHERE fid = ANY(%s)"),
                 ([int(f) for f in removed["fid"]],),
             )
-        self._copy_records(OPERATIONS_TABLE, _record_rows(added), ("fid", *RECORD_COLUMNS))
+        self._copy_records(OPERATIONS_TABLE, self._rows(added), ("fid", *self._columns()))
         return int(change)
 
     def _history_rows(self, change: int, removed: pd.DataFrame, added: pd.DataFrame) -> None:
-        columns = ("change", "effect", "record", *RECORD_COLUMNS)
+        columns = ("change", "effect", "record", *self._columns())
         for effect, frame in (("removed", removed), ("added", added)):
-            self._copy_records(HISTORY_ROWS_TABLE, _record_rows(frame, (change, effect)), columns)
+            self._copy_records(HISTORY_ROWS_TABLE, self._rows(frame, (change, effect)), columns)
 
     def history(self) -> pd.DataFrame:
         rows = self.con.execute(
@@ -295,7 +352,9 @@ class PostgresSession(PostgresSideTables, StoreSession):
         rows = self.con.execute(
             self._q(
                 "SELECT change, effect, record, stand_id, to_char(date, 'YYYY-MM-DD'), "
-                "operation, area_ha, volume_m3, note FROM {s}.history_rows "
+                "operation, area_ha, volume_m3, note, "
+                + ("ST_AsBinary(geometry)" if self.srid is not None else "NULL::bytea")
+                + " FROM {s}.history_rows "
                 "WHERE (%(c)s::bigint IS NULL OR change = %(c)s) "
                 "AND (%(e)s::text IS NULL OR effect = %(e)s) "
                 "ORDER BY change, effect DESC, record"
@@ -354,7 +413,7 @@ class PostgresSession(PostgresSideTables, StoreSession):
             self._history_rows(
                 int(change), frame[frame["effect"] == "removed"], frame[frame["effect"] == "added"]
             )
-        self._copy_records(OPERATIONS_TABLE, _record_rows(records), ("fid", *RECORD_COLUMNS))
+        self._copy_records(OPERATIONS_TABLE, self._rows(records), ("fid", *self._columns()))
         top = max(
             int(records["fid"].max()) if len(records) else 0,
             int(history_rows["record"].max()) if len(history_rows) else 0,
@@ -365,6 +424,16 @@ class PostgresSession(PostgresSideTables, StoreSession):
                 "'fid'), %s)",
                 (self.schema, top),
             )
+
+
+def _geometry_srid(con: psycopg.Connection, schema: str) -> int | None:
+    """SRID of ``operations.geometry`` (None when the schema has no such column)."""
+    row = con.execute(
+        "SELECT srid FROM geometry_columns WHERE f_table_schema = %s AND f_table_name = %s "
+        "AND f_geometry_column = 'geometry'",
+        (schema, OPERATIONS_TABLE),
+    ).fetchone()
+    return None if row is None else int(row[0])
 
 
 def _insert_stands(con: psycopg.Connection, schema: str, stands: gpd.GeoDataFrame) -> None:
@@ -459,6 +528,34 @@ class PostgresStore(RecordStore):
         for statement in _ddl(self.schema, _srid(self.crs)):
             con.execute(statement)
 
+    def _upgrade(self, con: psycopg.Connection) -> None:
+        """Add the treated-area polygon columns to a schema created before them, once (the
+        statements need the role owning the tables; another role gets the message what to do,
+        and nothing is changed)."""
+        if _geometry_srid(con, self.schema) is not None:
+            return
+        srid = _srid(self.crs)
+        try:
+            with con.transaction():  # a savepoint: a refused ALTER leaves the transaction usable
+                for statement in _GEOMETRY_DDL:
+                    con.execute(
+                        sql.SQL(statement).format(
+                            s=sql.Identifier(self.schema), srid=sql.Literal(srid)
+                        )
+                    )
+        except psycopg.errors.InsufficientPrivilege:
+            raise InputError(
+                Problem(
+                    self.label,
+                    "",
+                    "geometry",
+                    "this schema was created before treated-area polygons were kept and needs "
+                    "the polygon column of operations and history_rows: run any forestcarbon "
+                    "ops command once with the role owning the schema (the administrator's), "
+                    "then officers record as before",
+                )
+            ) from None
+
     def _not_found(self) -> InputError:
         return InputError(
             Problem(
@@ -485,6 +582,8 @@ class PostgresStore(RecordStore):
                             if not create:
                                 raise self._not_found()
                             self._create(con)
+                        elif not side:
+                            self._upgrade(con)
                         return apply(PostgresSession(con, self.schema))
             except _RETRYABLE:
                 if attempt == MAX_ATTEMPTS:

@@ -24,6 +24,7 @@ from typing import TypeVar
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 T = TypeVar("T")
 
@@ -33,8 +34,15 @@ HISTORY_ROWS_TABLE = "history_rows"
 STANDS_TABLE = "stands"
 """Names of the store's tables (see :mod:`forestcarbon.inputs.records`)."""
 
-RECORD_COLUMNS = ("stand_id", "date", "operation", "area_ha", "volume_m3", "note")
-"""Columns of a record, in store order."""
+RECORD_COLUMNS = ("stand_id", "date", "operation", "area_ha", "volume_m3", "note", "geometry")
+"""Columns of a record, in store order: the attributes and the treated-area polygon
+(``geometry``: a shapely MultiPolygon in the program's working CRS [m], None without one)."""
+
+ATTRIBUTE_COLUMNS = RECORD_COLUMNS[:-1]
+"""The record's columns besides its treated-area polygon."""
+
+GEOMETRY_COLUMN = "geometry"
+"""Column of the treated-area polygon in the operations table (both stores)."""
 
 HISTORY_COLUMNS = ("change", "time", "action", "note", "source", "n_added", "n_removed", "undoes")
 """Columns of :meth:`StoreSession.history` (``change`` is the history row's number)."""
@@ -255,11 +263,41 @@ def typed_records(df: pd.DataFrame) -> pd.DataFrame:
     int64, area_ha [ha] and volume_m3 [m3] float (NaN when empty), the other columns text."""
     df = df.copy()
     df["fid"] = df["fid"].astype(np.int64)
+    df[GEOMETRY_COLUMN] = as_geometries(
+        df[GEOMETRY_COLUMN] if GEOMETRY_COLUMN in df else [None] * len(df)
+    )
     for col in ("area_ha", "volume_m3"):
         df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
     for col in ("stand_id", "date", "operation", "note"):
         df[col] = df[col].fillna("").astype(str)
     return df
+
+
+def as_geometries(values) -> np.ndarray:
+    """Treated-area polygons as read from a store (WKB bytes, shapely geometries, None/NaN) ->
+    an object array of shapely geometries, None where there is none."""
+    out = np.full(len(values), None, dtype=object)
+    for i, v in enumerate(values):
+        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+            continue
+        out[i] = shapely.from_wkb(bytes(v)) if isinstance(v, bytes | bytearray | memoryview) else v
+    return out
+
+
+def as_multipolygon(geom):
+    """A treated-area polygon as the stores keep it: a MultiPolygon (a Polygon becomes its
+    one-part MultiPolygon; the area is unchanged); None stays None."""
+    if geom is None or (isinstance(geom, float) and np.isnan(geom)):
+        return None
+    if geom.geom_type == "Polygon":
+        return shapely.MultiPolygon([geom])
+    return geom
+
+
+def geometry_key(geom) -> str | None:
+    """A treated-area polygon as text for hashes and comparisons (WKB hex, exact), None without
+    one."""
+    return None if geom is None else shapely.to_wkb(geom, hex=True, byte_order=1)
 
 
 def typed_reviews(rows) -> pd.DataFrame:

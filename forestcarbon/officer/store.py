@@ -32,11 +32,13 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from forestcarbon.core.config import Settings, load_settings
 from forestcarbon.core.exceptions import InputError, Problem
+from forestcarbon.inputs.crs import coordinate_problems
 from forestcarbon.inputs.program import cross_check_operations, load_program
 from forestcarbon.inputs.readers import read_table
 from forestcarbon.inputs.records import (
@@ -51,7 +53,8 @@ from forestcarbon.inputs.records import (
     typed_records,
 )
 from forestcarbon.inputs.schemas import MAX_PROBLEMS_PER_COLUMN, OPERATIONS_SPEC, validate
-from forestcarbon.inputs.stores import RecordStore, StoreSession
+from forestcarbon.inputs.stores import GEOMETRY_COLUMN, RecordStore, StoreSession, as_multipolygon
+from forestcarbon.inputs.treated import outside_stand_problems, read_operations_layer
 from forestcarbon.methods.fiscal import fiscal_year
 from forestcarbon.methods.fo001 import OPERATION_JA, build_cohorts
 
@@ -245,8 +248,75 @@ def _store_records(new: pd.DataFrame, fids: np.ndarray) -> pd.DataFrame:
             "area_ha": new["area_ha"].to_numpy(dtype=float),
             "volume_m3": new["volume_m3"].to_numpy(dtype=float),
             "note": new["note"].astype(str).to_numpy(),
+            GEOMETRY_COLUMN: [as_multipolygon(g) for g in new[GEOMETRY_COLUMN]],
         }
     )
+
+
+def _polygons(
+    new: pd.DataFrame,
+    raw: pd.DataFrame,
+    layer: tuple[np.ndarray, list[Problem]] | None,
+    settings: Settings,
+    stands: pd.DataFrame,
+    file: str,
+) -> list[Problem]:
+    """Put the treated-area polygons of new records in ``new["geometry"]`` (None without one) and
+    return their problems, the checks the program makes on its operations layer or WKT column
+    (:mod:`forestcarbon.inputs.treated`): a layer's (no CRS, outside the CRS's area, empty, not
+    a polygon, invalid), a WKT polygon outside the working CRS's area, and a polygon that shares
+    no area with its stand. Rows are ``new``'s ``source_row`` ("row N")."""
+    problems: list[Problem] = []
+    rows = [f"row {r}" for r in new["source_row"]]
+    if layer is not None:
+        geoms, layer_problems = layer
+        problems += layer_problems
+        if any(g is not None for g in geoms) and GEOMETRY_COLUMN in new:
+            problems.append(
+                Problem(
+                    file,
+                    "",
+                    new.attrs.get("headers", {}).get(GEOMETRY_COLUMN, GEOMETRY_COLUMN),
+                    "the layer has feature polygons and a WKT column: keep one treated area",
+                )
+            )
+            return problems
+    elif GEOMETRY_COLUMN in new:
+        geoms = np.array([as_polygon(g) for g in new[GEOMETRY_COLUMN]], dtype=object)
+        drawn = np.array([g is not None for g in geoms], dtype=bool)
+        if drawn.any():
+            placed = gpd.GeoDataFrame(geometry=list(geoms[drawn]), crs=settings.program.crs)
+            found = coordinate_problems(placed, placed.crs, file, ids=None)
+            drawn_rows = np.array(rows, dtype=object)[drawn]
+            problems += [
+                Problem(p.file, _nth_row(p.where, drawn_rows), p.column, p.message) for p in found
+            ]
+    else:
+        geoms = np.full(len(new), None, dtype=object)
+    new[GEOMETRY_COLUMN] = geoms
+    if not problems and "stand_id" in new and any(g is not None for g in geoms):
+        problems += outside_stand_problems(new, stands, file)
+    return problems
+
+
+def as_polygon(value):
+    """A validated WKT cell -> its polygon, None when empty."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return value
+
+
+def _nth_row(where: str, rows: np.ndarray) -> str:
+    """'feature 3' (the 3rd polygon) -> that record's row label."""
+    parts = where.split()
+    if (
+        len(parts) >= 2
+        and parts[0] == "feature"
+        and parts[1].isdigit()
+        and 0 < int(parts[1]) <= len(rows)
+    ):
+        return rows[int(parts[1]) - 1]
+    return where
 
 
 def program_store(program_dir: str | Path) -> RecordStore:
@@ -273,26 +343,24 @@ def _record(
     row_label: Callable[[int], str],
     now: Callable[[], dt.datetime] | None,
     settings: Settings | None = None,
+    layer: tuple[np.ndarray, list[Problem]] | None = None,
 ) -> ChangeResult:
     """Validate ``raw`` (text table), check it against the program and the store, then append it
-    in one transaction (creating the store when missing)."""
+    in one transaction (creating the store when missing).
+
+    Treated-area polygons come from a WKT column of ``raw`` (in the working CRS) or, with
+    ``layer``, as the features' polygons of a layer (already in the working CRS, and the layer's
+    problems: :func:`~forestcarbon.inputs.treated.read_operations_layer`)."""
     program_dir = Path(program_dir)
     settings, path, inputs = _program_without_operations(program_dir, settings)
     new, problems = validate(raw, OPERATIONS_SPEC, file)
-    if "geometry" in new.columns and new["geometry"].notna().any():
-        # dropping a treated-area polygon would count the whole stand: refuse instead
-        problems.append(
-            Problem(
-                file,
-                "",
-                "geometry",
-                "treated-area polygons are not kept in the record store yet: keep them in the "
-                "program's operations CSV/XLSX, or give their area in area_ha",
-            )
-        )
+    rows = {i + 2: (file, row_label(i + 2)) for i in range(len(raw))}
+    problems += _polygons(new, raw, layer, settings, inputs.stands, file)
     if problems:
-        rows = {i + 2: (file, row_label(i + 2)) for i in range(len(raw))}
-        raise InputError(relabel_problems(problems, rows))
+        ids = {}
+        if "stand_id" in new and "source_row" in new:
+            ids = dict(zip(new["source_row"], new["stand_id"].fillna(""), strict=True))
+        raise InputError(relabel_problems(problems, rows, ids))
     new["note"] = new["note"].fillna("") if "note" in new else ""
     for col in ("area_ha", "volume_m3"):
         new[col] = pd.to_numeric(new[col], errors="coerce") if col in new else np.nan
@@ -355,7 +423,14 @@ def import_operations(
         Every problem of the file at once (nothing is written).
     """
     file = Path(file)
-    raw = read_table(file)
+    layer = None
+    row_label = _file_row
+    if file.suffix.lower() in LAYER_SUFFIXES:
+        settings_now = settings or load_settings(program_dir)
+        raw, layer, fids = _layer_records(file, settings_now.program.crs)
+        row_label = _fid_row(fids)
+    else:
+        raw = read_table(file)
     n = len(raw)
     return _record(
         program_dir,
@@ -364,10 +439,36 @@ def import_operations(
         action="import",
         note=note or f"import {file.name} ({n} rows)",
         source=str(file),
-        row_label=lambda r: f"row {r}",
+        row_label=row_label,
         now=now,
         settings=settings,
+        layer=layer,
     )
+
+
+LAYER_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".fgb")
+"""Files ``ops import`` reads as a layer of operations whose features carry the treated-area
+polygons (any CRS; reprojected to the working CRS)."""
+
+
+def _file_row(r: int) -> str:
+    return f"row {r}"
+
+
+def _fid_row(fids: np.ndarray) -> Callable[[int], str]:
+    """Row labels of a layer: the i-th feature (table row i + 2) is "row FID", as QGIS shows."""
+    return lambda r: f"row {fids[r - 2]}"
+
+
+def _layer_records(file: Path, crs: str) -> tuple[pd.DataFrame, tuple, np.ndarray]:
+    """A layer of operations: its attributes (rows numbered like a table's: feature i is row
+    i + 2), its polygons in the working CRS ``crs`` and their problems (rows renumbered the same
+    way), and the features' fids."""
+    attrs, geoms, fids, problems = read_operations_layer(file, crs)
+    if attrs.empty and problems:  # the layer itself could not be read
+        raise InputError(problems)
+    as_table = {int(f): (str(file), f"row {i + 2}") for i, f in enumerate(fids)}
+    return attrs, (geoms, relabel_problems(problems, as_table)), fids
 
 
 def add_operation(
@@ -380,6 +481,7 @@ def add_operation(
     volume_m3: float | str | None = None,
     note: str = "",
     message: str = "",
+    geometry: str | None = None,
     now: Callable[[], dt.datetime] | None = None,
 ) -> ChangeResult:
     """Record one operation (values as typed on the command line, parsed like a CSV row).
@@ -390,6 +492,8 @@ def add_operation(
     volume_m3 : thinned or felled volume [m3].
     note : the record's note (備考).
     message : the history note; default a description of the record.
+    geometry : the treated-area polygon: WKT in the working CRS, or a file (GeoPackage,
+        GeoJSON, shapefile; any CRS, reprojected) holding one polygon feature.
     """
 
     def text(v) -> str:
@@ -408,16 +512,47 @@ def add_operation(
         ]
     )
     area = f" {area_ha} ha" if area_ha not in (None, "") else ""
+    layer = None
+    file = "ops add"
+    if geometry not in (None, ""):
+        layer, file = _given_polygon(program_dir, str(geometry), raw)
+    drawn = " with its treated-area polygon" if geometry not in (None, "") else ""
     return _record(
         program_dir,
         raw,
-        file="ops add",
+        file=file,
         action="add",
-        note=message or f"add {operation} {stand_id} {date}{area}",
+        note=message or f"add {operation} {stand_id} {date}{area}{drawn}",
         source="forestcarbon ops add",
         row_label=lambda _r: "",
         now=now,
+        layer=layer,
     )
+
+
+def _given_polygon(program_dir, text: str, raw: pd.DataFrame) -> tuple[tuple | None, str]:
+    """``ops add --geometry``: WKT (put into ``raw`` as its WKT column, checked like a CSV's)
+    or a file with one polygon feature (read and reprojected like a layer of operations)."""
+    candidate = Path(text)
+    is_file = len(text) < 4096 and "(" not in text and candidate.suffix.lower() in LAYER_SUFFIXES
+    if not is_file:
+        raw[GEOMETRY_COLUMN] = text
+        return None, "ops add --geometry"
+    if not candidate.is_file():
+        raise InputError(Problem(text, "", "--geometry", "file not found"))
+    crs = load_settings(program_dir).program.crs
+    _attrs, (geoms, problems), _fids = _layer_records(candidate, crs)
+    drawn = [g for g in geoms if g is not None]
+    if not problems and len(drawn) != 1:
+        problems = [
+            Problem(
+                text,
+                "",
+                "geometry",
+                f"holds {len(drawn)} polygon feature(s): expected exactly one treated area",
+            )
+        ]
+    return (np.array(drawn[:1] or [None], dtype=object), problems), text
 
 
 def _undo_target(history: pd.DataFrame) -> tuple[int, str, str] | None:

@@ -21,6 +21,7 @@ from forestcarbon.core.config import CONFIG_FILE, InputSettings, load_settings
 from forestcarbon.core.exceptions import InputError, Problem
 from forestcarbon.inputs.readers import TABLE_SUFFIXES, locate_input
 from forestcarbon.inputs.records import is_store
+from forestcarbon.inputs.treated import is_record_store_file
 from forestcarbon.officer.store import ChangeResult, import_operations
 
 DEFAULT_STORE = "records.gpkg"
@@ -93,7 +94,8 @@ def init_store(
     note: str = "",
     now: Callable[[], dt.datetime] | None = None,
 ) -> InitResult:
-    """Create the record store from the operations file and make program.toml use it.
+    """Create the record store from the operations file (CSV/XLSX, or a GeoPackage layer
+    ``operations`` whose treated-area polygons are kept) and make program.toml use it.
 
     Parameters
     ----------
@@ -112,7 +114,10 @@ def init_store(
     current = settings.inputs.operations
     if not is_store(store):
         raise InputError(Problem(store, "", "", "the record store must be a .gpkg file"))
-    if current and is_store(current):
+    # a GeoPackage layer of operations (not a store): the store is created from it
+    layer = program_dir / current if current and is_store(current) else None
+    is_layer = layer is not None and layer.is_file() and not is_record_store_file(layer)
+    if current and is_store(current) and not is_layer:
         raise InputError(
             Problem(
                 str(config),
@@ -131,9 +136,19 @@ def init_store(
         program_dir,
         current or InputSettings.operations,
         InputSettings.operations,
-        TABLE_SUFFIXES,
+        (*TABLE_SUFFIXES, ".gpkg"),
         "operations",
     )
+    if source.suffix.lower() == ".gpkg" and source.is_file() and is_record_store_file(source):
+        raise InputError(
+            Problem(
+                str(source),
+                "",
+                "[inputs] operations",
+                "is a record store already: name it in program.toml "
+                f'(operations = "{source.name}") and use forestcarbon ops add / import / undo',
+            )
+        )
     if not source.is_file():
         raise InputError(
             Problem(str(source), "", "", "operations file not found: nothing to create the store")

@@ -129,7 +129,16 @@ def test_store_is_a_plain_geopackage(gpkg_program, tmp_path):
     with sqlite3.connect(path) as con:
         assert con.execute("PRAGMA application_id").fetchone()[0] == 0x47504B47  # 'GPKG'
         kinds = dict(con.execute("SELECT table_name, data_type FROM gpkg_contents"))
-    assert kinds["operations"] == "attributes"
+        geometry = con.execute(
+            "SELECT column_name, geometry_type_name, srs_id FROM gpkg_geometry_columns "
+            "WHERE table_name = 'operations'"
+        ).fetchall()
+    # operations is a polygon layer (treated areas, QGIS edits it); the history stays attributes
+    assert kinds["operations"] == "features"
+    assert geometry == [("geometry", "MULTIPOLYGON", 6673)]
+    assert kinds["history"] == "attributes"
+    assert table.crs.to_epsg() == 6673
+    assert table.geometry.isna().all()  # recorded without polygons
 
 
 def test_add_then_undo_restores_the_previous_state(officer_program, tmp_path):
