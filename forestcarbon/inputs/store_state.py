@@ -30,12 +30,14 @@ from forestcarbon.inputs.records import is_store, record_store, uses_database
 from forestcarbon.inputs.reviews import REVIEW_FILE, review_store
 from forestcarbon.inputs.store_gpkg import GpkgStore
 from forestcarbon.inputs.stores import (
+    ATTRIBUTE_COLUMNS,
     GENESIS_HASH,
-    RECORD_COLUMNS,
+    GEOMETRY_COLUMN,
     REVIEW_COLUMNS,
     STAND_COLUMNS,
     RecordStore,
     StoreSession,
+    geometry_key,
 )
 
 LEDGER_FILE = "records.gpkg"
@@ -126,15 +128,22 @@ def _ledger_state(session: StoreSession) -> dict:
     }
 
 
+def _record_rows(records):
+    """Records as hashed rows: fid and the attributes, then the treated-area polygon as exact
+    WKB hex when the record has one (a record without one hashes as before polygons were kept,
+    so older runs still verify)."""
+    attrs = records[["fid", *ATTRIBUTE_COLUMNS]].itertuples(index=False, name=None)
+    for row, geom in zip(attrs, records[GEOMETRY_COLUMN], strict=True):
+        yield row if geom is None else (*row, geometry_key(geom))
+
+
 def _database_state(session: StoreSession) -> dict:
     records = session.records()
     stands = session.stands_layer()
     out = {
         "operations": {
             "records": len(records),
-            "sha256": content_sha256(
-                records[["fid", *RECORD_COLUMNS]].itertuples(index=False, name=None)
-            ),
+            "sha256": content_sha256(_record_rows(records)),
         }
     }
     if stands is not None:
