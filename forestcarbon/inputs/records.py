@@ -14,8 +14,9 @@ example ``operations = "records.gpkg"``). :func:`~forestcarbon.inputs.program.lo
 then reads the operations from the store's ``operations`` table, so ``forestcarbon run``
 computes with exactly what was recorded. A program whose operations are a CSV/XLSX file works
 as before; to switch, ``forestcarbon ops init PROGRAM_DIR`` creates the store from the
-operations file and sets ``operations = "records.gpkg"`` (keeping program.toml's previous text as
-a backup); the CSV is not read any more after that.
+operations file (or GeoPackage layer of operations, polygons kept) and sets ``operations =
+"records.gpkg"`` (keeping program.toml's previous text as a backup); the file is not read any more
+after that.
 
 Tables (plain GeoPackage attribute tables; QGIS and ``ogrinfo`` open them)
 ----------------------------------------------------------------------

@@ -19,6 +19,9 @@ already kept, and all problems are reported at once: schema (:data:`~forestcarbo
 OPERATIONS_SPEC`), unknown stand and area larger than the stand (the checks ``load_program`` makes),
 exact duplicates, an operation before the stand's planting year, and final harvests / replantings
 that do not add up (:func:`forestcarbon.methods.fo001.build_cohorts`, the engine's own check).
+A record may carry its treated-area polygon (``ops add --geometry``, a WKT column, or the
+features of a layer given to ``ops import``), checked like the program's operations layer
+(:mod:`forestcarbon.inputs.treated`) and kept in the working CRS.
 
 Adding, importing and undoing share one transaction, one set of checks and one history writer;
 the storage itself (SQL, files, locking) lives in the store implementations.

@@ -81,6 +81,25 @@ def test_imported_layer_counts_the_same_union_as_the_layer_itself(
     assert same["net_tco2"] == row["net_tco2"]
 
 
+def test_import_of_a_table_with_a_wkt_column_keeps_its_polygons(polygon_program, tmp_path):
+    # 施業区域 (WKT, working CRS): A 0.5 ha and B 0.8 ha overlapping on 0.25 ha -> 1.05 ha; a
+    # weeding without a polygon on the other stand stays as it is
+    csv = tmp_path / "ops.csv"
+    pd.DataFrame(
+        {
+            "小班ID": ["1-1-1", "1-1-1", "1-2-1"],
+            "施業": ["間伐", "間伐", "下刈"],
+            "実施日": ["2015-06-01", "2018-06-01", "2010-06-01"],
+            "面積": ["", "", "1.0"],
+            "施業区域": [rect(0, 0, 100, 50).wkt, rect(50, 0, 130, 100).wkt, ""],
+        }
+    ).to_csv(csv, index=False, encoding="cp932")
+    store.import_operations(polygon_program, csv)
+    records = read_records(store.program_store(polygon_program))
+    assert [g is None for g in records["geometry"]] == [False, False, True]
+    assert fo001_row(polygon_program)["eligible_area_ha"] == pytest.approx(1.05, abs=1e-9)
+
+
 def test_ops_add_geometry_wkt_and_a_lon_lat_file_capped_by_the_recorded_area(
     polygon_program, tmp_path, capsys
 ):
