@@ -351,3 +351,19 @@ def test_migrate_copies_the_polygons_both_ways(program, pg_cluster, tmp_path):
     assert all(
         a.equals_exact(b, 0) for a, b in zip(source["geometry"], again["geometry"], strict=True)
     )
+
+
+def test_an_invalid_polygon_saved_in_qgis_is_reported_by_validate(program, tmp_path, capsys):
+    # the GeoPackage cannot check a polygon on save: the run reads it and refuses it by fid
+    folder = program([stand("1-1-1", 2.0)], [], extra_toml=STORE_TOML)
+    store.import_operations(folder, two_thinnings_layer(tmp_path / "drawn"))
+    x, y = ORIGIN
+    bowtie = shapely.Polygon([(x, y), (x + 100, y + 100), (x + 100, y), (x, y + 100)])
+    with sqlite3.connect(folder / "records.gpkg") as con:
+        con.execute(
+            "UPDATE operations SET geometry = ? WHERE fid = 2",
+            (gpkg_blob(MultiPolygon([bowtie]), 6673),),
+        )
+    assert main(["validate", str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert "records.gpkg" in err and "row 2 (1-1-1)" in err and "Self-intersection" in err, err
