@@ -16,6 +16,7 @@ import shapely
 from pyproj import CRS
 
 from forestcarbon.core.exceptions import Problem
+from forestcarbon.inputs.crs import box_within
 
 FAR_KM = 50.0
 """A stand whose centre is more than this far [km] from the median centre of the program's
@@ -33,21 +34,17 @@ def _where(i: int, ids: pd.Series) -> str:
 
 def finite_problems(gdf: gpd.GeoDataFrame, ids: pd.Series, file: str) -> list[Problem]:
     """Polygons with a NaN or infinite coordinate (after reprojection too)."""
-    problems = []
-    for i, geom in enumerate(gdf.geometry.to_numpy()):
-        if geom is None or shapely.is_empty(geom):
-            continue
-        coords = shapely.get_coordinates(geom)
-        if not np.isfinite(coords).all():
-            problems.append(
-                Problem(
-                    file,
-                    _where(i, ids),
-                    "geometry",
-                    "non-finite coordinates (NaN or infinite; outside the range of its CRS?)",
-                )
-            )
-    return problems
+    coords, feature = shapely.get_coordinates(gdf.geometry.to_numpy(), return_index=True)
+    bad = np.unique(feature[~np.isfinite(coords).all(axis=1)])  # every coordinate at once
+    return [
+        Problem(
+            file,
+            _where(int(i), ids),
+            "geometry",
+            "non-finite coordinates (NaN or infinite; outside the range of its CRS?)",
+        )
+        for i in bad
+    ]
 
 
 def area_of_use_problems(
@@ -57,10 +54,13 @@ def area_of_use_problems(
     swapped, or a plane-rectangular zone of another prefecture).
 
     ``gdf`` is in any CRS; its polygons' bounds are compared in longitude/latitude with the
-    area of use (± :data:`AREA_OF_USE_MARGIN_DEG`).
+    area of use (± :data:`AREA_OF_USE_MARGIN_DEG`); when the whole layer's box is inside, no
+    polygon is reprojected (:func:`~forestcarbon.inputs.crs.box_within`).
     """
     area = CRS.from_user_input(crs).area_of_use
     if area is None or gdf.crs is None or gdf.empty:
+        return []
+    if box_within(gdf, area, AREA_OF_USE_MARGIN_DEG):
         return []
     try:
         lonlat = gdf.geometry.to_crs(4326)

@@ -54,9 +54,11 @@ from forestcarbon.inputs.schemas import (
     STAND_KEY_COLUMNS,
     STANDS,
     TableSpec,
+    distinct,
     empty_operations,
     header_of,
     normalize_header,
+    parse_distinct,
     validate,
 )
 from forestcarbon.inputs.treated import (
@@ -478,7 +480,8 @@ DUPLICATE_OPERATION_KEY = ["stand_id", "date", "operation", "area_ha", "volume_m
 
 def _duplicate_operations(ops: pd.DataFrame, file: str) -> list[Problem]:
     """Exact duplicate operation rows (they would count a treated area or a harvest twice)."""
-    key = ops[DUPLICATE_OPERATION_KEY].astype(str)
+    # one code per distinct value (as the text of each value: -0.0 apart from 0.0)
+    key = pd.DataFrame({c: distinct(ops[c])[0] for c in DUPLICATE_OPERATION_KEY}, ops.index)
     repeated = key.duplicated(keep=False)
     problems = []
     for _, group in ops[repeated].groupby(key[repeated].apply(tuple, axis=1), sort=False):
@@ -530,8 +533,8 @@ def cross_check_operations(ops: pd.DataFrame, stands: pd.DataFrame, file: str) -
     indexed = stands.set_index("stand_id")
     area = np.fmax(indexed["area_ha"], indexed["geometry_area_ha"])  # register or map, the larger
     id_col, area_col = header_of(ops, "stand_id"), header_of(ops, "area_ha")
-    known = ops["stand_id"].isin(area.index)
-    for i in np.flatnonzero(~known.to_numpy()):
+    known = area.index.unique().get_indexer(ops["stand_id"]) >= 0  # isin, without Python lists
+    for i in np.flatnonzero(~known):
         row = ops.iloc[i]
         problems.append(
             Problem(
@@ -555,7 +558,8 @@ def cross_check_operations(ops: pd.DataFrame, stands: pd.DataFrame, file: str) -
                 f"({limit[i] / AREA_TOLERANCE:.2f} ha)",
             )
         )
-    for i in np.flatnonzero(known_ops["date"].map(lambda d: d.year < 1900).to_numpy()):
+    early = parse_distinct(known_ops["date"], lambda d: d.year < 1900)  # each distinct date once
+    for i in np.flatnonzero(early.to_numpy()):
         row = known_ops.iloc[i]
         problems.append(
             Problem(
@@ -567,7 +571,7 @@ def cross_check_operations(ops: pd.DataFrame, stands: pd.DataFrame, file: str) -
         )
     latest = dt.date.today().replace(month=1, day=1)
     latest = latest.replace(year=latest.year + MAX_RECORD_YEARS_AHEAD)
-    for i in np.flatnonzero(known_ops["date"].map(lambda d: d >= latest).to_numpy()):
+    for i in np.flatnonzero(parse_distinct(known_ops["date"], lambda d: d >= latest).to_numpy()):
         row = known_ops.iloc[i]
         problems.append(
             Problem(
