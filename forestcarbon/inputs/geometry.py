@@ -92,7 +92,7 @@ def area_of_use_problems(
 
 def far_problems(gdf: gpd.GeoDataFrame, ids: pd.Series, file: str) -> list[Problem]:
     """Stands more than :data:`FAR_KM` from the median centre of the program (metric CRS)."""
-    if len(gdf) < 3:
+    if len(gdf) < 3 or _all_near(gdf.geometry.bounds.to_numpy()):
         return []
     centres = shapely.get_coordinates(gdf.geometry.centroid.to_numpy())
     middle = np.median(centres, axis=0)
@@ -107,6 +107,19 @@ def far_problems(gdf: gpd.GeoDataFrame, ids: pd.Series, file: str) -> list[Probl
         )
         for i in np.flatnonzero(km > FAR_KM)
     ]
+
+
+def _all_near(bounds: np.ndarray) -> bool:
+    """Whether no stand can be :data:`FAR_KM` from the median centre, from the bounding boxes
+    ``bounds`` (minx, miny, maxx, maxy per stand) alone, without computing a centroid.
+
+    A polygon's centroid lies in its box, so each median of the centroids lies between the
+    medians of the boxes' sides, and a centre is no farther from the median centre than the
+    farthest corners of its box and of that box of medians (1 m to spare for rounding)."""
+    low, high = np.median(bounds[:, :2], axis=0), np.median(bounds[:, 2:], axis=0)
+    dx = np.maximum(np.abs(bounds[:, 2] - low[0]), np.abs(high[0] - bounds[:, 0]))
+    dy = np.maximum(np.abs(bounds[:, 3] - low[1]), np.abs(high[1] - bounds[:, 1]))
+    return bool(np.all(np.hypot(dx, dy) <= FAR_KM * 1000 - 1))
 
 
 def overlap_problems(

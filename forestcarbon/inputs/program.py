@@ -230,11 +230,13 @@ def _placed(gdf: gpd.GeoDataFrame, ids: pd.Series, settings: Settings, file: str
     problems = finite_problems(gdf, ids, file) + area_of_use_problems(gdf, crs, ids, file)
     if problems:
         return gdf, problems
-    gdf = _to_working_crs(gdf, crs, file)
-    problems = finite_problems(gdf, ids, file) or far_problems(gdf, ids, file)
+    placed = _to_working_crs(gdf, crs, file)
+    if placed is not gdf:  # reprojected: coordinates may have become non-finite
+        problems = finite_problems(placed, ids, file)
+    problems = problems or far_problems(placed, ids, file)
     if problems:
-        return gdf, problems
-    return gdf, overlap_problems(gdf, ids, file, settings.fo001.overlap_tolerance_ha)
+        return placed, problems
+    return placed, overlap_problems(placed, ids, file, settings.fo001.overlap_tolerance_ha)
 
 
 def _read_stands(program_dir: Path, settings: Settings) -> tuple[gpd.GeoDataFrame, list, dict]:
@@ -533,7 +535,8 @@ def cross_check_operations(ops: pd.DataFrame, stands: pd.DataFrame, file: str) -
     indexed = stands.set_index("stand_id")
     area = np.fmax(indexed["area_ha"], indexed["geometry_area_ha"])  # register or map, the larger
     id_col, area_col = header_of(ops, "stand_id"), header_of(ops, "area_ha")
-    known = area.index.unique().get_indexer(ops["stand_id"]) >= 0  # isin, without Python lists
+    row_of = area.index.get_indexer(ops["stand_id"])  # stand ids are unique here; -1: unknown
+    known = row_of >= 0
     for i in np.flatnonzero(~known):
         row = ops.iloc[i]
         problems.append(
@@ -545,7 +548,7 @@ def cross_check_operations(ops: pd.DataFrame, stands: pd.DataFrame, file: str) -
             )
         )
     known_ops = ops[known]
-    limit = area.reindex(known_ops["stand_id"]).to_numpy() * AREA_TOLERANCE
+    limit = area.to_numpy()[row_of[known]] * AREA_TOLERANCE
     too_big = known_ops["area_ha"].to_numpy() > limit
     for i in np.flatnonzero(too_big):
         row = known_ops.iloc[i]

@@ -8,7 +8,6 @@ import logging
 from pathlib import Path
 
 import geopandas as gpd
-import openpyxl
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -302,6 +301,10 @@ def _same_columns(frames: list) -> pd.DataFrame:
 
 def _xlsx_header(data: bytes, sheet: str | int) -> tuple:
     """The header row of a worksheet, read without loading the other cells."""
+    # imported here, not at the top: it takes ~0.2 s, which every command (a CSV-only program's
+    # `forestcarbon validate` too, issue #13) would pay; only an XLSX input needs it
+    import openpyxl
+
     wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
     try:
         ws = wb.worksheets[sheet] if isinstance(sheet, int) else wb[sheet]
