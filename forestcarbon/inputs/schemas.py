@@ -609,7 +609,7 @@ def normalized(values: pd.Series) -> pd.Series:
 def _parse_column(
     values: pd.Series, col: Column, file: str, ids, problems: list[Problem], header: str
 ):
-    """The parsed values of a column (a list, one per row; None where missing or bad) and its
+    """The parsed values of a column (one per row; None or NaN where missing or bad) and its
     problems: one per bad row in row order, at most MAX_PROBLEMS_PER_COLUMN, then a count."""
 
     def check(raw) -> tuple[object, str]:
@@ -628,7 +628,6 @@ def _parse_column(
 
     codes, first = distinct(values)
     checked = [check(raw) for raw in values.iloc[first]]  # each distinct value once
-    parsed = np.fromiter((value for value, _ in checked), dtype=object, count=len(checked))
     messages = [message for _, message in checked]
     bad = np.flatnonzero(np.array([bool(m) for m in messages], dtype=bool)[codes])
     for i in bad[:MAX_PROBLEMS_PER_COLUMN]:
@@ -636,7 +635,11 @@ def _parse_column(
     if len(bad) > MAX_PROBLEMS_PER_COLUMN:
         more = len(bad) - MAX_PROBLEMS_PER_COLUMN
         problems.append(Problem(file, "", header, f"... and {more} more bad values"))
-    return parsed[codes].tolist()
+    if not checked:
+        return []  # an empty column, as pandas types it
+    # the dtype pandas infers from the distinct values is the one of all rows (the same types)
+    parsed = pd.Series([value for value, _ in checked])
+    return parsed.take(codes).set_axis(values.index)
 
 
 def _stand_part(value) -> str:
