@@ -561,7 +561,10 @@ def distinct(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if missing.any():
         kinds = pd.factorize(np.array([_typed(v) for v in values[missing]], dtype=object))[0]
         codes[missing] = codes.max() + 1 + kinds
-    return codes, np.unique(codes, return_index=True)[1]
+        codes = pd.factorize(codes)[0]  # numbered again in order of first appearance
+    # in that order, the first cell of each code is where the running maximum rises to it
+    first = np.searchsorted(np.maximum.accumulate(codes), np.arange(codes.max(initial=-1) + 1))
+    return codes, first
 
 
 _EXACT_OBJECTS = ("string", "integer", "boolean", "date", "empty")
