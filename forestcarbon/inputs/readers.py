@@ -254,11 +254,7 @@ def _parquet_table(path: Path) -> pd.DataFrame:
         df = table.to_pandas()
         same = list(df.columns) == table.column_names  # else pandas made some an index
         for i in range(df.shape[1]):  # by position: a name may repeat (refused later)
-            if (
-                same
-                and table.num_rows
-                and table.schema.types[i] in (pa.string(), pa.large_string())
-            ):
+            if same and table.num_rows and table.schema.types[i] in ARROW_TEXT:
                 text = pc.fill_null(table.column(i), "").to_pandas()  # text as it is
             else:  # each distinct number, date... written once
                 text = parse_distinct(df.iloc[:, i].astype(object), _cell_text)
