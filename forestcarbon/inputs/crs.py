@@ -60,6 +60,38 @@ def require_metres(crs: pyproj.CRS | None, file: str) -> None:
         )
 
 
+BOX_TOLERANCE_DEG = 0.01
+"""Safety margin [degrees] of :func:`box_within`: the layer's box reprojected with 21 points per
+edge may fall short of the exact reprojected box where its edges curve (far less than this)."""
+
+
+def box_within(gdf: gpd.GeoDataFrame, area, margin: float) -> bool:
+    """Whether every coordinate of ``gdf`` certainly lies within ``area`` (a pyproj area of use,
+    longitude/latitude) widened by ``margin`` degrees, from the layer's total bounds alone.
+
+    The layer's box is reprojected to longitude/latitude with its edges densified
+    (``Transformer.transform_bounds``, right for projected extents); the box holds every
+    feature, so when it is inside (by :data:`BOX_TOLERANCE_DEG` more than needed) no feature
+    can be outside and none need be reprojected one by one. False when unsure (non-finite or
+    untransformable coordinates): then check feature by feature.
+    """
+    bounds = gdf.total_bounds
+    if gdf.crs is None or not np.isfinite(bounds).all():
+        return False
+    try:
+        to_lonlat = pyproj.Transformer.from_crs(gdf.crs, LONLAT, always_xy=True)
+        west, south, east, north = to_lonlat.transform_bounds(*bounds, densify_pts=21)
+    except pyproj.exceptions.ProjError:
+        return False
+    m = margin - BOX_TOLERANCE_DEG
+    return bool(
+        west >= area.west - m
+        and east <= area.east + m
+        and south >= area.south - m
+        and north <= area.north + m
+    )
+
+
 def _where(ids, i: int) -> str:
     return f"feature {i + 1} ({ids[i]})" if ids is not None and ids[i] else f"feature {i + 1}"
 
@@ -106,8 +138,8 @@ def coordinate_problems(
         if problems:
             return problems
     area = working.area_of_use
-    if area is None:
-        return []
+    if area is None or box_within(gdf, area, AREA_OF_USE_MARGIN_DEG):
+        return problems  # none: the whole layer is inside
     m = AREA_OF_USE_MARGIN_DEG
     with np.errstate(all="ignore"):
         lonlat = gdf.geometry.to_crs(LONLAT).bounds.to_numpy()

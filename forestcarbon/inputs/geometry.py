@@ -16,6 +16,7 @@ import shapely
 from pyproj import CRS
 
 from forestcarbon.core.exceptions import Problem
+from forestcarbon.inputs.crs import box_within
 
 FAR_KM = 50.0
 """A stand whose centre is more than this far [km] from the median centre of the program's
@@ -33,21 +34,17 @@ def _where(i: int, ids: pd.Series) -> str:
 
 def finite_problems(gdf: gpd.GeoDataFrame, ids: pd.Series, file: str) -> list[Problem]:
     """Polygons with a NaN or infinite coordinate (after reprojection too)."""
-    problems = []
-    for i, geom in enumerate(gdf.geometry.to_numpy()):
-        if geom is None or shapely.is_empty(geom):
-            continue
-        coords = shapely.get_coordinates(geom)
-        if not np.isfinite(coords).all():
-            problems.append(
-                Problem(
-                    file,
-                    _where(i, ids),
-                    "geometry",
-                    "non-finite coordinates (NaN or infinite; outside the range of its CRS?)",
-                )
-            )
-    return problems
+    coords, feature = shapely.get_coordinates(gdf.geometry.to_numpy(), return_index=True)
+    bad = np.unique(feature[~np.isfinite(coords).all(axis=1)])  # every coordinate at once
+    return [
+        Problem(
+            file,
+            _where(int(i), ids),
+            "geometry",
+            "non-finite coordinates (NaN or infinite; outside the range of its CRS?)",
+        )
+        for i in bad
+    ]
 
 
 def area_of_use_problems(
@@ -57,10 +54,13 @@ def area_of_use_problems(
     swapped, or a plane-rectangular zone of another prefecture).
 
     ``gdf`` is in any CRS; its polygons' bounds are compared in longitude/latitude with the
-    area of use (± :data:`AREA_OF_USE_MARGIN_DEG`).
+    area of use (± :data:`AREA_OF_USE_MARGIN_DEG`); when the whole layer's box is inside, no
+    polygon is reprojected (:func:`~forestcarbon.inputs.crs.box_within`).
     """
     area = CRS.from_user_input(crs).area_of_use
     if area is None or gdf.crs is None or gdf.empty:
+        return []
+    if box_within(gdf, area, AREA_OF_USE_MARGIN_DEG):
         return []
     try:
         lonlat = gdf.geometry.to_crs(4326)
@@ -92,7 +92,7 @@ def area_of_use_problems(
 
 def far_problems(gdf: gpd.GeoDataFrame, ids: pd.Series, file: str) -> list[Problem]:
     """Stands more than :data:`FAR_KM` from the median centre of the program (metric CRS)."""
-    if len(gdf) < 3:
+    if len(gdf) < 3 or _all_near(gdf.geometry.bounds.to_numpy()):
         return []
     centres = shapely.get_coordinates(gdf.geometry.centroid.to_numpy())
     middle = np.median(centres, axis=0)
@@ -107,6 +107,19 @@ def far_problems(gdf: gpd.GeoDataFrame, ids: pd.Series, file: str) -> list[Probl
         )
         for i in np.flatnonzero(km > FAR_KM)
     ]
+
+
+def _all_near(bounds: np.ndarray) -> bool:
+    """Whether no stand can be :data:`FAR_KM` from the median centre, from the bounding boxes
+    ``bounds`` (minx, miny, maxx, maxy per stand) alone, without computing a centroid.
+
+    A polygon's centroid lies in its box, so each median of the centroids lies between the
+    medians of the boxes' sides, and a centre is no farther from the median centre than the
+    farthest corners of its box and of that box of medians (1 m to spare for rounding)."""
+    low, high = np.median(bounds[:, :2], axis=0), np.median(bounds[:, 2:], axis=0)
+    dx = np.maximum(np.abs(bounds[:, 2] - low[0]), np.abs(high[0] - bounds[:, 0]))
+    dy = np.maximum(np.abs(bounds[:, 3] - low[1]), np.abs(high[1] - bounds[:, 1]))
+    return bool(np.all(np.hypot(dx, dy) <= FAR_KM * 1000 - 1))
 
 
 def overlap_problems(

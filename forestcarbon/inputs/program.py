@@ -54,9 +54,11 @@ from forestcarbon.inputs.schemas import (
     STAND_KEY_COLUMNS,
     STANDS,
     TableSpec,
+    distinct,
     empty_operations,
     header_of,
     normalize_header,
+    parse_distinct,
     validate,
 )
 from forestcarbon.inputs.treated import (
@@ -228,11 +230,13 @@ def _placed(gdf: gpd.GeoDataFrame, ids: pd.Series, settings: Settings, file: str
     problems = finite_problems(gdf, ids, file) + area_of_use_problems(gdf, crs, ids, file)
     if problems:
         return gdf, problems
-    gdf = _to_working_crs(gdf, crs, file)
-    problems = finite_problems(gdf, ids, file) or far_problems(gdf, ids, file)
+    placed = _to_working_crs(gdf, crs, file)
+    if placed is not gdf:  # reprojected: coordinates may have become non-finite
+        problems = finite_problems(placed, ids, file)
+    problems = problems or far_problems(placed, ids, file)
     if problems:
-        return gdf, problems
-    return gdf, overlap_problems(gdf, ids, file, settings.fo001.overlap_tolerance_ha)
+        return placed, problems
+    return placed, overlap_problems(placed, ids, file, settings.fo001.overlap_tolerance_ha)
 
 
 def _read_stands(program_dir: Path, settings: Settings) -> tuple[gpd.GeoDataFrame, list, dict]:
@@ -478,7 +482,8 @@ DUPLICATE_OPERATION_KEY = ["stand_id", "date", "operation", "area_ha", "volume_m
 
 def _duplicate_operations(ops: pd.DataFrame, file: str) -> list[Problem]:
     """Exact duplicate operation rows (they would count a treated area or a harvest twice)."""
-    key = ops[DUPLICATE_OPERATION_KEY].astype(str)
+    # one code per distinct value (as the text of each value: -0.0 apart from 0.0)
+    key = pd.DataFrame({c: distinct(ops[c])[0] for c in DUPLICATE_OPERATION_KEY}, ops.index)
     repeated = key.duplicated(keep=False)
     problems = []
     for _, group in ops[repeated].groupby(key[repeated].apply(tuple, axis=1), sort=False):
@@ -530,8 +535,9 @@ def cross_check_operations(ops: pd.DataFrame, stands: pd.DataFrame, file: str) -
     indexed = stands.set_index("stand_id")
     area = np.fmax(indexed["area_ha"], indexed["geometry_area_ha"])  # register or map, the larger
     id_col, area_col = header_of(ops, "stand_id"), header_of(ops, "area_ha")
-    known = ops["stand_id"].isin(area.index)
-    for i in np.flatnonzero(~known.to_numpy()):
+    row_of = area.index.get_indexer(ops["stand_id"])  # stand ids are unique here; -1: unknown
+    known = row_of >= 0
+    for i in np.flatnonzero(~known):
         row = ops.iloc[i]
         problems.append(
             Problem(
@@ -542,7 +548,7 @@ def cross_check_operations(ops: pd.DataFrame, stands: pd.DataFrame, file: str) -
             )
         )
     known_ops = ops[known]
-    limit = area.reindex(known_ops["stand_id"]).to_numpy() * AREA_TOLERANCE
+    limit = area.to_numpy()[row_of[known]] * AREA_TOLERANCE
     too_big = known_ops["area_ha"].to_numpy() > limit
     for i in np.flatnonzero(too_big):
         row = known_ops.iloc[i]
@@ -555,7 +561,8 @@ def cross_check_operations(ops: pd.DataFrame, stands: pd.DataFrame, file: str) -
                 f"({limit[i] / AREA_TOLERANCE:.2f} ha)",
             )
         )
-    for i in np.flatnonzero(known_ops["date"].map(lambda d: d.year < 1900).to_numpy()):
+    early = parse_distinct(known_ops["date"], lambda d: d.year < 1900)  # each distinct date once
+    for i in np.flatnonzero(early.to_numpy()):
         row = known_ops.iloc[i]
         problems.append(
             Problem(
@@ -567,7 +574,7 @@ def cross_check_operations(ops: pd.DataFrame, stands: pd.DataFrame, file: str) -
         )
     latest = dt.date.today().replace(month=1, day=1)
     latest = latest.replace(year=latest.year + MAX_RECORD_YEARS_AHEAD)
-    for i in np.flatnonzero(known_ops["date"].map(lambda d: d >= latest).to_numpy()):
+    for i in np.flatnonzero(parse_distinct(known_ops["date"], lambda d: d >= latest).to_numpy()):
         row = known_ops.iloc[i]
         problems.append(
             Problem(

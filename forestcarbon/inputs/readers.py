@@ -8,9 +8,9 @@ import logging
 from pathlib import Path
 
 import geopandas as gpd
-import openpyxl
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pyogrio
 
@@ -18,6 +18,7 @@ from forestcarbon.core.config import CONFIG_FILE
 from forestcarbon.core.exceptions import CRSError, InputError, Problem
 from forestcarbon.core.files import note_input, read_input
 from forestcarbon.inputs.crs import require_metres
+from forestcarbon.inputs.schemas import parse_distinct
 
 MAX_COLUMNS = 1000
 """Most columns an input table may have: a wider header is refused before parsing (a header of
@@ -230,6 +231,10 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
     return df
 
 
+ARROW_TEXT = (pa.string(), pa.large_string())
+"""Arrow types of text columns: read as they are (nulls as empty cells)."""
+
+
 def _parquet_table(path: Path) -> pd.DataFrame:
     """A Parquet file, or a folder of them, as a table of text (as a CSV would be read): numbers
     and dates written as text, nulls as empty cells; a geometry column is left out."""
@@ -245,17 +250,24 @@ def _parquet_table(path: Path) -> pd.DataFrame:
             raise InputError(
                 Problem(str(part), "", "", f"more than {MAX_COLUMNS} columns; the right file?")
             )
-        df = table.drop_columns([c for c in ("geometry",) if c in table.column_names])
-        df = df.to_pandas()
-        for col in df.columns:
-            text = df[col].astype(object)
-            df[col] = text.where(text.notna(), "").map(_cell_text)
+        table = table.drop_columns([c for c in ("geometry",) if c in table.column_names])
+        df = table.to_pandas()
+        same = list(df.columns) == table.column_names  # else pandas made some an index
+        for i in range(df.shape[1]):  # by position: a name may repeat (refused later)
+            if same and table.num_rows and table.schema.types[i] in ARROW_TEXT:
+                text = pc.fill_null(table.column(i), "").to_pandas()  # text as it is
+            else:  # each distinct number, date... written once
+                text = parse_distinct(df.iloc[:, i].astype(object), _cell_text)
+            df.isetitem(i, text.set_axis(df.index))
         frames.append((part, df))
     return _same_columns(frames)
 
 
 def _cell_text(value) -> str:
-    """A Parquet cell as a CSV cell: 3 -> '3', 2.5 -> '2.5', a date -> '2023-04-01'."""
+    """A Parquet cell as a CSV cell: 3 -> '3', 2.5 -> '2.5', a date -> '2023-04-01', a null
+    -> ''."""
+    if pd.api.types.is_scalar(value) and pd.isna(value):
+        return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, pd.Timestamp):
@@ -285,6 +297,10 @@ def _same_columns(frames: list) -> pd.DataFrame:
 
 def _xlsx_header(data: bytes, sheet: str | int) -> tuple:
     """The header row of a worksheet, read without loading the other cells."""
+    # imported here, not at the top: it takes ~0.2 s, which every command (a CSV-only program's
+    # `forestcarbon validate` too, issue #13) would pay; only an XLSX input needs it
+    import openpyxl
+
     wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
     try:
         ws = wb.worksheets[sheet] if isinstance(sheet, int) else wb[sheet]

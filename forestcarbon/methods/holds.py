@@ -52,21 +52,25 @@ def hold_flagged(
     felled = set(operations.loc[operations["operation"] == "final_harvest", "stand_id"])
     harvest_recorded = fo["stand_id"].isin(felled).to_numpy()
     lookup = dict(decisions["decision"]) if len(decisions) else {}
-    decision = fo["stand_id"].map(lookup).astype(object).fillna("")
-    standing = decision.eq("standing").to_numpy()
+    # reviewed stands are few: look their ids up, never map every row to a decision
+    standing = fo["stand_id"].isin([s for s, d in lookup.items() if d == "standing"]).to_numpy()
+    reviewed_felled = fo["stand_id"].isin([s for s, d in lookup.items() if d == "felled"])
     hold = flagged & ~harvest_recorded & ~standing & (fo["removals_tco2"].to_numpy() > 0)
     held = np.where(hold, fo["removals_tco2"].to_numpy(), 0.0)
     fo["held_tco2"] = held
     fo["removals_tco2"] = fo["removals_tco2"] - held
     fo["net_tco2"] = fo["net_tco2"] - held
+    rows = np.flatnonzero(hold)  # the text of held rows only (few of 100,000)
     why = np.where(
-        decision.eq("felled").to_numpy(),
+        reviewed_felled.to_numpy()[rows],
         "; HELD: reviewed as felled, but no final harvest (主伐) recorded: record it with "
         "forestcarbon ops add ... --operation 主伐",
         "; HELD: canopy far below the yield table (possibly felled without a record): not "
         "credited until a final harvest or a review (forestcarbon review --decision standing) "
         "is recorded",
     )
-    fo["reason"] = np.where(hold, fo["reason"] + why, fo["reason"])
-    fo["flags"] = np.where(hold, (fo["flags"].fillna("") + ";held").str.lstrip(";"), fo["flags"])
+    reason, flags = fo["reason"].copy(), fo["flags"].copy()
+    reason.iloc[rows] = (reason.iloc[rows] + why).to_numpy()
+    flags.iloc[rows] = (flags.iloc[rows].fillna("") + ";held").str.lstrip(";").to_numpy()
+    fo["reason"], fo["flags"] = reason, flags
     return fo

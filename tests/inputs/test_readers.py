@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import tracemalloc
+from decimal import Decimal
 
 import geopandas as gpd
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pyogrio
 import pytest
 
 from forestcarbon.cli.main import main
 from forestcarbon.inputs.program import load_program
+from forestcarbon.inputs.readers import read_table
 from tests.conftest import assert_refused, ops_for, stand
 
 
@@ -229,3 +234,46 @@ def test_a_header_line_longer_than_the_peek_is_refused(program, tmp_path, capsys
     names = ",".join("x" * 2_100 + str(i) for i in range(999))
     (folder / "operations.csv").write_text(names + "\n", encoding="utf-8")
     assert_refused(folder, tmp_path, capsys, "operations.csv", "row 1", "in its first MB")
+
+
+def test_parquet_cells_are_the_text_a_csv_would_have(tmp_path):
+    # each Arrow type converted column by column (text as it is, numbers and dates once per
+    # distinct value): integers as written, whole floats without '.0' (-0.0 -> '0', 1e20 in
+    # full), dates ISO, times only when not midnight, decimals as stored, nulls empty
+    table = pa.table(
+        {
+            "int": pa.array([1, None, 2015, 1, -7]),
+            "float": pa.array([3.0, -0.0, 1e20, 2.5, float("nan")]),
+            "bool": pa.array([True, False, None, True, False]),
+            "time": pa.array(
+                [
+                    dt.datetime(2023, 4, 1),
+                    dt.datetime(2023, 4, 1, 12, 30),
+                    None,
+                    dt.datetime(2023, 4, 1),
+                    dt.datetime(2024, 3, 31, 23, 59, 59),
+                ],
+                pa.timestamp("us"),
+            ),
+            "date": pa.array([dt.date(2023, 4, 1), None, dt.date(1899, 12, 31), None, None]),
+            "decimal": pa.array(
+                [Decimal("1.50"), None, Decimal("12.00"), Decimal("1.50"), Decimal("0.25")],
+                pa.decimal128(6, 2),
+            ),
+            "text": pa.array(["a", None, " b ", "１２", "a"]),
+        }
+    )
+    pq.write_table(table, tmp_path / "ops.parquet")
+    assert read_table(tmp_path / "ops.parquet").to_dict("list") == {
+        "int": ["1", "", "2015", "1", "-7"],
+        "float": ["3", "0", "100000000000000000000", "2.5", ""],
+        "bool": ["True", "False", "", "True", "False"],
+        "time": ["2023-04-01", "2023-04-01T12:30:00", "", "2023-04-01", "2024-03-31T23:59:59"],
+        "date": ["2023-04-01", "", "1899-12-31", "", ""],
+        "decimal": ["1.50", "", "12.00", "1.50", "0.25"],
+        "text": ["a", "", " b ", "１２", "a"],
+    }
+    # a pandas column of mixed ints and floats is stored as floats
+    mixed = pd.DataFrame({"area": pd.Series([1, 2.5, None, 3, 1], dtype=object)})
+    mixed.to_parquet(tmp_path / "mixed.parquet")
+    assert read_table(tmp_path / "mixed.parquet")["area"].tolist() == ["1", "2.5", "", "3", "1"]

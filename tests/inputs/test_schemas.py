@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from forestcarbon.inputs.program import load_program
-from forestcarbon.inputs.schemas import normalize_text, parse_date, parse_float, parse_wkt
+from forestcarbon.inputs.schemas import (
+    OPERATIONS_SPEC,
+    distinct,
+    normalize_text,
+    normalized,
+    parse_date,
+    parse_distinct,
+    parse_float,
+    parse_wkt,
+    stand_ids,
+    validate,
+)
 from forestcarbon.run import compute
 from tests.conftest import ORIGIN, THIN, assert_refused, ops_for, square, stand
 
@@ -167,3 +180,88 @@ def test_operations_with_a_wkt_treated_area(program, tmp_path, capsys):
     capsys.readouterr()  # the log of the run above
     # the message names the officer's own header
     assert_refused(folder, tmp_path, capsys, "row 2 (1-1-1)", "'施業区域'", "WKT polygon")
+
+
+# --- each distinct value parsed once: the same values, problems and order as cell by cell -------
+
+
+def test_distinct_keeps_apart_values_that_python_calls_equal():
+    # 1, 1.0 and True are equal in Python and -0.0 == 0.0, but each prints differently, so each
+    # is parsed on its own; missing cells keep their own text too
+    values = pd.Series([1, "1", 1.0, True, -0.0, 0.0, None, np.nan, 1, -0.0], dtype=object)
+    assert parse_distinct(values, repr).tolist() == [
+        "1", "'1'", "1.0", "True", "-0.0", "0.0", "None", "nan", "1", "-0.0",
+    ]  # fmt: skip
+    codes, first = distinct(values)
+    assert codes.tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 0, 4]  # in order of first appearance
+    assert first.tolist() == [0, 1, 2, 3, 4, 5, 6, 7]
+    floats = pd.Series([0.0, -0.0, np.nan, 0.0, float("nan")])
+    assert distinct(floats)[0].tolist() == [0, 1, 2, 0, 2]
+
+
+def test_twenty_bad_values_are_listed_in_row_order_then_counted():
+    # 40 operations: rows i = 0, 3, 6, ... are good (14 rows), i = 1, 4, 7, ... have the same
+    # bad date 'yesterday' (13), i = 2, 5, 8, ... none (13): 26 bad values. The first 20 in row
+    # order are i = 1, 2, 4, 5, ..., 28, 29 (spreadsheet rows i + 2), then "... and 6 more".
+    dates = ["2015-06-01", "yesterday", ""] * 13 + ["2015-06-01"]
+    table = pd.DataFrame(
+        {"stand_id": [f"1-{i}-1" for i in range(40)], "date": dates, "operation": "間伐"}
+    )
+    out, problems = validate(table, OPERATIONS_SPEC, "operations.csv")
+    bad = [i for i in range(40) if i % 3][:20]
+    expected = [
+        (
+            f"row {i + 2} (1-{i}-1)",
+            "expected a date like 2024-10-15 (or 令和6年10月15日, R6.10.15), got 'yesterday'"
+            if i % 3 == 1
+            else "value is missing",
+        )
+        for i in bad
+    ]
+    assert [(p.where, p.message) for p in problems[:20]] == expected
+    assert bad[-1] == 29
+    assert [(p.where, p.column, p.message) for p in problems[20:]] == [
+        ("", "date", "... and 6 more bad values")
+    ]
+    assert out["date"].tolist() == [dt.date(2015, 6, 1), None, None] * 13 + [dt.date(2015, 6, 1)]
+    assert out["operation"].tolist() == ["thinning"] * 40
+
+
+def test_full_width_digits_and_era_dates_parsed_once_per_value_in_every_row():
+    table = pd.DataFrame(
+        {
+            "小班ID": ["１-１-１", "1-1-1", "１-１-１", "1-2-1"],
+            "実施日": ["令和5年10月1日", "R5.10.1", "平成31年5月1日", "令和5年10月1日"],
+            "施業": "間伐",
+            "面積": ["１，２３４", "0.5", "１，２３４", "4,0"],
+        }
+    )
+    out, problems = validate(table, OPERATIONS_SPEC, "operations.csv")
+    # '１-１-１' is NFKC '1-1-1'; 令和5年 = 2018 + 5 = 2023; R5 the same; '１，２３４' = 1,234
+    assert out["stand_id"].tolist() == ["1-1-1", "1-1-1", "1-1-1", "1-2-1"]
+    october = dt.date(2023, 10, 1)
+    assert out["date"].tolist() == [october, october, None, october]
+    assert out["area_ha"].tolist()[:3] == [1234.0, 0.5, 1234.0]
+    # 平成 ended on 2019-04-30 (令和 began on 5-01); '4,0' is a decimal comma, not 40
+    assert [(p.where, p.column, p.message) for p in problems] == [
+        (
+            "row 4 (1-1-1)",
+            "実施日",
+            "平成 runs 1989-01-08..2019-04-30: the date is outside its era, got '平成31年5月1日'",
+        ),
+        (
+            "row 5 (1-2-1)",
+            "面積",
+            "expected a number with '.' as the decimal point (a comma is only a thousands "
+            "separator, as in 1,234.5), got '4,0'",
+        ),
+    ]
+
+
+def test_stand_ids_as_written_or_normalised_as_before():
+    ascii_ids = pd.Series(["1-1-1", "12-3", None])  # ASCII, no spaces: taken as they are
+    assert normalized(ascii_ids).tolist() == ["1-1-1", "12-3", ""]
+    others = pd.Series(["１-１", " 2-1 ", "3-1\x1c", None])  # NFKC and stripped, once each
+    assert normalized(others).tolist() == ["1-1", "2-1", "3-1", ""]
+    parts = pd.DataFrame({"rinpan": ["012", "１２", "12.0"], "shohan": [3, 3.0, "3"]})
+    assert stand_ids(parts).tolist() == ["12-3", "12-3", "12-3"]

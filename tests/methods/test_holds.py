@@ -9,6 +9,7 @@ import pytest
 
 from forestcarbon.core.config import FO001Settings
 from forestcarbon.inputs.reviews import latest_decisions
+from forestcarbon.methods.holds import HOLD_FLAG as HOLD
 from forestcarbon.methods.holds import hold_flagged
 from forestcarbon.methods.totals import fo001_summary
 
@@ -75,3 +76,38 @@ def test_holding_can_be_turned_off():
     fo = hold_flagged(result(), HARVEST_B, latest_decisions(reviews()), off)
     assert fo["held_tco2"].sum() == pytest.approx(0.0)
     assert fo["net_tco2"].tolist() == [10.5, 3.0, 7.25]
+
+
+def test_only_held_rows_gain_the_hold_text():
+    # a: flagged, unreviewed: held; b: not flagged (no flags at all); c: flagged among other
+    # flags, reviewed as felled: held with that reason; d: flagged, reviewed standing: released;
+    # e: flagged but no removals: nothing to hold
+    fo = pd.DataFrame(
+        {
+            "stand_id": ["a", "b", "c", "d", "e"],
+            "reason": ["eligible"] * 5,
+            "flags": [HOLD, None, f"steep;{HOLD}", HOLD, HOLD],
+            "removals_tco2": [1.0, 2.0, 3.0, 4.0, 0.0],
+            "emissions_tco2": [0.0, 0.0, 0.5, 0.0, 0.25],
+            "net_tco2": [1.0, 2.0, 2.5, 4.0, -0.25],
+        }
+    )
+    rv = reviews(
+        (1, "2024-06-01T00:00:00Z", "c", "felled", ""),
+        (2, "2024-06-01T00:00:00Z", "d", "standing", ""),
+    )
+    held = hold_flagged(fo, HARVEST_B, latest_decisions(rv), FO001Settings())
+    assert held["held_tco2"].tolist() == [1.0, 0.0, 3.0, 0.0, 0.0]
+    assert held["net_tco2"].tolist() == [0.0, 2.0, -0.5, 4.0, -0.25]  # 2.5 - 3.0 = -0.5
+    assert held["flags"].fillna("(none)").tolist() == [
+        f"{HOLD};held",
+        "(none)",
+        f"steep;{HOLD};held",
+        HOLD,
+        HOLD,
+    ]
+    reasons = held["reason"].tolist()
+    assert reasons[0].startswith("eligible; HELD: canopy far below the yield table")
+    assert reasons[2].startswith("eligible; HELD: reviewed as felled, but no final harvest")
+    assert [reasons[i] for i in (1, 3, 4)] == ["eligible"] * 3
+    assert fo["flags"].tolist()[0] == HOLD  # the input is left as it was
