@@ -16,11 +16,14 @@ from decimal import Decimal
 import pandas as pd
 
 from forestcarbon.methods.totals import (
+    add_intervals,
+    credit_lower_bound,
     credited_tonnes,
     decimal_text,
     fo001_summary,
     program_summary,
 )
+from forestcarbon.methods.uncertainty import Contribution, program_intervals
 
 
 @dataclass
@@ -120,4 +123,24 @@ def summary_table(total: Partial, buffer_rate: float) -> pd.DataFrame:
     table["n_activities"] = [
         total.n_any if period == "all" else per_period[period] for period in table["period"]
     ]
+    return table
+
+
+def streamed_summary(total: Partial, share: Contribution, settings) -> pd.DataFrame:
+    """``program_summary.csv`` of an FO-001 program from its reduced partial and Monte Carlo
+    contribution, as one process writes it: the interval columns when ``[uncertainty] draws`` is
+    not 0 (drawn once from the exact contribution: any partitioning gives the same), credits on
+    the lower bound when ``credit_basis`` asks."""
+    u = settings.uncertainty
+    rows = fo001_rows(total, settings.fo001.buffer_rate)
+    intervals = program_intervals(share, settings) if u.draws else None
+    if intervals is not None and u.credit_basis == "lower_bound":
+        rows = credit_lower_bound(rows, intervals)
+    table = program_summary(rows)
+    per_period = {p: t["n"] for p, t in total.rows.items()}
+    table["n_activities"] = [
+        total.n_any if period == "all" else per_period[period] for period in table["period"]
+    ]
+    if intervals is not None:
+        table = add_intervals(table, intervals, u.credit_basis)
     return table
