@@ -307,4 +307,3 @@ def rerun_streamed(program_dir: str | Path, folder: Path, compute: dict) -> dict
         written[name] = target
     shutil.rmtree(scratch, ignore_errors=True)
     return written
-
