@@ -14,6 +14,7 @@ stand id in two parts, or two stands of different parts overlapping, would count
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -36,6 +37,15 @@ def _key_columns(path: Path) -> list[str]:
     """The stand-key columns of a GeoParquet part (``小班ID``/``stand_id``, ``林班``...)."""
     names = pq.read_schema(path).names
     return [n for n in names if str(n).strip() in _KEY_HEADERS]
+
+
+def _geometry_column(path: Path) -> str:
+    """The primary geometry column of a GeoParquet file (its ``geo`` metadata)."""
+    meta = pq.read_schema(path).metadata or {}
+    try:
+        return json.loads(meta[b"geo"])["primary_column"]
+    except (KeyError, ValueError, TypeError):
+        return "geometry"
 
 
 def read_ids(path: Path) -> tuple[pd.Series, str]:
@@ -94,7 +104,7 @@ def pairs_to_check(bounds: list[tuple]) -> list[tuple[int, int]]:
 def _inside(path: Path, box: tuple, crs) -> tuple[gpd.GeoDataFrame, pd.Series]:
     """A part's stands (working CRS) whose geometry intersects ``box``, with their ids and rows."""
     columns = _key_columns(path)
-    gdf = gpd.read_parquet(path, columns=[*columns, "geometry"])
+    gdf = gpd.read_parquet(path, columns=[*columns, _geometry_column(path)])
     if crs is not None and gdf.crs is not None and gdf.crs != crs:
         gdf = gdf.to_crs(crs)
     ids, _ = read_ids(path)
