@@ -335,11 +335,11 @@ def verify_run(
 ) -> Verification:
     """Re-run the program recorded in ``run_dir/provenance.json`` and compare every output.
 
-    ``rerun_streamed(program_dir, folder, compute)``: writes a streamed run's files again in
-    ``folder`` (:func:`forestcarbon.scale.streamrun.rerun_streamed`, given by the CLI: the scale
-    package is not below this module); a streamed run (provenance.json ``compute.streamed``) is
-    re-run with it, part by part, and each ``fo001_stands.parquet`` part is compared value by
-    value where its bytes differ.
+    ``rerun_streamed(program_dir, folder, compute, fo001_only=...)``: writes a streamed run's
+    files again in ``folder`` (:func:`forestcarbon.scale.streamrun.rerun_streamed`, given by the
+    CLI: the scale package is not below this module); a streamed run (provenance.json
+    ``compute.streamed``) is re-run with it, part by part, and each ``fo001_stands.parquet`` part
+    is compared value by value where its bytes differ.
     """
 
     run_dir = Path(run_dir)
@@ -404,7 +404,7 @@ def verify_run(
         if streamed:  # part by part in this process, as the run was (never all stands at once)
             try:
                 with cache.bypassed():
-                    rerun_streamed(program_dir, rerun, recorded)
+                    rerun_streamed(program_dir, rerun, recorded, fo001_only=kind == "fo001")
             except InputError as e:
                 v.outputs.append(f"the recorded inputs no longer validate: {e}")
                 return v

@@ -746,8 +746,9 @@ class ComputeSettings:
         "Carlo intervals, one file per part), program_summary.csv (identical to the whole "
         "run's), provenance.json and run_complete.json; not the maps, the xlsx report, the "
         "notebooks nor the per-stand CSV/GeoPackage (each would hold every stand in one file). "
-        "Stand ids repeated in two parts and overlaps across parts are checked. A program with a "
-        "canopy height raster or energy inputs is refused (run it whole or with --scheduler).",
+        "Stand ids repeated in two parts and overlaps across parts are checked; energy inputs "
+        "(small) are computed on the driver. A program with a canopy height raster is refused "
+        "(its flags hold removals; run it whole or with --scheduler).",
     )
 
 

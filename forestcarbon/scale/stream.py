@@ -74,12 +74,15 @@ class PartResult:
 @dataclass
 class StreamResult:
     """A streamed run: the program's summary (``program_summary.csv``), each part's figures, the
-    settings and the ``compute`` record of provenance.json."""
+    settings, the ``compute`` record of provenance.json, the energy result (EnergyResult, None
+    without energy inputs or for ``fo001``) and its inputs' provenance records."""
 
     summary: pd.DataFrame
     parts: list[PartResult] = field(default_factory=list)
     settings: object = None
     compute: dict = field(default_factory=dict)
+    energy: object = None
+    energy_inputs: dict = field(default_factory=dict)
 
     @property
     def stands(self) -> int:

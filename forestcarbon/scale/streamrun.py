@@ -15,7 +15,9 @@ figures, checks what no part can check alone (:mod:`forestcarbon.scale.crosspart
 - ``run_complete.json``, published as one atomic set (:mod:`forestcarbon.core.runfolder`).
 
 Not written (see :data:`NOT_WRITTEN`): the maps, the xlsx report, the notebooks and the per-stand
-CSV/GeoPackage. Refused (see :func:`unstreamable_problems`): canopy rasters and energy inputs.
+CSV/GeoPackage. Energy (EN-R-002, EN-S-004: a city's PV sites and air-conditioning units, small)
+is computed on the driver, as one process does, and its tables written (``solar_sites.csv``,
+``aircon_units.csv``). Refused (see :func:`unstreamable_problems`): canopy rasters.
 """
 
 from __future__ import annotations
@@ -35,9 +37,10 @@ from forestcarbon.core.runfolder import check_run_target, publish_run
 from forestcarbon.inputs.energy import read_energy_inputs
 from forestcarbon.inputs.program import future_period_problems
 from forestcarbon.inputs.readers import LAYER_SUFFIXES, locate_input, parquet_parts
-from forestcarbon.methods.uncertainty import combine
+from forestcarbon.methods.energy import compute_energy
+from forestcarbon.methods.uncertainty import combine, contribution
 from forestcarbon.outputs.parquet import PARQUET_FOLDER
-from forestcarbon.outputs.provenance import build_provenance
+from forestcarbon.outputs.provenance import build_provenance, describe_inputs
 from forestcarbon.scale.cluster import n_workers
 from forestcarbon.scale.crosspart import overlap_pair_task, pairs_to_check, repeated_id_problems
 from forestcarbon.scale.reduce import reduce_partials, streamed_summary
@@ -75,8 +78,8 @@ def stands_folder_problems(program_dir: Path, settings: Settings) -> list[Proble
 
 def unstreamable_problems(program_dir: Path, settings: Settings) -> list[Problem]:
     """Inputs a streamed run cannot use yet, refused rather than left out: a canopy height
-    raster (its flags hold removals: a run without them would credit more) and energy inputs
-    (their credits belong in the summary); a register table joined per stand."""
+    raster (its flags hold removals: a run without them would credit more); a register table
+    joined per stand."""
     problems = []
     if has_canopy(program_dir, settings.canopy):
         problems.append(
@@ -87,18 +90,6 @@ def unstreamable_problems(program_dir: Path, settings: Settings) -> list[Problem
                 "a streamed run does not run the canopy step yet, and canopy flags hold "
                 "removals: leaving it out would credit more. Run the program whole (forestcarbon "
                 "run, or with --scheduler) or remove the raster from the program folder",
-            )
-        )
-    energy, _ = read_energy_inputs(program_dir, settings)
-    for role, path in sorted(energy.files.items()):
-        problems.append(
-            Problem(
-                str(path),
-                "",
-                "",
-                f"energy input ({role}): a streamed run computes FO-001 only and would leave "
-                "these credits out of the summary; run them with forestcarbon energy, or run the "
-                "program whole",
             )
         )
     if settings.inputs.register:
@@ -189,10 +180,16 @@ def _inputs(results: list[PartResult]) -> dict:
 
 
 def compute_streamed(
-    program_dir: str | Path, parts_dir: str | Path, client=None, *, scheduler: str = ""
+    program_dir: str | Path,
+    parts_dir: str | Path,
+    client=None,
+    *,
+    scheduler: str = "",
+    fo001_only: bool = False,
 ) -> StreamResult:
     """Every part computed (its per-stand GeoParquet written in ``parts_dir``/fo001_stands.parquet),
-    the checks across parts, and the program's summary; writes nothing else.
+    the checks across parts, energy on the driver (not with ``fo001_only``), and the program's
+    summary; writes nothing else.
 
     Raises
     ------
@@ -205,6 +202,10 @@ def compute_streamed(
     raise_if_any(stands_folder_problems(program_dir, settings))
     raise_if_any(unstreamable_problems(program_dir, settings))
     names = part_names(program_dir)
+    energy = None
+    if not fo001_only:
+        energy, problems = read_energy_inputs(program_dir, settings)
+        raise_if_any(problems)
     log.info(
         "streamed run: %d parts on %s",
         len(names),
@@ -219,7 +220,14 @@ def compute_streamed(
     raise_if_any(cross_part_problems(program_dir, results, client))
     total = reduce_partials(r.partial for r in results)
     share = combine(r.contribution for r in results)
-    summary = streamed_summary(total, share, settings)
+    energy_result = None
+    if energy is not None and not energy.empty:
+        log.info("energy: EN-R-002/EN-S-004 on the driver", extra={"progress": 0.88})
+        energy_result = compute_energy(energy, settings)
+        if settings.uncertainty.draws:
+            share = share + contribution(None, energy_result)
+    rows = energy_result.summary_rows() if energy_result is not None else []
+    summary = streamed_summary(total, share, settings, rows)
     compute = {
         "scheduler": scheduler or THIS_PROCESS,
         "workers": 1 if client is None else n_workers(client),
@@ -227,7 +235,14 @@ def compute_streamed(
         "stands_per_part": [r.stands for r in results],
         "streamed": True,
     }
-    return StreamResult(summary, results, settings, compute)
+    return StreamResult(
+        summary,
+        results,
+        settings,
+        compute,
+        energy_result,
+        describe_inputs(energy.files, program_dir) if energy_result is not None else {},
+    )
 
 
 def streamed_files(
@@ -240,7 +255,14 @@ def streamed_files(
         f"{PARQUET_FOLDER}/{r.name}": Path(parts_dir) / PARQUET_FOLDER / r.name
         for r in result.parts
     }
-    hashes = {"program_summary.csv": hashlib.sha256(summary).hexdigest()}
+    tables = {"program_summary.csv": summary}
+    warnings = []
+    if result.energy is not None:
+        tables.update({n: csv_bytes(t) for n, t in result.energy.tables().items()})
+        factors = result.energy.factors
+        subs = factors.substitutes() if factors is not None else []
+        warnings = [f"emission factor: {line}" for line in subs]  # as run.py records them
+    hashes = {name: hashlib.sha256(data).hexdigest() for name, data in tables.items()}
     hashes.update({name: file_sha256(path) for name, path in parts.items()})
     provenance = build_provenance(
         settings=result.settings,
@@ -248,10 +270,11 @@ def streamed_files(
         program_dir=program_dir,
         growth_sources=result.parts[0].growth_sources if result.parts else [],
         outputs=dict(sorted(hashes.items())),
+        warnings=warnings,
         compute=compute,
     )
-    provenance["inputs"] = _inputs(result.parts)
-    files: dict = {"program_summary.csv": summary, "provenance.json": json_bytes(provenance)}
+    provenance["inputs"] = dict(sorted({**_inputs(result.parts), **result.energy_inputs}.items()))
+    files: dict = {**tables, "provenance.json": json_bytes(provenance)}
     for name, path in parts.items():
         files[name] = lambda target, path=path: shutil.move(path, target)
     return files
@@ -277,7 +300,9 @@ def run_streamed(
     out.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}.parts-{os.getpid()}-", dir=out.parent))
     try:
-        result = compute_streamed(program_dir, scratch, client, scheduler=scheduler)
+        result = compute_streamed(
+            program_dir, scratch, client, scheduler=scheduler, fo001_only=fo001_only
+        )
         files = streamed_files(program_dir, result, scratch, result.compute)
         log.info("writing %d files to %s", len(files), out, extra={"progress": 0.9})
         publish_run(
@@ -289,12 +314,14 @@ def run_streamed(
     return result
 
 
-def rerun_streamed(program_dir: str | Path, folder: Path, compute: dict) -> dict:
+def rerun_streamed(
+    program_dir: str | Path, folder: Path, compute: dict, *, fo001_only: bool = False
+) -> dict:
     """``verify``: the streamed run again in this process; its files written in ``folder``
     (provenance with the recorded ``compute`` record). Returns name -> path."""
     folder = Path(folder)
     scratch = folder / ".parts"
-    result = compute_streamed(program_dir, scratch)
+    result = compute_streamed(program_dir, scratch, fo001_only=fo001_only)
     files = streamed_files(program_dir, result, scratch, compute)
     written = {}
     for name, content in files.items():

@@ -4,6 +4,7 @@ refusals; verify of a streamed run."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import geopandas as gpd
 import pandas as pd
@@ -134,19 +135,59 @@ def test_a_program_without_parts_is_refused_naming_convert(sample_run, tmp_path,
     assert not (tmp_path / "s").exists()
 
 
-def test_canopy_and_energy_inputs_are_refused_not_dropped(tmp_path):
+def test_a_canopy_raster_is_refused_not_left_out(tmp_path):
     from forestcarbon import SAMPLE_PROGRAM
     from forestcarbon.scale.convert import convert_program
 
     program = tmp_path / "conv"
-    convert_program(SAMPLE_PROGRAM, program, rows_per_partition=20)
+    convert_program(SAMPLE_PROGRAM, program, rows_per_partition=205)
     with pytest.raises(InputError) as e:
         run_streamed(program, tmp_path / "out")
-    text = str(e.value)
-    assert "canopy" in text and "credit more" in text
-    assert "energy input" in text
+    (problem,) = e.value.problems
+    assert problem.file.endswith("canopy_height.tif")
+    assert "credit more" in problem.message
     assert not (tmp_path / "out").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+ENERGY_FILES = ("solar.csv", "solar_readings.csv", "aircon.gpkg", "aircon_readings.csv")
+
+
+def test_energy_inputs_on_the_driver_as_the_whole_run(tmp_path):
+    """The sample's PV sites and air-conditioning units in a 3-part synthetic program: energy
+    computed on the driver, the summary (FO-001 + EN-R-002 + EN-S-004, intervals, activity counts
+    of the program rows) and the energy tables byte for byte those of the whole run."""
+    from forestcarbon import SAMPLE_PROGRAM
+
+    program = program_with_draws(tmp_path / "prog", n=150, per=50)
+    for name in ENERGY_FILES:
+        shutil.copy(SAMPLE_PROGRAM / name, program / name)
+    toml = (program / "program.toml").read_text(encoding="utf-8")
+    toml = toml.replace(  # the sample's two periods
+        "[[periods]]\n", "[[periods]]\nstart = 2022-04-01\nend = 2023-03-31\n\n[[periods]]\n", 1
+    )
+    (program / "program.toml").write_text(toml, encoding="utf-8")
+    with open(program / "program.toml", "a", encoding="utf-8") as f:  # the sample's [energy]
+        f.write(
+            '\n[energy]\nemission_factor = "substitute"\nstandard_cop_cooling = 3.6\n'
+            "standard_cop_heating = 4.0\n"
+        )
+    result = run_streamed(program, tmp_path / "s")
+    run_program(program, tmp_path / "w")
+    for name in ("program_summary.csv", "solar_sites.csv", "aircon_units.csv"):
+        assert (tmp_path / "s" / name).read_bytes() == (tmp_path / "w" / name).read_bytes(), name
+    methods = set(result.summary["methodology"])
+    assert methods == {"FO-001", "EN-R-002", "EN-S-004", "program"}
+    prov = json.loads((tmp_path / "s" / "provenance.json").read_text(encoding="utf-8"))
+    assert {"solar", "solar_readings", "aircon", "aircon_readings"} <= set(prov["inputs"])
+    v = verify_run(tmp_path / "s", rerun_streamed=rerun_streamed)
+    assert v.ok, (v.inputs, v.outputs, v.values)
+    # fo001 --stream leaves energy out, as forestcarbon fo001 does
+    run_streamed(program, tmp_path / "f", fo001_only=True)
+    run_program(program, tmp_path / "fw", fo001_only=True)
+    summary = "program_summary.csv"
+    assert (tmp_path / "f" / summary).read_bytes() == (tmp_path / "fw" / summary).read_bytes()
+    assert not (tmp_path / "f" / "solar_sites.csv").exists()
 
 
 def test_a_failing_part_writes_nothing_and_lists_every_parts_problems(tmp_path):
