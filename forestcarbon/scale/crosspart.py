@@ -34,9 +34,12 @@ _KEY_HEADERS = {name for c in STAND_KEY_COLUMNS for name in (c.name, *c.aliases)
 
 
 def _key_columns(path: Path) -> list[str]:
-    """The stand-key columns of a GeoParquet part (``小班ID``/``stand_id``, ``林班``...)."""
+    """The stand-key columns of a GeoParquet part (``小班ID``/``stand_id``, ``林班``...); every
+    column but the geometry when none is named exactly so (validation then finds the id as a run
+    does, or says what is missing)."""
     names = pq.read_schema(path).names
-    return [n for n in names if str(n).strip() in _KEY_HEADERS]
+    keys = [n for n in names if str(n).strip() in _KEY_HEADERS]
+    return keys or [n for n in names if n != _geometry_column(path)]
 
 
 def _geometry_column(path: Path) -> str:
