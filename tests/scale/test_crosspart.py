@@ -110,3 +110,37 @@ def test_touching_stands_of_two_parts_pass(tmp_path):
 def test_parts_whose_boxes_do_not_meet_are_not_read_in_pairs():
     boxes = [(0, 0, 10, 10), (10, 0, 20, 10), (30, 30, 40, 40)]
     assert pairs_to_check(boxes) == [(0, 1)]  # touching boxes are checked, far ones not
+
+
+def test_on_dask_workers_every_problem_comes_back(tmp_path):
+    """Parts and pair checks as Dask tasks: a part's own problem (a species no table knows) and
+    an overlap across parts (20 m x 45 m = 900 m2 = 0.09 ha) are both listed."""
+    distributed = pytest.importorskip("distributed")
+    program = _program(
+        tmp_path / "p",
+        [
+            (["1-1", "1-2"], [(0, 0, 45, 45), (0, -100, 45, -55)]),
+            (["2-1"], [(25, 0, 70, 45)]),
+        ],
+    )
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        result = None
+        with pytest.raises(InputError) as e:
+            result = run_streamed(program, tmp_path / "out", client, scheduler="local:1")
+        assert result is None
+        (overlap,) = e.value.problems
+        assert "0.0900 ha" in str(overlap)
+        path = program / "stands" / part_name(1)
+        gdf = gpd.read_parquet(path)
+        gdf.loc[0, "species"] = "not-a-species"
+        gdf.to_parquet(path, index=False)
+        with pytest.raises(InputError) as e:
+            run_streamed(program, tmp_path / "out", client, scheduler="local:1")
+        (bad,) = e.value.problems  # the part is refused before any check across parts
+        assert part_name(1) in bad.file and "not-a-species" in str(bad)
+    assert not (tmp_path / "out").exists()
