@@ -3,18 +3,20 @@
 Each program is generated on the fly, partition by partition (never all in memory), by
 :mod:`forestcarbon.scale.synthetic`. Then, on the same program:
 
-- the single-process engine: every part read, validated and computed one after the other in this
-  process (:func:`forestcarbon.scale.stream.fo001_partitioned` without a client); stands/s of the
-  engine alone (FO-001, holds, summary partial) and of the whole path (read, validate, compute,
-  write the part's GeoParquet);
-- the same on a Dask LocalCluster of 1 and of 2 worker processes (1 thread each, memory limit
-  2 GB per worker): stands/s, the speed-up of 2 workers over 1, and the peak resident memory of
-  each worker (the largest over its tasks);
+- the single-process engine: ``forestcarbon run PROGRAM --stream`` without a scheduler, every
+  part read, validated and computed one after the other in this process (the function the CLI
+  calls, :func:`forestcarbon.scale.streamrun.run_streamed`); stands/s of the engine alone
+  (FO-001, holds, summary partial) and of the whole path (read, validate, compute, write the
+  part's GeoParquet, the checks across parts, the run folder published);
+- the same (``--stream --scheduler local:N``) on a Dask LocalCluster of 1 and of 2 worker
+  processes (1 thread each, memory limit 2 GB per worker): stands/s, the speed-up of 2 workers
+  over 1, and the peak resident memory of each worker (the largest over its tasks);
 - the summaries of all runs compared byte for byte (exact reduction: same credits).
 
 With ``--check N`` (default 200,000) a program of N stands is also run whole by ``run_program``
 in one process and with ``--scheduler local:2`` (DaskEngine), and fo001_stands.csv and
-program_summary.csv are compared byte for byte. ``benchmarks/bench_scale_canopy.py`` (canopy zonal
+program_summary.csv are compared byte for byte; and streamed (``--stream``): its
+program_summary.csv against the whole run's. ``benchmarks/bench_scale_canopy.py`` (canopy zonal
 statistics on a 40,000 x 40,000 mosaic, 1 vs 2 workers), when present, is run and its output
 included.
 
@@ -39,7 +41,7 @@ import distributed
 
 from forestcarbon.run import run_program
 from forestcarbon.scale.engine import DaskEngine
-from forestcarbon.scale.stream import fo001_partitioned
+from forestcarbon.scale.streamrun import run_streamed
 from forestcarbon.scale.synthetic import write_synthetic_program
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,13 +69,13 @@ def streamed(program: Path, out: Path, workers: int | None) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     if workers is None:
         t0 = time.perf_counter()
-        result = fo001_partitioned(program, out)
+        result = run_streamed(program, out)
         wall = time.perf_counter() - t0
     else:
         with cluster(workers) as c, distributed.Client(c) as client:
             client.wait_for_workers(workers)
             t0 = time.perf_counter()
-            result = fo001_partitioned(program, out, client)
+            result = run_streamed(program, out, client, scheduler=f"local:{workers}")
             wall = time.perf_counter() - t0
     n = result.stands
     engine = sum(p.engine_seconds for p in result.parts)
@@ -137,16 +139,24 @@ def identical_check(n: int, folder: Path) -> None:
             program, folder / "check-dist", fo001_only=True, engine=DaskEngine(client, "local:2")
         )
         dist = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    run_streamed(program, folder / "check-stream")
+    stream = time.perf_counter() - t0
     names = ("fo001_stands.csv", "program_summary.csv")
     same = all(
         (folder / "check-single" / x).read_bytes() == (folder / "check-dist" / x).read_bytes()
         for x in names
     )
+    summary = "program_summary.csv"
+    same_stream = (folder / "check-single" / summary).read_bytes() == (
+        folder / "check-stream" / summary
+    ).read_bytes()
     size = (folder / "check-single" / "fo001_stands.csv").stat().st_size / 1e6
     print(
         f"\n{n:,}-stand program, forestcarbon fo001 in one process ({single:.0f} s) and with "
         f"--scheduler local:2 ({dist:.0f} s): fo001_stands.csv ({size:,.0f} MB) and "
-        f"program_summary.csv byte-identical: {same}"
+        f"program_summary.csv byte-identical: {same}; --stream in this process ({stream:.0f} s): "
+        f"program_summary.csv byte-identical: {same_stream}"
     )
 
 

@@ -27,6 +27,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import geopandas as gpd
 import openpyxl
 import pandas as pd
 import pyogrio
@@ -255,6 +256,24 @@ def diff_gpkg(recorded: Path, recomputed: Path) -> list[str]:
         return [f"cannot be read as a GeoPackage ({type(e).__name__}: {e})"]
 
 
+def _parquet_csv(path: Path) -> bytes:
+    gdf = gpd.read_parquet(path)
+    df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    df["geometry"] = gdf.geometry.to_wkt(rounding_precision=-1).to_numpy()
+    return df.to_csv(index=False).encode("utf-8")
+
+
+def diff_parquet(recorded: Path, recomputed: Path) -> list[str]:
+    """Every differing value of two GeoParquet parts (a streamed run's per-stand results;
+    geometry compared as WKT)."""
+    try:
+        return diff_tables(_parquet_csv(recorded), _parquet_csv(recomputed)) or [
+            "bytes differ although every value is equal"
+        ]
+    except Exception as e:  # pyarrow raises many types for a damaged file
+        return [f"cannot be read as GeoParquet ({type(e).__name__}: {e})"]
+
+
 def diff_provenance(recorded: bytes, recomputed: bytes) -> list[str]:
     """Top-level keys of provenance.json whose values differ from the re-derived record."""
     try:
@@ -299,6 +318,8 @@ def _diff_file(name: str, recorded: Path, recomputed: Path) -> list[str]:
             return [f"cannot be read as XLSX ({type(e).__name__})"]
     if suffix == ".gpkg":
         return diff_gpkg(recorded, recomputed)
+    if suffix == ".parquet":
+        return diff_parquet(recorded, recomputed)
     if name == "provenance.json":
         return diff_provenance(recorded.read_bytes(), recomputed.read_bytes())
     old, new = recorded.read_bytes(), recomputed.read_bytes()
@@ -309,8 +330,17 @@ def _diff_file(name: str, recorded: Path, recomputed: Path) -> list[str]:
     return [f"length differs: {len(lines_a)} -> {len(lines_b)} lines"]
 
 
-def verify_run(run_dir: str | Path, *, program_dir: str | Path | None = None) -> Verification:
-    """Re-run the program recorded in ``run_dir/provenance.json`` and compare every output."""
+def verify_run(
+    run_dir: str | Path, *, program_dir: str | Path | None = None, rerun_streamed=None
+) -> Verification:
+    """Re-run the program recorded in ``run_dir/provenance.json`` and compare every output.
+
+    ``rerun_streamed(program_dir, folder, compute, fo001_only=...)``: writes a streamed run's
+    files again in ``folder`` (:func:`forestcarbon.scale.streamrun.rerun_streamed`, given by the
+    CLI: the scale package is not below this module); a streamed run (provenance.json
+    ``compute.streamed``) is re-run with it, part by part, and each ``fo001_stands.parquet`` part
+    is compared value by value where its bytes differ.
+    """
 
     run_dir = Path(run_dir)
     record = require_complete(run_dir)
@@ -342,14 +372,27 @@ def verify_run(run_dir: str | Path, *, program_dir: str | Path | None = None) ->
     v.inputs += check_store_state(provenance, program_dir)
     v.outputs += verify_completion(run_dir, record)
     v.ledger = check_ledger(program_dir)
+    recorded = provenance.get("compute")
+    streamed = isinstance(recorded, dict) and recorded.get("streamed") is True
+    if streamed and rerun_streamed is None:
+        raise InputError(
+            Problem(
+                str(prov_path),
+                "",
+                "compute",
+                "a streamed run: give rerun_streamed (forestcarbon verify RUN_DIR does)",
+            )
+        )
+    files: dict = {}
     try:
-        if kind == "energy":
+        if streamed:
+            pass  # re-run below, straight into the comparison folder
+        elif kind == "energy":
             files = energy_outputs(program_dir)[2]
         else:
             with cache.bypassed():  # re-derived from the inputs alone, never the user's cache
                 result = compute(load_program(program_dir), fo001_only=kind == "fo001")
             # a distributed run: same results in this process; same GeoParquet partitions
-            recorded = provenance.get("compute")
             ok = isinstance(recorded, dict) and isinstance(recorded.get("partitions"), int)
             result.compute = recorded if ok else None
             files = output_files(result, maps=kind == "run")
@@ -358,7 +401,15 @@ def verify_run(run_dir: str | Path, *, program_dir: str | Path | None = None) ->
         return v
     with tempfile.TemporaryDirectory(prefix=".verify-") as tmp:
         rerun = Path(tmp)
-        _write_rerun(files, rerun)
+        if streamed:  # part by part in this process, as the run was (never all stands at once)
+            try:
+                with cache.bypassed():
+                    rerun_streamed(program_dir, rerun, recorded, fo001_only=kind == "fo001")
+            except InputError as e:
+                v.outputs.append(f"the recorded inputs no longer validate: {e}")
+                return v
+        else:
+            _write_rerun(files, rerun)
         recorded_names = set(files_in(run_dir)) - {COMPLETION_FILE}
         new_names = set(files_in(rerun))
         for name in sorted(recorded_names - new_names):

@@ -26,13 +26,14 @@ from forestcarbon.officer.migrate import adopt_side_tables, migrate_store
 from forestcarbon.officer.register import update_register
 from forestcarbon.officer.reviews import add_review
 from forestcarbon.outputs.report import REPORT_FILE, SUMMARY_FILE
-from forestcarbon.outputs.text import canopy_text, energy_text, summary_text
+from forestcarbon.outputs.text import canopy_text, energy_text
 from forestcarbon.sample.program import write_sample
+from forestcarbon.scale import streamrun
 
 
 def _print_summary(result) -> None:
 
-    print(summary_text(result))
+    print(result.text())  # a run's summary_text; a streamed run's totals
 
 
 def cmd_validate(args) -> int:
@@ -109,7 +110,9 @@ def cmd_canopy(args) -> int:
 
 def cmd_verify(args) -> int:
 
-    result = verify.verify_run(args.run_dir, program_dir=args.program)
+    result = verify.verify_run(
+        args.run_dir, program_dir=args.program, rerun_streamed=streamrun.rerun_streamed
+    )
     print(result.text())
     return 0 if result.ok else 1
 

@@ -1,5 +1,5 @@
 """Parsers of the scale commands: ``forestcarbon convert PROGRAM --to geoparquet`` and the
-``--scheduler`` option of ``run`` and ``fo001`` (a Dask cluster, :mod:`forestcarbon.scale`).
+``--scheduler`` and ``--stream`` options of ``run`` and ``fo001`` (:mod:`forestcarbon.scale`).
 
 The work is in :mod:`forestcarbon.cli.scale_commands`.
 """
@@ -16,6 +16,13 @@ SCHEDULER_HELP = (
     "fo001_stands.parquet/ (GeoParquet per partition)"
 )
 
+STREAM_HELP = (
+    "streamed run of a program too large for memory (default: [compute] stream): each part of "
+    "its GeoParquet stands (forestcarbon convert --to geoparquet) read, validated and computed "
+    "alone, in this process or on --scheduler; writes fo001_stands.parquet/, "
+    "program_summary.csv, provenance.json (no maps, report, per-stand CSV/GPKG)"
+)
+
 
 def add_parsers(sub) -> None:
     """Add ``convert`` and the ``--scheduler`` option of ``run``/``fo001`` to the main parser."""
@@ -23,6 +30,7 @@ def add_parsers(sub) -> None:
         sub.choices[name].add_argument(
             "--scheduler", default=None, metavar="local:N|tcp://HOST:PORT", help=SCHEDULER_HELP
         )
+        sub.choices[name].add_argument("--stream", action="store_true", help=STREAM_HELP)
     p = sub.add_parser(
         "convert",
         help="write a program folder's stands and operations as partitioned GeoParquet "

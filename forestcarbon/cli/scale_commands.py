@@ -6,13 +6,22 @@ from pathlib import Path
 
 from forestcarbon import run
 from forestcarbon.scale.convert import convert_program
-from forestcarbon.scale.runner import run_distributed, scheduler_of
+from forestcarbon.scale.runner import run_distributed, run_stream, scheduler_of, stream_of
 
 
 def run_or_distribute(args, *, fo001_only: bool = False):
     """``run``/``fo001``: in this process, or on the Dask scheduler of ``--scheduler`` or
-    ``[compute] scheduler``."""
+    ``[compute] scheduler``; streamed part by part with ``--stream`` or ``[compute] stream``."""
     scheduler, where = scheduler_of(args.program_dir, getattr(args, "scheduler", None))
+    if stream_of(args.program_dir, getattr(args, "stream", False)):
+        return run_stream(
+            args.program_dir,
+            args.out,
+            scheduler,
+            overwrite=args.overwrite,
+            fo001_only=fo001_only,
+            where=where,
+        )
     if not scheduler:
         return run.run_program(
             args.program_dir, args.out, overwrite=args.overwrite, fo001_only=fo001_only

@@ -736,6 +736,20 @@ class ComputeSettings:
         "worker.",
         bounds=(0, 1_000_000),
     )
+    stream: bool = _setting(
+        False,
+        "True: a streamed run (`run --stream`), for programs too large for one machine's memory "
+        "(a prefecture, the country): each task reads, validates and computes one part of a "
+        "partitioned program (stands/part-N.parquet with operations/part-N.parquet, as "
+        "`forestcarbon convert PROGRAM --to geoparquet` writes them) and the driver keeps only "
+        "exact per-part sums. It writes fo001_stands.parquet/ (per-stand results with the Monte "
+        "Carlo intervals, one file per part), program_summary.csv (identical to the whole "
+        "run's), provenance.json and run_complete.json; not the maps, the xlsx report, the "
+        "notebooks nor the per-stand CSV/GeoPackage (each would hold every stand in one file). "
+        "Stand ids repeated in two parts and overlaps across parts are checked; energy inputs "
+        "(small) are computed on the driver. A program with a canopy height raster is refused "
+        "(its flags hold removals; run it whole or with --scheduler).",
+    )
 
 
 SECTIONS["compute"] = ComputeSettings

@@ -7,8 +7,11 @@
   statistics and energy per partition on the cluster (``forestcarbon run --scheduler``).
 - :mod:`forestcarbon.scale.reduce`: per-partition summary rows reduced exactly (integer
   nano-tonnes are associative, so the credits do not depend on the partitioning).
-- :mod:`forestcarbon.scale.stream`: FO-001 of a program stored as partitioned GeoParquet, each
-  worker reading, validating and computing its own partitions (memory bounded per worker).
+- :mod:`forestcarbon.scale.streamrun`: ``forestcarbon run --stream``, for programs larger than
+  the driver's memory: each part of a partitioned program read, validated and computed alone
+  (:mod:`forestcarbon.scale.stream`, in this process or on the cluster), checked across parts
+  (:mod:`forestcarbon.scale.crosspart`: ids in two parts, overlaps across part borders) and
+  reduced exactly (totals and Monte Carlo contributions).
 - :mod:`forestcarbon.scale.convert`: ``forestcarbon convert PROGRAM --to geoparquet``.
 
 Dask is the ``scale`` extra (``pip install forestcarbon[scale]``); a run in one process (the

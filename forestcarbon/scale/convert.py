@@ -43,7 +43,7 @@ FORMATS = ("geoparquet",)
 _KEYS = TableSpec("keys", STAND_KEY_COLUMNS)
 
 
-def _ids(table: pd.DataFrame, file: str) -> pd.Series:
+def stand_ids(table: pd.DataFrame, file: str) -> pd.Series:
     """Stand id of every row (the officer's id columns, as validation reads them)."""
     keys, problems = validate(table, _KEYS, file, allow_empty=True)
     if problems:
@@ -108,7 +108,7 @@ def convert_program(
         program_dir, settings.inputs.stands, InputSettings.stands, LAYER_SUFFIXES, "stands"
     )
     layer = read_layer(stands_file, layer=settings.inputs.stands_layer or None)
-    ids = _ids(pd.DataFrame(layer.drop(columns=layer.geometry.name)), str(stands_file))
+    ids = stand_ids(pd.DataFrame(layer.drop(columns=layer.geometry.name)), str(stands_file))
     n = max(1, -(-len(layer) // max(1, rows_per_partition)))
     part = partition_numbers(layer.geometry, n)
     order = hilbert_order(layer.geometry)  # each partition is a run of this order
@@ -131,7 +131,7 @@ def convert_program(
                 )
             )
         ops = read_table(ops_file)
-        ops_ids = _ids(ops, str(ops_file)) if len(ops) else pd.Series([], dtype=str)
+        ops_ids = stand_ids(ops, str(ops_file)) if len(ops) else pd.Series([], dtype=str)
         ops_part = route(ops_ids, ids, part)
         prefix = route(ops_ids.str.rsplit("-", n=1).str[0], ids, part)  # 枝番 of a 小班 polygon
         ops_part = np.where(ops_part < 0, prefix, ops_part)

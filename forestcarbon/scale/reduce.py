@@ -16,11 +16,14 @@ from decimal import Decimal
 import pandas as pd
 
 from forestcarbon.methods.totals import (
+    add_intervals,
+    credit_lower_bound,
     credited_tonnes,
     decimal_text,
     fo001_summary,
     program_summary,
 )
+from forestcarbon.methods.uncertainty import Contribution, program_intervals
 
 
 @dataclass
@@ -120,4 +123,37 @@ def summary_table(total: Partial, buffer_rate: float) -> pd.DataFrame:
     table["n_activities"] = [
         total.n_any if period == "all" else per_period[period] for period in table["period"]
     ]
+    return table
+
+
+def streamed_summary(
+    total: Partial, share: Contribution, settings, energy_rows: list[dict] | None = None
+) -> pd.DataFrame:
+    """``program_summary.csv`` of a streamed program from its reduced FO-001 partial, its Monte
+    Carlo contribution and the energy summary rows (computed on the driver), as one process
+    writes it: the interval columns when ``[uncertainty] draws`` is not 0 (drawn once from the
+    exact contribution: any partitioning gives the same), credits on the lower bound when
+    ``credit_basis`` asks.
+
+    FO-001 counts are kept without ids: FO-001 rows count the stands of the period (of any
+    period for "all"); whole-program rows add them to the energy activities they count.
+    """
+    u = settings.uncertainty
+    rows = fo001_rows(total, settings.fo001.buffer_rate) + list(energy_rows or [])
+    intervals = program_intervals(share, settings) if u.draws else None
+    if intervals is not None and u.credit_basis == "lower_bound":
+        rows = credit_lower_bound(rows, intervals)
+    table = program_summary(rows)
+    per_period = {p: t["n"] for p, t in total.rows.items()}
+    fo001_n = [
+        total.n_any if period == "all" else per_period.get(period, 0) for period in table["period"]
+    ]
+    method = table["methodology"].to_numpy()
+    n = table["n_activities"].to_numpy()
+    table["n_activities"] = [
+        f if m == "FO-001" else (k + f if m == "program" else k)
+        for m, k, f in zip(method, n, fo001_n, strict=True)
+    ]
+    if intervals is not None:
+        table = add_intervals(table, intervals, u.credit_basis)
     return table

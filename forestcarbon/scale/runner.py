@@ -1,4 +1,5 @@
-"""``forestcarbon run PROGRAM --out DIR --scheduler local:N`` (or ``[compute] scheduler``)."""
+"""``forestcarbon run PROGRAM --out DIR --scheduler local:N`` (or ``[compute] scheduler``), and
+``--stream`` (or ``[compute] stream``, :mod:`forestcarbon.scale.streamrun`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from forestcarbon.core.exceptions import ConfigError
 from forestcarbon.run import RunResult, run_program
 from forestcarbon.scale.cluster import open_client, parse_scheduler
 from forestcarbon.scale.engine import DaskEngine
+from forestcarbon.scale.stream import StreamResult
+from forestcarbon.scale.streamrun import run_streamed
 
 
 def scheduler_of(program_dir: str | Path, flag: str | None) -> tuple[str, str]:
@@ -22,6 +25,41 @@ def scheduler_of(program_dir: str | Path, flag: str | None) -> tuple[str, str]:
         return "", ""
     where = f"{Path(program_dir) / CONFIG_FILE} [compute] scheduler"
     return settings.compute.scheduler, where
+
+
+def stream_of(program_dir: str | Path, flag: bool) -> bool:
+    """A streamed run: the ``--stream`` flag, else ``[compute] stream`` of program.toml."""
+    if flag:
+        return True
+    try:
+        return bool(load_settings(program_dir).compute.stream)
+    except ConfigError:  # the run itself reports it
+        return False
+
+
+def run_stream(
+    program_dir: str | Path,
+    out_dir: str | Path,
+    scheduler: str = "",
+    *,
+    overwrite: bool = True,
+    fo001_only: bool = False,
+    where: str = "--scheduler",
+) -> StreamResult:
+    """A streamed run (:func:`forestcarbon.scale.streamrun.run_streamed`) in this process
+    (``scheduler`` empty) or on a Dask cluster (``local:N``, ``tcp://...``)."""
+    if not scheduler:
+        return run_streamed(program_dir, out_dir, overwrite=overwrite, fo001_only=fo001_only)
+    parsed = parse_scheduler(scheduler, where)
+    with open_client(parsed) as client:
+        return run_streamed(
+            program_dir,
+            out_dir,
+            client,
+            scheduler=parsed.text,
+            overwrite=overwrite,
+            fo001_only=fo001_only,
+        )
 
 
 def run_distributed(

@@ -1,18 +1,15 @@
-"""FO-001 of a program stored as partitioned GeoParquet, each worker on its own partitions.
+"""One part of a streamed run: read, validate and compute one part pair of a partitioned program.
 
 For programs too large for one machine's memory (a prefecture, the country): the program folder
 has ``stands/part-NNNNN.parquet`` and ``operations/part-NNNNN.parquet`` (same numbers: every
 operation in its stand's part), as ``forestcarbon convert PROGRAM --to geoparquet`` writes them.
-Each task reads one part pair, validates it exactly as a run validates a program (file, row and
-column in every message), computes FO-001 and the holds, writes its per-stand results
-(``fo001_stands.parquet/part-NNNNN.parquet``) and returns only its summary partial: so a worker
-holds one partition at a time whatever the program's size, and the driver holds the partials.
-The program's summary is reduced exactly (:mod:`forestcarbon.scale.reduce`): the same credits as
-one process.
-
-What a part cannot check alone: overlaps between stands of different parts and stand ids repeated
-in two parts (convert never writes either); the canopy step and the Monte Carlo (run them with
-``forestcarbon run --scheduler`` on a program that fits the driver's memory).
+:func:`part_task` reads one part pair, validates it exactly as a run validates a program (file,
+row and column in every message), computes FO-001, the holds and the per-stand Monte Carlo
+intervals, writes its per-stand results (``fo001_stands.parquet/part-NNNNN.parquet``) and returns
+only small exact figures (:class:`PartResult`): its summary partial, its Monte Carlo
+contribution, the 64-bit hashes of its stand ids and its bounding box (for the checks across
+parts, :mod:`forestcarbon.scale.crosspart`), the sha256 of its input files. So a worker holds one
+part at a time whatever the program's size. The run itself is :mod:`forestcarbon.scale.streamrun`.
 """
 
 from __future__ import annotations
@@ -25,27 +22,39 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from forestcarbon.core.config import load_settings
 from forestcarbon.core.exceptions import InputError, Problem
-from forestcarbon.core.files import csv_bytes, json_bytes, write_file
 from forestcarbon.inputs.program import load_program
 from forestcarbon.inputs.readers import parquet_parts
 from forestcarbon.inputs.reviews import latest_decisions, read_reviews
+from forestcarbon.methods.uncertainty import Contribution, contribution, program_stand_intervals
 from forestcarbon.outputs.parquet import PARQUET_FOLDER, write_geoparquet
+from forestcarbon.outputs.provenance import describe_inputs
 from forestcarbon.run import Engine
 from forestcarbon.scale.engine import hold_task
-from forestcarbon.scale.reduce import Partial, reduce_partials, summary_table
+from forestcarbon.scale.reduce import Partial
 
 log = logging.getLogger("forestcarbon")
+
+NOT_WRITTEN = (
+    "maps (every stand in one HTML page), the xlsx report and notebooks (built from the whole "
+    "per-stand table in memory), fo001_stands.csv and fo001_stands.gpkg (one file of every "
+    "stand: tens of GB for the country; fo001_stands.parquet/ holds the same rows)"
+)
+"""What a streamed run does not write, and why."""
 
 
 @dataclass
 class PartResult:
-    """What one part's task returns: its summary partial and its measures: wall and CPU time [s]
+    """What one part's task returns: its summary partial; its measures: wall and CPU time [s]
     of the whole task and of the engine alone (FO-001, holds, summary partial), and the peak
-    resident memory of the worker process so far [MB]."""
+    resident memory of the worker process so far [MB]; its Monte Carlo contribution (exact
+    integers; empty without draws); the sorted 64-bit hashes of its stand ids
+    (:func:`id_hashes`); its stands' bounding box (minx, miny, maxx, maxy in the program's CRS
+    [m]); the path, size and sha256 of its two input files (provenance.json ``inputs``)."""
 
     name: str
     partial: Partial
@@ -55,18 +64,46 @@ class PartResult:
     peak_mb: float
     cpu_seconds: float = 0.0
     engine_cpu_seconds: float = 0.0
+    contribution: Contribution = field(default_factory=Contribution)
+    id_hashes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
+    bounds: tuple = ()
+    inputs: dict = field(default_factory=dict)
+    growth_sources: list = field(default_factory=list)
 
 
 @dataclass
 class StreamResult:
-    """The program's summary (``program_summary.csv``) and each part's measures."""
+    """A streamed run: the program's summary (``program_summary.csv``), each part's figures, the
+    settings, the ``compute`` record of provenance.json, the energy result (EnergyResult, None
+    without energy inputs or for ``fo001``) and its inputs' provenance records."""
 
     summary: pd.DataFrame
     parts: list[PartResult] = field(default_factory=list)
+    settings: object = None
+    compute: dict = field(default_factory=dict)
+    energy: object = None
+    energy_inputs: dict = field(default_factory=dict)
 
     @property
     def stands(self) -> int:
         return sum(p.stands for p in self.parts)
+
+    def text(self) -> str:
+        """The run's totals as the terminal shows them (Japanese and English labels)."""
+        s = self.settings
+        lines = [
+            f"{s.program.name}: streamed run, {self.stands:,} stands in {len(self.parts)} parts",
+            "\nSummary 集計 (credits = whole t-CO2, truncated once per methodology and period)",
+            f"  {'methodology':<12}{'period':<24}{'total t-CO2':>16}{'credits t':>11}"
+            f"{'activities':>11}",
+        ]
+        for r in self.summary.itertuples():
+            lines.append(
+                f"  {r.methodology:<12}{r.period:<24}{r.total_tco2:>16}{r.credits_t:>11}"
+                f"{r.n_activities:>11}"
+            )
+        lines.append(f"\nnot written by a streamed run: {NOT_WRITTEN}")
+        return "\n".join(lines)
 
 
 def part_names(program_dir: Path) -> list[str]:
@@ -96,8 +133,20 @@ def peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def id_hashes(ids: pd.Series) -> np.ndarray:
+    """Sorted 64-bit hashes of stand ids (pandas' stable hash of the strings): what a part sends
+    to the driver to find an id repeated in two parts without gathering the strings."""
+    return np.sort(pd.util.hash_array(ids.astype(str).to_numpy(dtype=object)))
+
+
 def part_task(program_dir: str, name: str, out_dir: str | None) -> PartResult:
-    """Read, validate and compute one part; write its per-stand GeoParquet (a worker's task)."""
+    """Read, validate and compute one part; write its per-stand GeoParquet (a worker's task).
+
+    Raises
+    ------
+    InputError
+        The part's problems (file, row, column), as a whole run reports them.
+    """
     t0, c0 = time.perf_counter(), time.process_time()
     program_dir = Path(program_dir)
     settings = load_settings(program_dir)
@@ -115,6 +164,10 @@ def part_task(program_dir: str, name: str, out_dir: str | None) -> PartResult:
         fo, program.operations, latest_decisions(reviews), settings.fo001, keep_ids=False
     )
     engine_seconds, engine_cpu = time.perf_counter() - t1, time.process_time() - c1
+    share = Contribution()
+    if settings.uncertainty.draws:  # as a whole run: intervals of the held results
+        share = contribution(fo)
+        fo = pd.concat([fo, program_stand_intervals(fo, settings)], axis=1)
     if out_dir is not None:
         geoms = program.stands.set_index("stand_id").geometry
         layer = gpd.GeoDataFrame(
@@ -132,41 +185,15 @@ def part_task(program_dir: str, name: str, out_dir: str | None) -> PartResult:
         peak_memory_mb(),
         time.process_time() - c0,
         engine_cpu,
+        share,
+        id_hashes(program.stands["stand_id"]),
+        tuple(float(v) for v in program.stands.total_bounds),
+        describe_inputs(
+            {
+                (f"{k}/{name}" if k in ("stands", "operations") else k): v
+                for k, v in program.files.items()
+            },
+            program_dir,
+        ),
+        program.yields.sources(),
     )
-
-
-def fo001_partitioned(
-    program_dir: str | Path, out_dir: str | Path | None, client=None
-) -> StreamResult:
-    """FO-001 of a partitioned program, part by part on ``client``'s workers (``None``: in this
-    process, one part after the other); writes ``fo001_stands.parquet/``, ``program_summary.csv``
-    and ``compute.json`` (scheduler, parts, stands per part) in ``out_dir`` when given.
-
-    Raises
-    ------
-    InputError
-        The first part (in name order) whose inputs do not validate, with its problems.
-    """
-    program_dir = Path(program_dir).resolve()
-    settings = load_settings(program_dir)
-    names = part_names(program_dir)
-    out = str(Path(out_dir).resolve()) if out_dir is not None else None
-    if client is None:
-        results = [part_task(str(program_dir), name, out) for name in names]
-    else:
-        futures = [
-            client.submit(part_task, str(program_dir), name, out, pure=False) for name in names
-        ]
-        results = client.gather(futures)
-    results = sorted(results, key=lambda r: r.name)
-    total = reduce_partials(r.partial for r in results)
-    summary = summary_table(total, settings.fo001.buffer_rate)
-    if out is not None:
-        write_file(Path(out) / "program_summary.csv", csv_bytes(summary))
-        record = {
-            "scheduler": "this process" if client is None else str(client.scheduler.address),
-            "parts": names,
-            "stands_per_part": [r.stands for r in results],
-        }
-        write_file(Path(out) / "compute.json", json_bytes(record))
-    return StreamResult(summary, results)

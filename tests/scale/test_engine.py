@@ -10,7 +10,7 @@ from forestcarbon import SAMPLE_PROGRAM
 from forestcarbon.cli.main import main
 from forestcarbon.run import run_program
 from forestcarbon.scale.engine import DaskEngine
-from forestcarbon.scale.stream import fo001_partitioned
+from forestcarbon.scale.streamrun import run_streamed
 from forestcarbon.scale.synthetic import write_synthetic_program
 from forestcarbon.verify import verify_run
 
@@ -63,7 +63,7 @@ def test_synthetic_program_in_many_partitions_is_identical(client, tmp_path):
         run_program(program, out, fo001_only=True, engine=DaskEngine(client, "local:2", partitions))
         same_files(single, out, ["fo001_stands.csv", "program_summary.csv"])
     # part by part on the workers, each reading its own GeoParquet parts: the same summary
-    streamed = fo001_partitioned(program, tmp_path / "stream", client)
+    streamed = run_streamed(program, tmp_path / "stream", client, scheduler="local:2")
     assert streamed.stands == 3_000
     assert [p.stands for p in streamed.parts] == [700, 700, 700, 700, 200]
     same_files(single, tmp_path / "stream", ["program_summary.csv"])
@@ -91,4 +91,8 @@ def test_compute_setting_runs_the_cli_on_its_own_cluster(tmp_path, capsys):
     record = json.loads((tmp_path / "dist" / "provenance.json").read_text(encoding="utf-8"))
     assert record["compute"]["scheduler"] == "local:1"
     assert record["compute"]["stands_per_partition"] == [334, 333, 333]  # i * 3 // 1000
-    assert record["settings"]["compute"] == {"scheduler": "local:1", "partitions": 3}
+    assert record["settings"]["compute"] == {
+        "scheduler": "local:1",
+        "partitions": 3,
+        "stream": False,
+    }
