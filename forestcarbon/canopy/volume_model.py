@@ -336,9 +336,9 @@ def model_volumes(
     ``fit=False`` (``validate``): every check a fit makes of the plots (too few usable plots while
     ``volume_source = "model"`` needs the model, the same messages and log lines; features and
     volumes finite), without fitting: no model, predictions NaN. A fit of valid plots reports no
-    problem of the inputs (its scores and predictions are results, written by ``run``), and it is
-    most of a first ``validate``'s time (scikit-learn's import and the cross-validated fit: about
-    2.3 s of 3.7 s on the sample, measured with ``FORESTCARBON_CACHE=off``).
+    problem of the inputs (its scores and predictions are results, written by ``run``), and it was
+    half of a first ``validate``'s time (scikit-learn's import and the cross-validated fit: about
+    1.8 s of 3.6 s CPU on the sample, cProfile with ``FORESTCARBON_CACHE=off``).
 
     Returns
     -------
