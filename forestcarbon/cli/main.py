@@ -144,7 +144,7 @@ def _run(args: argparse.Namespace) -> int:
     # progress, one summary of warnings; -q: errors only
     with Reporter(quiet=args.quiet, step=f"{args.command}: starting"):
         try:
-            commands = _commands()
+            commands = _commands(COMMAND_MODULES.get(args.command, COMMANDS_MODULE))
             return commands.COMMANDS[args.command](args)
         except ForestCarbonError as e:
             print(f"error: {e}", file=sys.stderr)
@@ -157,24 +157,29 @@ def _run(args: argparse.Namespace) -> int:
 COMMANDS_MODULE = "forestcarbon.cli.commands"
 """What each command does; it imports the geospatial stack, so only once a command is to run."""
 
+COMMAND_MODULES = {"validate": "forestcarbon.cli.check"}
+"""Commands whose module imports less than :data:`COMMANDS_MODULE` (same ``COMMANDS`` table)."""
 
-def _commands():
-    """The commands module, imported with the cyclic garbage collector paused, then frozen.
+
+def _commands(name: str = COMMANDS_MODULE):
+    """The commands module ``name``, imported with the cyclic garbage collector paused, then
+    frozen.
 
     Importing the stack (pandas, pyarrow, geopandas, rasterio...) creates about a million
     long-lived objects and no garbage; meanwhile CPython's collector runs about 250 times and
     traverses them again and again, and every later full collection does once more. Pausing it
     for the import and then moving what the import made to the permanent generation
     (:func:`gc.freeze`) saves that work: about 0.2 s CPU of a first ``validate`` of the sample
-    (1.5 s), measured with gc.callbacks. Only the first import does so (a test session calling
-    :func:`main` many times freezes once); cycles made later are collected as usual.
+    (1.5 s), measured with gc.callbacks. Only a module's first import does so (a test session
+    calling :func:`main` many times freezes once or twice); cycles made later are collected as
+    usual.
     """
-    if COMMANDS_MODULE in sys.modules:
-        return importlib.import_module(COMMANDS_MODULE)
+    if name in sys.modules:
+        return importlib.import_module(name)
     enabled = gc.isenabled()
     gc.disable()
     try:
-        module = importlib.import_module(COMMANDS_MODULE)
+        module = importlib.import_module(name)
     finally:
         if enabled:
             gc.enable()
