@@ -13,10 +13,13 @@ before/after ratio is printed, and the CSVs of both runs are compared byte for b
 Targets (issue #13): ``run`` of the sample under 6 s, ``validate`` under 1.5 s, ``--help`` under
 0.5 s (wall, on the project's 2-core machine).
 
-The canopy volume model's fit is kept in the user's cache (``core/cache.py``): the benchmark uses
-a cache folder of its own per tree, ``validate (cold)`` empties it before every run (a program
-validated for the first time, or after its plots changed), ``validate`` and ``run`` are measured
-with it filled (a program validated or run again: the usual case). Python's bytecode is cached
+The canopy zonal statistics and the volume model's fit are kept in the user's cache
+(``core/cache.py``): the benchmark uses a cache folder of its own per tree; ``validate (cold)``
+and ``run (cold)`` empty it before every run (a program validated or run for the first time, or
+after its plots or rasters changed), ``validate`` and ``run`` are measured with it filled (a
+program validated or run again: the usual case). ``run (cold)`` comes just before ``run``, so its
+last repetition fills the cache ``run`` reads (``validate`` never fits the volume model since
+this revision: only a run fills that entry). Python's bytecode is cached
 as in an installed package (pip compiles it; ``PYTHONPYCACHEPREFIX`` in the benchmark's temporary
 folder, so nothing is written in the tree, even where ``PYTHONDONTWRITEBYTECODE`` is set), after
 one unmeasured run of each command.
@@ -39,8 +42,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "tsuyama-sample"
 
-TARGETS = {"--help": 0.5, "validate (cold)": None, "validate": 1.5, "run": 6.0}
-"""Wall-time targets [s] of issue #13 (none for a first validate with an empty cache)."""
+TARGETS = {
+    "--help": 0.5,
+    "validate (cold)": 1.5,
+    "validate": 1.5,
+    "run (cold)": None,
+    "run": 6.0,
+}
+"""Wall-time targets [s] of issue #13 (a first validate, empty cache, included: it is a city
+officer's first try; none for a first run, which fits the canopy volume model)."""
 
 
 def commands(out: Path) -> dict[str, list[str]]:
@@ -48,6 +58,7 @@ def commands(out: Path) -> dict[str, list[str]]:
         "--help": ["--help"],
         "validate (cold)": ["-q", "validate", str(SAMPLE)],
         "validate": ["-q", "validate", str(SAMPLE)],
+        "run (cold)": ["-q", "run", str(SAMPLE), "--out", str(out)],
         "run": ["-q", "run", str(SAMPLE), "--out", str(out)],
     }
 
@@ -89,7 +100,7 @@ def measure(trees: dict[str, Path], repeat: int, work: Path) -> dict[str, dict]:
         for _ in range(repeat):
             for label, tree in trees.items():
                 out, cache = work / f"out_{label}", work / f"cache_{label}"
-                if name == "validate (cold)":
+                if name.endswith("(cold)"):
                     shutil.rmtree(cache, ignore_errors=True)
                 args = commands(out)[name]
                 runs[label].setdefault(name, []).append(timed(tree, args, out, cache))
@@ -124,11 +135,13 @@ def main() -> int:
             ).stdout
             subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
             trees = {"before": old, "after": ROOT}
+        start = os.getloadavg()
         figures = measure(trees, args.repeat, work)
         outs = {label: work / f"out_{label}" for label in trees}
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(
-            f"median of {args.repeat} fresh processes; load average {load} ({os.cpu_count()} CPUs)"
+            f"median of {args.repeat} fresh processes; load average {load} at the end, "
+            f"{start[0]:.1f} at the start ({os.cpu_count()} CPUs)"
         )
         header = f"{'command':<16}{'target s':>10}{'wall s':>10}{'cpu s':>9}"
         if "before" in figures:

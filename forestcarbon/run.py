@@ -152,15 +152,24 @@ def compute(
     fo001_only: bool = False,
     report: bool = True,
     engine: Engine | None = None,
+    checks_only: bool = False,
 ) -> RunResult:
     """Compute every step the program has (pure: writes nothing).
 
     FO-001 (refined by the canopy rasters when they exist), EN-R-002/EN-S-004 when the program has
     solar or air-conditioning inputs, the Monte Carlo intervals, the summary and the report tables.
     ``fo001_only`` leaves out energy and the report (``forestcarbon fo001``); ``report=False``
-    leaves out only the report's workbook and figures (``validate``: they check nothing).
+    leaves out only the report's workbook and figures (they check nothing).
     ``engine``: where the per-stand and per-site work runs (default: this process).
+    ``checks_only`` (``validate``): every step and every check of a run, in this process, without
+    what only computes results from valid inputs: the report, the canopy volume model's fit (its
+    plots are checked; see :func:`forestcarbon.canopy.volume_model.model_volumes`) and the canopy's
+    credit effect tables (FO-001 computed once, with the site classes it credits, instead of two or
+    three times: see :meth:`forestcarbon.canopy.result.CanopyResult.refine_fo001`). The result's
+    canopy model columns are then NaN and its ``volume_differs`` flags unset: not a run's result.
     """
+    if checks_only:
+        engine, report = Engine(), False
     engine = engine or Engine()
     s = inputs.settings
     log.info(
@@ -173,11 +182,14 @@ def compute(
     def fo001_of(stands):
         return engine.fo001(inputs, stands)
 
-    canopy = engine.canopy(inputs)  # None without a canopy height raster
+    # None without a canopy height raster
+    canopy = compute_canopy(inputs, fit_model=False) if checks_only else engine.canopy(inputs)
     if canopy is None:
         fo = fo001_of(inputs.stands)
     else:  # site class from the canopy when asked; canopy flags in fo001_stands.csv
-        fo, canopy = canopy.refine_fo001(inputs.stands, inputs.yields, fo001_of)
+        fo, canopy = canopy.refine_fo001(
+            inputs.stands, inputs.yields, fo001_of, effects=not checks_only
+        )
         inputs = dataclasses.replace(inputs, files={**inputs.files, **canopy.inputs.files})
     reviews = inputs.reviews if inputs.reviews is not None else read_reviews("")
     fo, rows = engine.hold_and_total(fo, inputs, latest_decisions(reviews))
@@ -467,8 +479,9 @@ def validate_program(program_dir: str | Path) -> str:
     every problem.
     """
     inputs = load_for_run(program_dir)
-    # every check a run makes (harvest sequences, settings vs records, ...); not the report
-    canopy = compute(inputs, report=False).canopy
+    # every check a run makes (harvest sequences, settings vs records, ...); not the report, the
+    # volume model's fit or the canopy's credit effects (results of valid inputs, not checks)
+    canopy = compute(inputs, checks_only=True).canopy
     energy = inputs.energy
     counts = "".join(
         f", {len(table)} {label}"

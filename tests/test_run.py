@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 
 from forestcarbon import SAMPLE_PROGRAM, run
+from forestcarbon.canopy import volume_model
+from forestcarbon.methods.fo001 import compute_fo001
 from forestcarbon.run import run_program
 from tests.conftest import stand
 
@@ -132,3 +134,39 @@ def test_validate_checks_everything_but_builds_no_report(monkeypatch):
     text = run.validate_program(SAMPLE_PROGRAM)
     # 410 stands of the sample, its two fiscal-year periods
     assert ": ok (410 stands," in text and text.endswith("2 period(s))")
+
+
+def test_validate_fits_no_volume_model_and_computes_fo001_once(sample_run, monkeypatch):
+    """validate makes every check of the run but not its canopy results: no volume model fit,
+    FO-001 computed once (the run computes it again with the canopy's site classes for the credit
+    effect table). Its FO-001 is the run's, but for the flag the model sets (volume_differs)."""
+    _, result = sample_run
+    fits, computed = [], []
+
+    def no_fit(*args, **kwargs):
+        fits.append(args)
+        raise AssertionError("validate fitted the volume model")
+
+    def counted(*args, **kwargs):
+        computed.append(args)
+        return compute_fo001(*args, **kwargs)
+
+    monkeypatch.setattr(volume_model, "fit_volume_model", no_fit)
+    monkeypatch.setattr(run, "compute_fo001", counted)
+    checked = run.compute(run.load_for_run(SAMPLE_PROGRAM), checks_only=True)
+    assert not fits and len(computed) == 1
+    assert checked.canopy.model is None and checked.canopy.changes.empty
+    assert result.canopy.model is not None and not result.canopy.changes.empty
+
+    def without_model_flag(flags: pd.Series) -> pd.Series:
+        return flags.str.split(";").map(lambda f: ";".join(x for x in f if x != "volume_differs"))
+
+    assert result.fo001["flags"].str.contains("volume_differs").any()
+    assert not checked.fo001["flags"].str.contains("volume_differs").any()
+    pd.testing.assert_series_equal(
+        without_model_flag(checked.fo001["flags"]), without_model_flag(result.fo001["flags"])
+    )
+    pd.testing.assert_frame_equal(
+        checked.fo001.drop(columns="flags"), result.fo001.drop(columns="flags")
+    )
+    pd.testing.assert_frame_equal(checked.summary, result.summary)

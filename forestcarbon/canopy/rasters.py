@@ -4,8 +4,9 @@
 and checks that it exists, has one band, a CRS (the message says how to assign one) and no
 rotation; it yields the exactextract source with the raster's CRS, pixel area [m2 in a metric
 CRS] and bounds. A band whose validity is given by its nodata value is read as plain arrays
-(faster than masked arrays, same values). :func:`write_vrt_mosaic` writes a GDAL virtual mosaic
-(VRT) of many aligned tiles, as ``gdalbuildvrt`` does, for a machine without the GDAL tools.
+(faster than masked arrays, same values), a small one whole, once. :func:`write_vrt_mosaic`
+writes a GDAL virtual mosaic (VRT) of many aligned tiles, as ``gdalbuildvrt`` does, for a machine
+without the GDAL tools.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
+
+import numpy as np
 
 from forestcarbon.core.exceptions import CRSError, InputError, Problem
 from forestcarbon.core.files import note_input
@@ -121,7 +124,8 @@ def _rasterio_source(ds):
 
     exactextract's own source reads numpy masked arrays; building them costs about a third of the
     run on a large raster. When the band's validity is given by its nodata value (or every pixel
-    is valid) and no scale/offset applies, the plain array with the nodata value is equivalent.
+    is valid) and no scale/offset applies, the plain array with the nodata value is equivalent;
+    such a band of at most WHOLE_BAND_BYTES is read whole, once, and its windows sliced from it.
     """
     from exactextract.raster import RasterioRasterSource
     from rasterio.enums import MaskFlags
@@ -131,9 +135,34 @@ def _rasterio_source(ds):
         def read_window(self, x0, y0, nx, ny):
             return self.ds.read(self.band_idx, window=Window(x0, y0, nx, ny))
 
+    class WholeBandSource(RasterioRasterSource):
+        """The band read once; each window a slice of it (a small raster, many stands)."""
+
+        def __init__(self, ds):
+            super().__init__(ds)
+            self.band = ds.read(self.band_idx)
+
+        def read_window(self, x0, y0, nx, ny):
+            rows, cols = self.band.shape
+            if x0 >= 0 and y0 >= 0 and x0 + nx <= cols and y0 + ny <= rows:
+                return self.band[y0 : y0 + ny, x0 : x0 + nx]
+            return self.ds.read(self.band_idx, window=Window(x0, y0, nx, ny))
+
     plain = ds.mask_flag_enums[0] in ([MaskFlags.nodata], [MaskFlags.all_valid])
     unscaled = ds.scales[0] == 1.0 and ds.offsets[0] == 0.0
-    return PlainRasterioSource(ds) if plain and unscaled else RasterioRasterSource(ds)
+    if not (plain and unscaled):
+        return RasterioRasterSource(ds)
+    whole = ds.width * ds.height * np.dtype(ds.dtypes[0]).itemsize <= WHOLE_BAND_BYTES
+    return WholeBandSource(ds) if whole else PlainRasterioSource(ds)
+
+
+WHOLE_BAND_BYTES = 16 * 2**20
+"""A plain band up to this size [bytes] (e.g. 2,000 x 2,000 float32 pixels) is read whole, once,
+and exactextract's windows are sliced from it: the same values as reading each window (tests),
+without a GDAL read per stand and raster (the sample's 410 stands x 3 rasters: about 0.08 s of the
+0.25 s its zonal statistics take, measured). A larger band, a VRT mosaic of many tiles, is read
+window by window: memory stays bounded by the GDAL block cache and one stand's window, and a
+partition reading a few stands of it reads only theirs."""
 
 
 def _check_bands(count: int, name: str) -> None:

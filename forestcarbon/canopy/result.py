@@ -110,6 +110,8 @@ class CanopyResult:
         stands: pd.DataFrame,
         yields: YieldTable,
         compute: Callable[[pd.DataFrame], pd.DataFrame],
+        *,
+        effects: bool = True,
     ) -> tuple[pd.DataFrame, CanopyResult]:
         """FO-001 results with the canopy flags, and the site class source of the settings.
 
@@ -122,6 +124,11 @@ class CanopyResult:
             ``compute(stands) -> fo001 table`` (e.g.
             :func:`forestcarbon.methods.fo001.compute_fo001` with the program's operations,
             periods and settings bound).
+        effects : bool
+            False (``validate``): ``compute`` called once, with the site classes FO-001 credits,
+            and no credit effect (``changes`` and ``volume_effect`` left as they are, no model
+            scaling). FO-001's checks (operations, harvest sequences) do not depend on the site
+            class or the volume scale, so that one call reports every problem the others would.
 
         Returns
         -------
@@ -136,10 +143,13 @@ class CanopyResult:
             register's, and every period, the credited net removals [t-CO2] under both classes
             and the difference (``applied`` tells whether FO-001 used the derived class).
         """
-        fo_register = compute(stands)
         classes = self.canopy_site_classes(stands, yields)
         changed = classes != stands["site_class"].to_numpy(dtype=int)
         applied = self.settings.site_class_source == "canopy"
+        if not effects:
+            fo = compute(stands.assign(site_class=classes) if applied else stands)
+            return add_canopy_flags(fo, self.table), self
+        fo_register = compute(stands)
         fo_canopy = compute(stands.assign(site_class=classes)) if changed.any() else fo_register
         changes = _class_changes(fo_register, fo_canopy, stands[changed], classes[changed], applied)
         fo = fo_canopy if applied else fo_register

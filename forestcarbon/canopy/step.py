@@ -95,6 +95,7 @@ def canopy_table(
     *,
     file: str = "operations",
     pixels: pd.DataFrame | None = None,
+    fit_model: bool = True,
 ) -> tuple[pd.DataFrame, VolumeModel | None]:
     """Per stand canopy statistics, derived site class, model volume and flags.
 
@@ -114,6 +115,10 @@ def canopy_table(
         The raster statistics of every stand, computed beforehand (e.g. per partition on Dask
         workers) by :func:`canopy_pixels`, matched to the stands by ``stand_id``; by default
         computed here.
+    fit_model : bool
+        False (``validate``): the volume model is not fitted, only its plots checked
+        (:func:`forestcarbon.canopy.volume_model.model_volumes` with ``fit=False``): model None,
+        volume_model_* NaN, no ``volume_differs`` flag.
 
     Returns
     -------
@@ -197,7 +202,7 @@ def canopy_table(
             ),
         }
     )
-    model, predicted = model_volumes(table, canopy.plots, settings)
+    model, predicted = model_volumes(table, canopy.plots, settings, fit=fit_model)
     table = pd.concat([table, predicted], axis=1)
     differs = volume_differs(
         volume_table,
@@ -332,7 +337,9 @@ def _aligned(pixels: pd.DataFrame, stands: gpd.GeoDataFrame) -> pd.DataFrame:
     return by_id.loc[stands["stand_id"]].reset_index()
 
 
-def compute_canopy(inputs, *, pixels: pd.DataFrame | None = None) -> CanopyResult | None:
+def compute_canopy(
+    inputs, *, pixels: pd.DataFrame | None = None, fit_model: bool = True
+) -> CanopyResult | None:
     """The canopy step of a program; ``None`` when the program has no canopy height raster.
 
     Parameters
@@ -341,6 +348,9 @@ def compute_canopy(inputs, *, pixels: pd.DataFrame | None = None) -> CanopyResul
     pixels : DataFrame, optional
         :func:`canopy_pixels` of every stand computed beforehand (a distributed run's partitions
         concatenated); by default computed here in one process.
+    fit_model : bool
+        False: every check of the step without fitting the volume model (``validate``, see
+        :func:`canopy_table`).
 
     Raises
     ------
@@ -366,5 +376,6 @@ def compute_canopy(inputs, *, pixels: pd.DataFrame | None = None) -> CanopyResul
         inputs.settings.periods,
         file=str(inputs.files.get("operations", "operations")),
         pixels=pixels,
+        fit_model=fit_model,
     )
     return CanopyResult(table, model, canopy, settings)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from forestcarbon import SAMPLE_PROGRAM, notebooks, run, verify
-from forestcarbon.cli import credits_commands, scale_commands
+from forestcarbon.cli import check, credits_commands, scale_commands
 from forestcarbon.core.files import write_outputs
 from forestcarbon.inputs.program import load_program
 from forestcarbon.officer import store, store_init
@@ -34,11 +34,6 @@ from forestcarbon.scale import streamrun
 def _print_summary(result) -> None:
 
     print(result.text())  # a run's summary_text; a streamed run's totals
-
-
-def cmd_validate(args) -> int:
-    print(run.validate_program(args.program_dir))
-    return 0
 
 
 def cmd_run(args) -> int:
@@ -261,7 +256,7 @@ COMMANDS = {
     "credits": credits_commands.run,
     "verify": cmd_verify,
     "demo": cmd_demo,
-    "validate": cmd_validate,
+    "validate": check.cmd_validate,
     "run": cmd_run,
     "fo001": cmd_fo001,
     "energy": cmd_energy,

@@ -1,7 +1,8 @@
 """The program map's data: everything :func:`forestcarbon.outputs.map.program_map` draws, prepared
 with pandas and shapely and nothing of the browser.
 
-* stand totals over the periods and their net rate [t-CO2/ha/yr], mapclassify classes of the rate;
+* stand totals over the periods and their net rate [t-CO2/ha/yr], quantile classes of the rate
+  (mapclassify's, computed the same way with numpy; another mapclassify scheme on request);
 * stand boundaries as TopoJSON, simplified in metres with shared boundaries kept shared, quantized
   to ``COORD_STEP_DEG``;
 * household solar aggregated to JIS X 0410 mesh cells, cells under ``privacy_k`` households
@@ -287,7 +288,10 @@ def stand_totals(stands: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def classify_rates(rates: np.ndarray, *, scheme: str = "Quantiles", k: int = 5):
-    """mapclassify classes of non-negative net rates [t-CO2/ha/yr].
+    """Classes of non-negative net rates [t-CO2/ha/yr] by a mapclassify scheme.
+
+    ``Quantiles`` (the map's) is computed here as mapclassify computes it, bit for bit
+    (:func:`quantile_bins`); any other scheme name is handed to ``mapclassify.classify``.
 
     Returns
     -------
@@ -295,8 +299,6 @@ def classify_rates(rates: np.ndarray, *, scheme: str = "Quantiles", k: int = 5):
         Class index per value (-1 for net emissions, i.e. negative rates) and the upper bound of
         each class; classes with no upper bound above the previous one are dropped.
     """
-    import mapclassify
-
     rates = np.asarray(rates, dtype=float)
     classes = np.full(len(rates), -1, dtype=int)
     positive = rates >= 0
@@ -307,14 +309,49 @@ def classify_rates(rates: np.ndarray, *, scheme: str = "Quantiles", k: int = 5):
     if n_unique < 2:
         classes[positive] = 0
         return classes, [float(values.max())]
-    with warnings.catch_warnings():
-        # few distinct rates (e.g. most stands held): mapclassify lowers k itself and says so;
-        # the bins it returns are used as they are (duplicates dropped below)
-        warnings.filterwarnings("ignore", "Not enough unique values", UserWarning)
-        classifier = mapclassify.classify(values, scheme, k=min(k, n_unique))
-    bins = np.unique(np.asarray(classifier.bins, dtype=float))
+    if scheme.lower().replace("_", "") == "quantiles":
+        bins = quantile_bins(values, min(k, n_unique))
+    else:
+        # mapclassify only for another scheme: its import takes scikit-learn and SciPy with it,
+        # about 1 s of every run that draws a map (measured with python -X importtime)
+        import mapclassify
+
+        with warnings.catch_warnings():
+            # few distinct rates: mapclassify lowers k itself and says so; the bins it returns
+            # are used as they are (duplicates dropped below)
+            warnings.filterwarnings("ignore", "Not enough unique values", UserWarning)
+            classifier = mapclassify.classify(values, scheme, k=min(k, n_unique))
+        bins = np.unique(np.asarray(classifier.bins, dtype=float))
     classes[positive] = np.searchsorted(bins, values, side="left").clip(0, len(bins) - 1)
     return classes, [float(b) for b in bins]
+
+
+def quantile_bins(values: np.ndarray, k: int) -> np.ndarray:
+    """Upper bounds of ``k`` quantile classes of ``values``, as mapclassify's ``Quantiles``.
+
+    The same arithmetic as ``mapclassify.classifiers.quantile`` (2.x) and the
+    ``scipy.stats.scoreatpercentile`` it calls, so the bounds are identical bit for bit (tests
+    compare them): percentiles ``w, 2w, ... 100`` with ``w = 100 / k`` (``np.arange`` as
+    mapclassify builds them, the last capped at 100); the value at percentile ``p`` is the sorted
+    values' element at index ``idx = p / 100 (n - 1)`` when whole, else between ``i = int(idx)``
+    and ``j = i + 1``: ``(v_i (j - idx) + v_j (idx - i)) / ((j - idx) + (idx - i))``. Equal bounds
+    (ties) are kept once, so there may be fewer than ``k`` classes.
+    """
+    w = 100.0 / k
+    percents = np.arange(w, 100 + w, w)
+    if percents[-1] > 100.0:
+        percents[-1] = 100.0
+    ordered = np.sort(np.asarray(values, dtype=float).ravel())
+    bounds = []
+    for p in percents:
+        idx = p / 100.0 * (len(ordered) - 1)
+        i = int(idx)
+        if i == idx:
+            bounds.append(ordered[i])
+        else:
+            weights = np.array([(i + 1) - idx, idx - i], dtype=float)
+            bounds.append(np.add.reduce(ordered[i : i + 2] * weights) / weights.sum())
+    return np.unique(np.array(bounds, dtype=float))
 
 
 def _metric(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

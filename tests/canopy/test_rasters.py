@@ -5,13 +5,19 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 import rasterio
 from shapely.geometry import box
 
-from forestcarbon.canopy.rasters import write_vrt_mosaic
+from forestcarbon import SAMPLE_PROGRAM
+from forestcarbon.canopy import rasters
+from forestcarbon.canopy.inputs import load_canopy_inputs
+from forestcarbon.canopy.rasters import open_raster, write_vrt_mosaic
+from forestcarbon.canopy.step import canopy_pixels
 from forestcarbon.canopy.zonal import zonal_stats
 from forestcarbon.core.exceptions import CRSError, InputError
+from forestcarbon.inputs.program import load_program
 from tests.canopy.conftest import NINE, stands_of, write_raster
 
 
@@ -41,3 +47,30 @@ def test_vrt_mosaic_places_tiles_and_refuses_tiles_off_the_grid(tmp_path):
     shifted = write_raster(tmp_path / "s.tif", NINE, left=35.0)  # half a pixel off the grid
     with pytest.raises(InputError, match=r"s\.tif.*not on the mosaic's pixel grid"):
         write_vrt_mosaic([west, shifted], tmp_path / "bad.vrt")
+
+
+def test_a_small_band_read_whole_gives_the_window_by_window_statistics(monkeypatch):
+    """The sample's rasters (399 x 500 float32, nodata) are read whole and sliced; forcing the
+    window-by-window reads (limit 0 bytes) gives the same table, bit for bit."""
+    inputs = load_program(SAMPLE_PROGRAM)
+    canopy = load_canopy_inputs(inputs)
+    settings = inputs.settings.canopy
+    with open_raster(canopy.height) as r:
+        assert type(r.source).__name__ == "WholeBandSource"
+    whole = canopy_pixels(inputs.stands, canopy, settings)
+    monkeypatch.setattr(rasters, "WHOLE_BAND_BYTES", 0)
+    with open_raster(canopy.height) as r:
+        assert type(r.source).__name__ == "PlainRasterioSource"
+    windows = canopy_pixels(inputs.stands, canopy, settings)
+    pd.testing.assert_frame_equal(whole, windows, check_exact=True)
+
+
+def test_a_window_beyond_the_band_is_read_from_the_file(tmp_path):
+    """A window inside the band is a slice of it; one reaching past its edge is read by rasterio
+    as the window-by-window source reads it."""
+    path = write_raster(tmp_path / "h.tif", NINE, nodata=-9999.0)
+    with rasterio.open(path) as ds, open_raster(path) as r:
+        assert r.source.read_window(1, 1, 2, 2).tolist() == [[5.0, 6.0], [8.0, 9.0]]
+        edge = r.source.read_window(2, 0, 2, 3)
+        expected = ds.read(1, window=rasterio.windows.Window(2, 0, 2, 3))
+        np.testing.assert_array_equal(edge, expected)

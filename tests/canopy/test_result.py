@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from forestcarbon.canopy.result import CanopyResult
@@ -58,3 +59,26 @@ def test_volume_source_model_scales_the_yield_curves(sample_canopy, tmp_path):
     assert effect["change_tco2"].to_numpy() == pytest.approx(
         (fo["net_tco2"] - plain["net_tco2"]).groupby(level="period").sum().to_numpy()
     )
+
+
+@pytest.mark.parametrize("source", ["register", "canopy"])
+def test_without_effects_fo001_is_computed_once_as_credited(program, source):
+    """``effects=False`` (validate): one FO-001 computation, with the site classes the settings
+    credit, equal to what the full refinement returns; no effect table."""
+    folder = tiny_canopy_program(program, source=source)
+    inputs = load_program(folder)
+    s = inputs.settings
+    calls = []
+
+    def fo001(stands):
+        calls.append(stands["site_class"].tolist())
+        return compute_fo001(stands, inputs.operations, inputs.yields, s.periods, s.fo001)
+
+    canopy = compute_canopy(inputs)
+    full, _ = canopy.refine_fo001(inputs.stands, inputs.yields, fo001)
+    assert len(calls) == 2  # register and canopy classes (s0: class I from its 21 m canopy)
+    calls.clear()
+    once, result = canopy.refine_fo001(inputs.stands, inputs.yields, fo001, effects=False)
+    assert calls == [[1, 2, 2, 2] if source == "canopy" else [2, 2, 2, 2]]
+    pd.testing.assert_frame_equal(once, full)
+    assert result is canopy and result.changes.empty

@@ -15,8 +15,12 @@ import pytest
 
 from forestcarbon import SAMPLE_PROGRAM
 from forestcarbon.canopy.step import compute_canopy
+from forestcarbon.canopy.volume_model import model_volumes
+from forestcarbon.core.exceptions import InputError
 from forestcarbon.core.files import csv_bytes
 from forestcarbon.inputs.program import load_program
+from forestcarbon.run import validate_program
+from tests.conftest import assert_refused
 
 
 def test_volume_model_beats_the_linear_baseline_on_held_out_stands(sample_canopy):
@@ -86,9 +90,11 @@ def test_a_changed_plot_or_setting_misses_the_cache(tmp_path, monkeypatch):
     assert third.model.interval == 0.8
 
 
-def test_validate_with_a_warm_cache_does_not_import_scikit_learn(tmp_path):
-    """Only the user's cache is written: the program folder and the working folder stay as they
-    were (validate writes nothing there), and the second validate does not fit again."""
+def test_validate_checks_the_plots_but_never_fits_the_volume_model(tmp_path):
+    """A fit of valid plots reports no problem (its scores and predictions are results ``run``
+    writes): ``validate`` checks the plots and does not fit, so scikit-learn is not imported even
+    with an empty cache. Only the user's cache is written (the zonal statistics, which ``run``
+    then reads): the program folder and the working folder stay as they were."""
     program, work = tmp_path / "program", tmp_path / "work"
     shutil.copytree(SAMPLE_PROGRAM, program)
     work.mkdir()
@@ -114,8 +120,80 @@ def test_validate_with_a_warm_cache_does_not_import_scikit_learn(tmp_path):
         ).stdout.split()[-1]
         for _ in range(2)
     ]
-    assert runs == ["True", "False"]  # fitted the first time; the second read the cache
+    assert runs == ["False", "False"]  # empty cache, then filled: never fitted
     assert snapshot() == before and list(work.iterdir()) == []
-    # one entry each: the volume model and the zonal statistics
     entries = sorted(p.parent.name for p in (tmp_path / "cache").rglob("*.json"))
-    assert entries == ["canopy_zonal", "volume_model"]
+    assert entries == ["canopy_zonal"]
+
+
+def _model_program(tmp_path, plots: int):
+    """A copy of the sample with ``volume_source = "model"`` and its first ``plots`` plots."""
+    folder = tmp_path / "program"
+    shutil.copytree(SAMPLE_PROGRAM, folder)
+    toml = (folder / "program.toml").read_text(encoding="utf-8")
+    (folder / "program.toml").write_text(
+        toml.replace("[canopy]\n", '[canopy]\nvolume_source = "model"\n', 1), encoding="utf-8"
+    )
+    table = pd.read_csv(folder / "plots.csv", dtype=str)
+    table.head(plots).to_csv(folder / "plots.csv", index=False)
+    return folder
+
+
+def test_too_few_plots_for_the_model_are_refused_by_validate_as_by_run(
+    tmp_path, capsys, monkeypatch
+):
+    """``volume_source = "model"`` with 9 plots (10 needed): the check a fit makes, kept by
+    validate without fitting; same problem line from both commands, nothing written."""
+    monkeypatch.setenv("FORESTCARBON_CACHE", "off")
+    folder = _model_program(tmp_path, plots=9)
+    err = assert_refused(folder, tmp_path, capsys, "plots.csv", "needs at least 10 usable plots")
+    assert "found 9 in" in err
+
+
+def test_validate_accepts_the_model_program_a_run_fits(tmp_path, monkeypatch):
+    """The same program with all 60 plots: validate says ok without fitting (the run fits)."""
+    monkeypatch.setenv("FORESTCARBON_CACHE", "off")
+    folder = _model_program(tmp_path, plots=60)
+    assert validate_program(folder).startswith(f"{folder}: ok (410 stands")
+
+
+def _plot_table(n: int = 12) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``n`` plots in ``n`` stands (one each) and the stands' canopy table: finite features."""
+    ids = [f"s{i}" for i in range(n)]
+    table = pd.DataFrame(
+        {
+            "stand_id": ids,
+            "species": "sugi",
+            "canopy_mean_m": np.linspace(10.0, 21.0, n),
+            "canopy_p90_m": np.linspace(12.0, 23.0, n),
+            "canopy_p95_m": np.linspace(13.0, 24.0, n),
+            "cover_mean": np.nan,
+            "age_years": np.arange(20, 20 + n),
+            "volume_canopy_site_m3_ha": np.linspace(150.0, 400.0, n),
+        }
+    )
+    plots = pd.DataFrame(
+        {"plot_id": [f"p{i}" for i in range(n)], "stand_id": ids, "volume_m3_ha": 200.0}
+    )
+    return table, plots
+
+
+def test_without_fitting_the_same_checks_and_no_model():
+    settings = load_program(SAMPLE_PROGRAM).settings.canopy
+    table, plots = _plot_table()
+    model, predicted = model_volumes(table, plots, settings, fit=False)
+    assert model is None and predicted.isna().all().all() and len(predicted) == 12
+    # an infinite feature: the fit's own check, with or without fitting
+    table.loc[3, "volume_canopy_site_m3_ha"] = np.inf
+    for fit in (True, False):
+        with pytest.raises(ValueError, match="must be finite numbers"):
+            model_volumes(table, plots, settings, fit=fit)
+    # 9 plots in 9 stands while the model is needed: the same InputError with or without fitting
+    model_settings = dataclasses.replace(settings, volume_source="model")
+    table, plots = _plot_table(9)
+    messages = []
+    for fit in (True, False):
+        with pytest.raises(InputError) as e:
+            model_volumes(table, plots, model_settings, fit=fit)
+        messages.append(str(e.value))
+    assert messages[0] == messages[1] and "found 9 in 9" in messages[0]

@@ -3,7 +3,10 @@ rows and their field lists."""
 
 from __future__ import annotations
 
+import warnings
+
 import geopandas as gpd
+import mapclassify
 import numpy as np
 import pandas as pd
 import pytest
@@ -26,6 +29,7 @@ from forestcarbon.outputs.map_data import (
     latest_candidates,
     mesh_cells,
     payload,
+    quantile_bins,
     site_rows,
     site_totals,
     stand_totals,
@@ -262,3 +266,70 @@ def test_few_distinct_rates_are_classed_without_a_warning():
     classes, bounds = classify_rates(rates)  # filterwarnings=error: mapclassify's k warning fails
     assert bounds == [0.0, 2.0]
     assert classes.tolist() == [0] * 8 + [1, 1, 1, -1]
+
+
+def test_quantile_bins_by_hand():
+    # 1..10, k = 5: percentiles 20 40 60 80 100 at index p/100 x 9 = 1.8, 3.6, 5.4, 7.2, 9
+    # (0-based): 2 x 0.2 + 3 x 0.8 = 2.8, 4 x 0.4 + 5 x 0.6 = 4.6, 6 x 0.6 + 7 x 0.4 = 6.4,
+    # 8 x 0.8 + 9 x 0.2 = 8.2, 10
+    bins = quantile_bins(np.arange(1.0, 11.0), 5)
+    np.testing.assert_allclose(bins, [2.8, 4.6, 6.4, 8.2, 10.0], rtol=1e-15)
+    # ties: eight zeros, 1, 1, 2, k = 3: percentiles 33.3 and 66.7 fall among the zeros (index
+    # 3.33 and 6.67 of 0..10), the last is 2: two classes (.., 0] and (0, 2]
+    assert quantile_bins(np.array([0.0] * 8 + [1.0, 1.0, 2.0]), 3).tolist() == [0.0, 2.0]
+    # two distinct values, k = 2: index 0.5 x 3 = 1.5 between 1 and 3 -> 2, then 3
+    assert quantile_bins(np.array([1.0, 1.0, 3.0, 3.0]), 2).tolist() == [2.0, 3.0]
+
+
+def _mapclassify_bins(values, k):
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Not enough unique values", UserWarning)
+        return np.unique(np.asarray(mapclassify.Quantiles(values, k=k).bins, dtype=float))
+
+
+def test_quantile_bins_are_mapclassify_quantiles_bit_for_bit():
+    """Continuous rates, rates rounded to 0.1 (ties), few distinct values (< 5), many zeros
+    (held stands), the sizes of a city and of the sample: identical bounds, bit for bit, and
+    identical classes from classify_rates."""
+    rng = np.random.default_rng(13)
+    cases = []
+    for n in (2, 3, 4, 5, 6, 7, 10, 11, 29, 50, 410, 1000):
+        cases += [
+            rng.gamma(2.0, 2.5, n),
+            np.round(rng.gamma(2.0, 2.5, n), 1),
+            rng.integers(0, 3, n).astype(float),
+            np.where(rng.random(n) < 0.6, 0.0, rng.gamma(2.0, 2.5, n)),
+        ]
+    for values in cases:
+        for k in range(2, 9):
+            kk = min(k, len(np.unique(values)))
+            if kk < 2:
+                continue
+            expected = _mapclassify_bins(values, kk)
+            assert np.array_equal(quantile_bins(values, kk), expected), (values, k)
+            classes, bounds = classify_rates(values, k=k)
+            want = np.searchsorted(expected, values, side="left").clip(0, len(expected) - 1)
+            assert classes.tolist() == want.tolist() and bounds == expected.tolist()
+
+
+@settings(max_examples=300)
+@given(
+    values=st.lists(
+        st.one_of(st.floats(0.0, 1e4), st.sampled_from([0.0, 0.5, 1.0, 2.25])),
+        min_size=2,
+        max_size=60,
+    ),
+    k=st.integers(2, 9),
+)
+def test_quantile_bins_equal_mapclassify_on_any_rates(values, k):
+    values = np.array(values)
+    kk = min(k, len(np.unique(values)))
+    if kk >= 2:
+        assert np.array_equal(quantile_bins(values, kk), _mapclassify_bins(values, kk))
+
+
+def test_another_scheme_is_mapclassify_s():
+    rates = np.array([0.0, 1.0, 2.0, 3.0, 10.0, -1.0])
+    classes, bounds = classify_rates(rates, scheme="EqualInterval", k=2)
+    assert bounds == [5.0, 10.0]  # (10 - 0) / 2 wide classes
+    assert classes.tolist() == [0, 0, 0, 0, 1, -1]
