@@ -89,7 +89,7 @@ def unstreamable_problems(program_dir: Path, settings: Settings) -> list[Problem
                 "[canopy] height",
                 "a streamed run does not run the canopy step yet, and canopy flags hold "
                 "removals: leaving it out would credit more. Run the program whole (forestcarbon "
-                "run, or with --scheduler) or remove the raster from the program folder",
+                "run, or with --scheduler)",
             )
         )
     if settings.inputs.register:

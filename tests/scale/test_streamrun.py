@@ -146,6 +146,7 @@ def test_a_canopy_raster_is_refused_not_left_out(tmp_path):
     (problem,) = e.value.problems
     assert problem.file.endswith("canopy_height.tif")
     assert "credit more" in problem.message
+    assert "remove" not in problem.message  # never suggest dropping the evidence that holds
     assert not (tmp_path / "out").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
 
