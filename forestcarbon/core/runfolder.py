@@ -244,6 +244,15 @@ def _exchange(a: Path, b: Path) -> bool:
     return rc == 0
 
 
+def scratch_folder(out_dir: str | Path) -> Path:
+    """A new working folder beside ``out_dir`` for files made before :func:`publish_run` moves
+    them in (a streamed run's parts). Named like a staging folder, so :func:`recover` (run by the
+    next run into ``out_dir``) removes it once the process that made it is gone (killed mid-run)."""
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=_staging_prefix(out, os.getpid()), dir=out.parent))
+
+
 def publish_run(
     out_dir: str | Path,
     outputs: dict[str, bytes | Writer],

@@ -24,16 +24,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from forestcarbon.canopy.inputs import canopy_height_path, has_canopy
 from forestcarbon.core.config import CONFIG_FILE, InputSettings, Settings, load_settings
 from forestcarbon.core.exceptions import InputError, Problem, raise_if_any
 from forestcarbon.core.files import csv_bytes, file_sha256, json_bytes
-from forestcarbon.core.runfolder import check_run_target, publish_run
+from forestcarbon.core.runfolder import check_run_target, publish_run, scratch_folder
 from forestcarbon.inputs.energy import read_energy_inputs
 from forestcarbon.inputs.program import future_period_problems
 from forestcarbon.inputs.readers import LAYER_SUFFIXES, locate_input, parquet_parts
@@ -297,8 +295,7 @@ def run_streamed(
     out = Path(out_dir)
     inputs = [program_dir / CONFIG_FILE, program_dir / "stands", program_dir / "operations"]
     check_run_target(out, overwrite=overwrite, inputs=inputs)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}.parts-{os.getpid()}-", dir=out.parent))
+    scratch = scratch_folder(out)  # removed by the next run if this one is killed
     try:
         result = compute_streamed(
             program_dir, scratch, client, scheduler=scheduler, fo001_only=fo001_only

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import geopandas as gpd
 import pandas as pd
@@ -203,6 +205,26 @@ def test_a_failing_part_writes_nothing_and_lists_every_parts_problems(tmp_path):
     files = {p.file for p in e.value.problems}
     assert any(part_name(0) in f for f in files) and any(part_name(2) in f for f in files)
     assert not (tmp_path / "out").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def test_the_parts_of_a_killed_streamed_run_are_removed_by_the_next_run(tmp_path):
+    """A process that made its scratch folder of parts and died without cleaning up (killed):
+    the next run into the same folder removes it, and publishes."""
+    program = write_synthetic_program(tmp_path / "prog", 300, 100)
+    out = tmp_path / "out"
+    killed = (
+        "import os, sys; from forestcarbon.core.runfolder import scratch_folder; "
+        "d = scratch_folder(sys.argv[1]); (d / 'part-00000.parquet').write_bytes(b'half'); "
+        "print(d.name); os._exit(0)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", killed, str(out)], capture_output=True, text=True, check=True
+    )
+    leftover = tmp_path / proc.stdout.strip()
+    assert leftover.is_dir() and leftover.name.startswith(".out.")
+    run_streamed(program, out)
+    assert (out / "run_complete.json").is_file()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
 
 
