@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from git_tree import extract  # benchmarks/ is the script's folder, first on sys.path
 
 from forestcarbon.core.config import FO001Settings, Period
 from forestcarbon.core.params import species_parameters
@@ -146,16 +147,6 @@ def one_size(tree: Path, n: int) -> dict:
         env=dict(os.environ, PYTHONPATH=str(tree)),
     )
     return json.loads(proc.stdout)
-
-
-def extract(rev: str, into: Path) -> Path:
-    """The tree of git revision ``rev`` of this repository, in ``into``."""
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", rev], check=True, capture_output=True
-    ).stdout
-    into.mkdir()
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    return into
 
 
 def main() -> int:

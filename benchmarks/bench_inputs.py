@@ -35,6 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from git_tree import extract  # benchmarks/ is the script's folder, first on sys.path
+
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE = "c416f00"
 """main when the input path was made fast (the revision compared against by default)."""
@@ -95,16 +97,6 @@ def one_run(tree: Path, program: Path) -> dict:
         env=dict(os.environ, PYTHONPATH=str(tree)),
     )
     return json.loads(proc.stdout.splitlines()[-1])
-
-
-def extract(rev: str, into: Path) -> Path:
-    """The tree of git revision ``rev`` of this repository, in ``into``."""
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", rev], check=True, capture_output=True
-    ).stdout
-    into.mkdir()
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    return into
 
 
 def best(runs: list[dict], key: str) -> tuple[float, float]:

@@ -39,6 +39,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from git_tree import extract  # benchmarks/ is the script's folder, first on sys.path
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "tsuyama-sample"
 
@@ -126,15 +128,7 @@ def main() -> int:
     try:
         trees = {"after": ROOT}
         if args.before:
-            old = work / "before"
-            old.mkdir()
-            archive = subprocess.run(
-                ["git", "-C", str(ROOT), "archive", args.before],
-                check=True,
-                capture_output=True,
-            ).stdout
-            subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
-            trees = {"before": old, "after": ROOT}
+            trees = {"before": extract(args.before, work / "before"), "after": ROOT}
         start = os.getloadavg()
         figures = measure(trees, args.repeat, work)
         outs = {label: work / f"out_{label}" for label in trees}
