@@ -241,8 +241,8 @@ def diff_xlsx(recorded: Path, recomputed: Path) -> list[str]:
     return changes
 
 
-def _layer_csv(path: Path) -> bytes:
-    gdf = pyogrio.read_dataframe(path)
+def _features_csv(gdf) -> bytes:
+    """A layer's features as CSV, geometry as exact WKT (compared value by value)."""
     df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
     df["geometry"] = gdf.geometry.to_wkt(rounding_precision=-1).to_numpy()
     return df.to_csv(index=False).encode("utf-8")
@@ -251,25 +251,21 @@ def _layer_csv(path: Path) -> bytes:
 def diff_gpkg(recorded: Path, recomputed: Path) -> list[str]:
     """Every differing value of two single-layer GeoPackages (geometry compared as WKT)."""
     try:
-        return diff_tables(_layer_csv(recorded), _layer_csv(recomputed))
+        return diff_tables(
+            _features_csv(pyogrio.read_dataframe(recorded)),
+            _features_csv(pyogrio.read_dataframe(recomputed)),
+        )
     except Exception as e:  # GDAL raises many types for a damaged file
         return [f"cannot be read as a GeoPackage ({type(e).__name__}: {e})"]
-
-
-def _parquet_csv(path: Path) -> bytes:
-    gdf = gpd.read_parquet(path)
-    df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-    df["geometry"] = gdf.geometry.to_wkt(rounding_precision=-1).to_numpy()
-    return df.to_csv(index=False).encode("utf-8")
 
 
 def diff_parquet(recorded: Path, recomputed: Path) -> list[str]:
     """Every differing value of two GeoParquet parts (a streamed run's per-stand results;
     geometry compared as WKT)."""
     try:
-        return diff_tables(_parquet_csv(recorded), _parquet_csv(recomputed)) or [
-            "bytes differ although every value is equal"
-        ]
+        return diff_tables(
+            _features_csv(gpd.read_parquet(recorded)), _features_csv(gpd.read_parquet(recomputed))
+        ) or ["bytes differ although every value is equal"]
     except Exception as e:  # pyarrow raises many types for a damaged file
         return [f"cannot be read as GeoParquet ({type(e).__name__}: {e})"]
 
